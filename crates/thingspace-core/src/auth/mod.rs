@@ -1,0 +1,344 @@
+//! Authentication: providers that add credentials to requests, and the cache they share.
+//!
+//! A [`CredentialSource`] knows how to obtain a credential (a token request, a login).
+//! [`CachedAuth`] wraps any source and gives it the behaviour every provider needs: one
+//! caller refreshes at a time, refresh happens ahead of expiry, a still-valid credential is
+//! kept when an early refresh fails, and a credential the server rejected is dropped once,
+//! however many requests saw it rejected. [`AuthProvider`] is what the client calls.
+
+mod oauth;
+mod session;
+
+use std::{
+    fmt,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
+use url::{Host, Url};
+
+pub use self::oauth::{ClientAuthStyle, ClientCredentials};
+pub use self::session::{M2M_TOKEN_HEADER, M2mSession, ThingSpaceAuth};
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::Request;
+
+/// Adds credentials to requests. Held by the client as `Arc<dyn AuthProvider>`.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait AuthProvider: Send + Sync + fmt::Debug {
+    /// Adds this provider's credential headers to `request`, obtaining them first if needed.
+    async fn authorize(&self, request: &mut Request) -> Result<()>;
+
+    /// The server answered 401 to a request sent with `sent` headers: forget the credentials
+    /// found there, so the next [`authorize`](Self::authorize) obtains fresh ones. Credentials
+    /// already replaced since are kept.
+    async fn invalidate(&self, sent: &HeaderMap);
+}
+
+/// A credential: the headers it adds and when it stops being valid.
+#[derive(Clone)]
+pub struct Credential {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    expires_at: Option<Instant>,
+    refresh_at: Option<Instant>,
+}
+
+impl Credential {
+    /// A credential made of `headers` (marked sensitive here), valid for `lifetime` (forever when `None`).
+    pub fn new(headers: Vec<(HeaderName, HeaderValue)>, lifetime: Option<Duration>) -> Self {
+        let now = Instant::now();
+        let headers = headers
+            .into_iter()
+            .map(|(n, mut v)| {
+                v.set_sensitive(true);
+                (n, v)
+            })
+            .collect();
+        Self {
+            headers,
+            expires_at: lifetime.map(|l| now + l),
+            refresh_at: lifetime.map(|l| now + l.saturating_sub(refresh_margin(l))),
+        }
+    }
+
+    /// A bearer credential: `Authorization: Bearer <token>`.
+    ///
+    /// # Errors
+    /// When the token has characters a header cannot carry.
+    pub fn bearer(token: &str, lifetime: Option<Duration>) -> Result<Self> {
+        let value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+            Error::new(ErrorKind::Auth, "the token endpoint returned a token that is not a valid header value")
+        })?;
+        Ok(Self::new(vec![(http::header::AUTHORIZATION, value)], lifetime))
+    }
+
+    /// The headers this credential adds.
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
+    }
+
+    /// Copies the headers into `headers`, replacing earlier values.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for (n, v) in &self.headers {
+            headers.insert(n.clone(), v.clone());
+        }
+    }
+
+    fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
+    }
+
+    fn wants_refresh(&self, now: Instant) -> bool {
+        self.refresh_at.is_some_and(|t| now >= t)
+    }
+
+    /// True when every header of this credential was sent with the same value in `sent`.
+    fn was_sent_in(&self, sent: &HeaderMap) -> bool {
+        self.headers.iter().all(|(n, v)| sent.get(n) == Some(v))
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// How far ahead of expiry a credential is refreshed: a minute, or a quarter of a short
+/// lifetime, less up to a tenth of that at random so many clients do not refresh together.
+fn refresh_margin(lifetime: Duration) -> Duration {
+    let base = Duration::from_secs(60).min(lifetime / 4);
+    base + (base / 10).mul_f64(fastrand::f64())
+}
+
+/// Obtains a fresh credential: a token request, a login.
+#[async_trait]
+pub trait CredentialSource: Send + Sync + fmt::Debug {
+    /// Requests a new credential.
+    async fn fetch(&self) -> Result<Credential>;
+}
+
+/// The caching layer every provider shares. Implements [`AuthProvider`] by adding the cached
+/// credential's headers.
+pub struct CachedAuth<S> {
+    source: S,
+    current: RwLock<Option<Arc<Credential>>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl<S: CredentialSource> CachedAuth<S> {
+    /// Caches credentials obtained from `source`.
+    pub fn new(source: S) -> Self {
+        Self {
+            source,
+            current: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The source behind the cache.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    fn cached(&self) -> Option<Arc<Credential>> {
+        self.current.read().map_or(None, |g| g.clone())
+    }
+
+    fn store(&self, value: Option<Arc<Credential>>) {
+        if let Ok(mut g) = self.current.write() {
+            *g = value;
+        }
+    }
+
+    /// A valid credential: the cached one, or a fresh one from the source. Only one caller
+    /// fetches at a time; the others wait and share its result.
+    ///
+    /// # Errors
+    /// The source's error, when there is no still-valid credential to fall back on.
+    pub async fn credential(&self) -> Result<Arc<Credential>> {
+        if let Some(c) = self.cached()
+            && !c.wants_refresh(Instant::now())
+        {
+            return Ok(c);
+        }
+        let _guard = self.refresh.lock().await;
+        let previous = self.cached();
+        if let Some(c) = &previous
+            && !c.wants_refresh(Instant::now())
+        {
+            return Ok(c.clone());
+        }
+        match self.source.fetch().await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                self.store(Some(fresh.clone()));
+                Ok(fresh)
+            }
+            Err(err) => match previous {
+                Some(c) if !c.is_expired(Instant::now()) => {
+                    tracing::warn!(error = %err, "early credential refresh failed; keeping the current one");
+                    Ok(c)
+                }
+                _ => Err(err),
+            },
+        }
+    }
+
+    /// Drops the cached credential if it is the one sent in `sent`. Returns whether it did.
+    pub fn invalidate_sent(&self, sent: &HeaderMap) -> bool {
+        let Ok(mut g) = self.current.write() else {
+            return false;
+        };
+        if g.as_ref().is_some_and(|c| c.was_sent_in(sent)) {
+            *g = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops the cached credential unconditionally.
+    pub fn clear(&self) {
+        self.store(None);
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for CachedAuth<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let has = self.current.read().map(|g| g.is_some()).unwrap_or(false);
+        f.debug_struct("CachedAuth")
+            .field("source", &self.source)
+            .field("cached", &has)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
+    async fn authorize(&self, request: &mut Request) -> Result<()> {
+        ensure_secure(&request.url)?;
+        self.credential().await?.apply(&mut request.headers);
+        Ok(())
+    }
+
+    async fn invalidate(&self, sent: &HeaderMap) {
+        self.invalidate_sent(sent);
+    }
+}
+
+/// Refuses to send credentials anywhere but over https, or over http to a loopback address.
+///
+/// # Errors
+/// [`ErrorKind::Insecure`] for any other URL.
+pub fn ensure_secure(url: &Url) -> Result<()> {
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Insecure,
+            format!(
+                "refusing to send credentials to {}://{}: use https (plain http is allowed only to a loopback address)",
+                url.scheme(),
+                url.host_str().unwrap_or("")
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug, Default)]
+    struct Counting {
+        calls: AtomicUsize,
+        lifetime: Option<Duration>,
+    }
+
+    #[async_trait]
+    impl CredentialSource for Counting {
+        async fn fetch(&self) -> Result<Credential> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Credential::bearer(&format!("token-{n}"), self.lifetime)
+        }
+    }
+
+    fn get() -> Request {
+        Request::new(http::Method::GET, Url::parse("https://example.com/x").expect("url"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hundred_concurrent_callers_cause_one_fetch() {
+        let auth = Arc::new(CachedAuth::new(Counting::default()));
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let auth = auth.clone();
+                tokio::spawn(async move {
+                    let mut r = get();
+                    auth.authorize(&mut r).await.map(|_| r)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.expect("join").expect("authorized");
+            assert_eq!(r.headers[http::header::AUTHORIZATION], "Bearer token-0");
+            assert!(r.headers[http::header::AUTHORIZATION].is_sensitive());
+        }
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_ahead_of_expiry() {
+        let auth = CachedAuth::new(Counting {
+            lifetime: Some(Duration::from_secs(3600)),
+            ..Default::default()
+        });
+        auth.credential().await.expect("first");
+        tokio::time::advance(Duration::from_secs(3500)).await;
+        auth.credential().await.expect("still cached");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(50)).await;
+        auth.credential().await.expect("refreshed");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn invalidation_drops_only_the_rejected_credential() {
+        let auth = CachedAuth::new(Counting::default());
+        let mut first = get();
+        auth.authorize(&mut first).await.expect("auth");
+        assert!(auth.invalidate_sent(&first.headers));
+        let mut second = get();
+        auth.authorize(&mut second).await.expect("auth");
+        assert_eq!(second.headers[http::header::AUTHORIZATION], "Bearer token-1");
+        // A late 401 for the first token must not throw away the second.
+        assert!(!auth.invalidate_sent(&first.headers));
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn only_https_or_loopback_http() {
+        for ok in ["https://thingspace.verizon.com/api", "http://127.0.0.1:8080", "http://[::1]:1", "http://localhost"] {
+            assert!(ensure_secure(&Url::parse(ok).expect("url")).is_ok(), "{ok}");
+        }
+        for bad in ["http://thingspace.verizon.com/api", "http://10.0.0.1", "ftp://127.0.0.1"] {
+            let e = ensure_secure(&Url::parse(bad).expect("url")).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::Insecure);
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! OAuth 2.0 client credentials (ThingSpace, Microsoft Entra ID).
+
+use std::{fmt, time::Duration};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use http::{HeaderValue, Method, header};
+use serde::Deserialize;
+use url::Url;
+
+use super::{Credential, CredentialSource, ensure_secure};
+use crate::error::{Error, ErrorKind, OAuthErrorBody, Result};
+use crate::retry::{self, RetryPolicy};
+use crate::secret::SecretString;
+use crate::transport::{Request, SharedTransport, decode_json};
+
+const OPERATION: &str = "oauth2.token";
+
+/// Where the client id and secret go in a token request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuthStyle {
+    /// `Authorization: Basic base64(id:secret)` (ThingSpace).
+    BasicHeader,
+    /// `client_id` and `client_secret` in the form body (Microsoft Entra ID).
+    RequestBody,
+}
+
+/// The OAuth 2.0 client-credentials grant, as a [`CredentialSource`] of bearer tokens.
+///
+/// Token requests are retried on transient failures; a refusal (`invalid_client`, 400, 401)
+/// fails at once with an [`ErrorKind::Auth`] error naming the client id (never the secret).
+pub struct ClientCredentials {
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+    scope: Option<String>,
+    style: ClientAuthStyle,
+    transport: SharedTransport,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: SecretString,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+impl ClientCredentials {
+    /// A client-credentials source posting to `token_url`.
+    pub fn new(
+        transport: SharedTransport,
+        token_url: Url,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        style: ClientAuthStyle,
+    ) -> Self {
+        Self {
+            token_url,
+            client_id: client_id.into(),
+            client_secret,
+            scope: None,
+            style,
+            transport,
+            retry: RetryPolicy::default(),
+            timeout: None,
+        }
+    }
+
+    /// Requests this `scope` (required by Entra ID: `api://<app-id>/.default`).
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Retries token requests with this policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Limits each token request attempt to `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn request(&self) -> Result<Request> {
+        ensure_secure(&self.token_url)?;
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials");
+        let mut req = Request::new(Method::POST, self.token_url.clone());
+        match self.style {
+            ClientAuthStyle::BasicHeader => {
+                let raw = format!("{}:{}", self.client_id, self.client_secret.expose_secret());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                let mut value = HeaderValue::try_from(format!("Basic {encoded}"))
+                    .map_err(|_| Error::config("the client credentials cannot form a header"))?;
+                value.set_sensitive(true);
+                req.headers.insert(header::AUTHORIZATION, value);
+            }
+            ClientAuthStyle::RequestBody => {
+                form.append_pair("client_id", &self.client_id);
+                form.append_pair("client_secret", self.client_secret.expose_secret());
+            }
+        }
+        if let Some(scope) = &self.scope {
+            form.append_pair("scope", scope);
+        }
+        req.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        req.headers
+            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        req.body = form.finish().into();
+        req.timeout = self.timeout;
+        Ok(req)
+    }
+}
+
+#[async_trait]
+impl CredentialSource for ClientCredentials {
+    #[tracing::instrument(name = "thingspace.token", skip_all, fields(client_id = %self.client_id))]
+    async fn fetch(&self) -> Result<Credential> {
+        let request = self.request()?;
+        let response = retry::run(&self.retry, OPERATION, |_| {
+            self.transport.send(request.clone())
+        })
+        .await
+        .map_err(|e| e.with_operation(OPERATION))?;
+        if !response.status.is_success() {
+            let oauth = serde_json::from_slice::<OAuthErrorBody>(&response.body).ok();
+            let refused = response.status.is_client_error();
+            let kind = if refused { ErrorKind::Auth } else { ErrorKind::Api };
+            let what = if refused {
+                format!("the token endpoint refused OAuth client `{}`", self.client_id)
+            } else {
+                format!("the token endpoint failed for OAuth client `{}`", self.client_id)
+            };
+            return Err(Error::new(kind, format!("{what} (HTTP {})", response.status))
+                .with_operation(OPERATION)
+                .set_status(response.status)
+                .set_oauth(oauth));
+        }
+        let token: TokenResponse = decode_json(OPERATION, &response.body, true)?;
+        let lifetime = token
+            .expires_in
+            .as_ref()
+            .and_then(lifetime_from_json)
+            .unwrap_or(Duration::from_secs(3600));
+        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained an access token");
+        Credential::bearer(token.access_token.expose_secret(), Some(lifetime))
+    }
+}
+
+/// A lifetime in seconds given as a number or a numeric string.
+pub(crate) fn lifetime_from_json(v: &serde_json::Value) -> Option<Duration> {
+    let secs = match v {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("scope", &self.scope)
+            .field("style", &self.style)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{MockTransport, Response};
+    use http::StatusCode;
+    use std::sync::Arc;
+
+    fn source(mock: MockTransport, style: ClientAuthStyle) -> ClientCredentials {
+        ClientCredentials::new(
+            Arc::new(mock),
+            Url::parse("https://login.example.com/token").expect("url"),
+            "my-client",
+            SecretString::new("top-secret"),
+            style,
+        )
+        .with_retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
+    }
+
+    #[tokio::test]
+    async fn basic_header_style_and_token_lifetime() {
+        let mut mock = MockTransport::new();
+        mock.expect_send()
+            .withf(|r| {
+                r.headers[header::AUTHORIZATION]
+                    == format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode("my-client:top-secret")
+                    )
+                    .as_str()
+                    && r.body == "grant_type=client_credentials"
+            })
+            .times(1)
+            .returning(|_| {
+                Ok(Response::new(
+                    StatusCode::OK,
+                    Default::default(),
+                    r#"{"access_token":"abc","token_type":"bearer","expires_in":3600}"#,
+                ))
+            });
+        let cred = source(mock, ClientAuthStyle::BasicHeader).fetch().await.expect("token");
+        assert_eq!(cred.headers()[0].1, "Bearer abc");
+    }
+
+    #[tokio::test]
+    async fn body_style_carries_scope_and_retries_transient_failures() {
+        let mut mock = MockTransport::new();
+        let mut seq = mockall::Sequence::new();
+        mock.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(Response::new(StatusCode::SERVICE_UNAVAILABLE, Default::default(), "")));
+        mock.expect_send()
+            .withf(|r| {
+                let body = std::str::from_utf8(&r.body).unwrap_or("");
+                body.contains("client_id=my-client")
+                    && body.contains("client_secret=top-secret")
+                    && body.contains("scope=api%3A%2F%2Fapp%2F.default")
+                    && !r.headers.contains_key(header::AUTHORIZATION)
+            })
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| {
+                Ok(Response::new(StatusCode::OK, Default::default(), r#"{"access_token":"xyz","expires_in":"60"}"#))
+            });
+        let cred = source(mock, ClientAuthStyle::RequestBody)
+            .with_scope("api://app/.default")
+            .fetch()
+            .await
+            .expect("token");
+        assert_eq!(cred.headers()[0].1, "Bearer xyz");
+    }
+
+    #[tokio::test]
+    async fn refusal_is_an_auth_error_naming_the_client_not_the_secret() {
+        let mut mock = MockTransport::new();
+        mock.expect_send().times(1).returning(|_| {
+            Ok(Response::new(
+                StatusCode::UNAUTHORIZED,
+                Default::default(),
+                r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+            ))
+        });
+        let err = source(mock, ClientAuthStyle::BasicHeader).fetch().await.expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        assert_eq!(err.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("my-client") && !text.contains("top-secret"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn token_decode_errors_keep_no_snippet() {
+        let mut mock = MockTransport::new();
+        mock.expect_send().returning(|_| {
+            Ok(Response::new(StatusCode::OK, Default::default(), r#"{"access_token":"leaky","expires_in":[]"#))
+        });
+        let err = source(mock, ClientAuthStyle::BasicHeader).fetch().await.expect_err("bad json");
+        assert!(err.is_decode());
+        assert!(!format!("{err} {err:?}").contains("leaky"));
+    }
+}

@@ -1,0 +1,475 @@
+//! Layered configuration with figment: defaults, a TOML file, environment variables, code.
+//!
+//! | key | environment variable | default |
+//! |---|---|---|
+//! | `base_url` | `THINGSPACE_BASE_URL` | `https://thingspace.verizon.com/api` |
+//! | `token_url` | `THINGSPACE_TOKEN_URL` | `<base_url>/ts/v1/oauth2/token` |
+//! | `client_id` | `THINGSPACE_CLIENT_ID` | |
+//! | `client_secret` | `THINGSPACE_CLIENT_SECRET` | |
+//! | `username` | `THINGSPACE_USERNAME` | |
+//! | `password` | `THINGSPACE_PASSWORD` | |
+//! | `scope` | `THINGSPACE_SCOPE` | none |
+//! | `timeout_secs` | `THINGSPACE_TIMEOUT_SECS` | `30` |
+//! | `max_body_bytes` | `THINGSPACE_MAX_BODY_BYTES` | 32 MiB |
+//! | `[retry] max_attempts` | `THINGSPACE_RETRY__MAX_ATTEMPTS` | `3` |
+//! | `[retry] initial_backoff_ms` | `THINGSPACE_RETRY__INITIAL_BACKOFF_MS` | `200` |
+//! | `[retry] max_backoff_ms` | `THINGSPACE_RETRY__MAX_BACKOFF_MS` | `10000` |
+//!
+//! Tables of other families (such as `[oc]`, `THINGSPACE_OC__BASE_URL`) are read by those
+//! families from the same layers with [`LoadedConfig::extract_table`].
+//!
+//! The file is `./thingspace.toml` when it exists, or the path in `THINGSPACE_CONFIG`, or one
+//! given in code (the CLI's `--config`); a file named explicitly must exist. Environment values
+//! are taken as text, so `0000123456` keeps its zeros.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use figment::{
+    Figment, Metadata, Profile, Provider,
+    providers::{Format, Serialized, Toml},
+    value::{Dict, Map, Value},
+};
+use serde::{Deserialize, Deserializer, de::DeserializeOwned};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::retry::{RetryConfig, RetryPolicy};
+use crate::secret::{SecretString, StringLike};
+
+/// Production base URL of ThingSpace.
+pub const DEFAULT_BASE_URL: &str = "https://thingspace.verizon.com/api";
+/// Prefix of every environment variable the SDK reads.
+pub const ENV_PREFIX: &str = "THINGSPACE_";
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "THINGSPACE_CONFIG";
+/// The configuration file read when it exists and no other is named.
+pub const DEFAULT_CONFIG_FILE: &str = "thingspace.toml";
+
+/// The ThingSpace settings (the top level of the configuration).
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Base URL of the ThingSpace API, `.../api`.
+    pub base_url: Url,
+    /// OAuth token endpoint; `<base_url>/ts/v1/oauth2/token` when absent.
+    pub token_url: Option<Url>,
+    /// OAuth client id (the ThingSpace app key).
+    #[serde(deserialize_with = "lenient_opt_string")]
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    pub client_secret: Option<SecretString>,
+    /// OAuth scopes to request, space separated; none by default.
+    #[serde(deserialize_with = "lenient_opt_string")]
+    pub scope: Option<String>,
+    /// UWS username for the M2M session.
+    #[serde(deserialize_with = "lenient_opt_string")]
+    pub username: Option<String>,
+    /// UWS password for the M2M session.
+    pub password: Option<SecretString>,
+    /// Per-attempt timeout in seconds.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub timeout_secs: u64,
+    /// Largest response body accepted, in bytes.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub max_body_bytes: u64,
+    /// Retry settings.
+    pub retry: RetryConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            base_url: Url::parse(DEFAULT_BASE_URL).expect("the default base URL is valid"),
+            token_url: None,
+            client_id: None,
+            client_secret: None,
+            scope: None,
+            username: None,
+            password: None,
+            timeout_secs: 30,
+            max_body_bytes: crate::transport::DEFAULT_MAX_BODY_BYTES as u64,
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from the default layers (file, environment).
+    ///
+    /// # Errors
+    /// A missing or malformed value, naming the key and the layer it came from.
+    pub fn load() -> Result<Self> {
+        ConfigLoader::new().load()?.thingspace()
+    }
+
+    /// The token endpoint: `token_url`, or the default derived from `base_url`.
+    pub fn token_url(&self) -> Result<Url> {
+        match &self.token_url {
+            Some(u) => Ok(u.clone()),
+            None => join(&self.base_url, "ts/v1/oauth2/token"),
+        }
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::from(&self.retry)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url.as_str())
+            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("scope", &self.scope)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Appends a relative path to a base URL, keeping the base's own path (`.../api` + `x` = `.../api/x`).
+pub(crate) fn join(base: &Url, rest: &str) -> Result<Url> {
+    let s = format!("{}/{}", base.as_str().trim_end_matches('/'), rest.trim_start_matches('/'));
+    Url::parse(&s).map_err(|e| Error::config(format!("invalid URL `{s}`: {e}")).with_source(e))
+}
+
+/// Builds the layered configuration.
+///
+/// ```
+/// use thingspace_core::ConfigLoader;
+///
+/// let config = ConfigLoader::new()
+///     .without_env()
+///     .without_default_file()
+///     .set("base_url", "http://127.0.0.1:9000/api")
+///     .set("client_id", "0042")
+///     .load()?
+///     .thingspace()?;
+/// assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9000/api");
+/// assert_eq!(config.client_id.as_deref(), Some("0042"));
+/// # Ok::<(), thingspace_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConfigLoader {
+    file: Option<PathBuf>,
+    default_file: bool,
+    env: Option<Vec<(String, String)>>,
+    use_process_env: bool,
+    overrides: Vec<(String, String)>,
+}
+
+impl Default for ConfigLoader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConfigLoader {
+    /// Defaults, then `./thingspace.toml` or `$THINGSPACE_CONFIG`, then the process environment.
+    pub fn new() -> Self {
+        Self {
+            file: None,
+            default_file: true,
+            env: None,
+            use_process_env: true,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// Reads this TOML file (it must exist) instead of the default one.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self
+    }
+
+    /// Reads no file unless one is named with [`file`](Self::file) or `THINGSPACE_CONFIG`.
+    pub fn without_default_file(mut self) -> Self {
+        self.default_file = false;
+        self
+    }
+
+    /// Ignores the process environment.
+    pub fn without_env(mut self) -> Self {
+        self.use_process_env = false;
+        self
+    }
+
+    /// Reads the environment layer from these variables instead of the process environment.
+    pub fn env_vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+
+    /// Sets `key` (dotted for tables: `retry.max_attempts`, `oc.base_url`) in the code layer,
+    /// the last and strongest one.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.overrides.push((key.into(), value.into()));
+        self
+    }
+
+    /// Reads every layer.
+    ///
+    /// # Errors
+    /// A configuration file that was named but cannot be read or parsed.
+    pub fn load(self) -> Result<LoadedConfig> {
+        let env: Vec<(String, String)> = match self.env {
+            Some(vars) => vars,
+            None if self.use_process_env => std::env::vars().collect(),
+            None => Vec::new(),
+        };
+        let named = self.file.clone().or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == CONFIG_ENV)
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        let mut figment = Figment::from(Serialized::defaults(Defaults));
+        match named {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Error::config(format!(
+                        "the configuration file `{}` does not exist",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None if self.default_file && Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(TextLayer::from_env(env));
+        figment = figment.merge(TextLayer::from_pairs("code", self.overrides));
+        Ok(LoadedConfig { figment })
+    }
+}
+
+/// The configuration layers, read: extract the ThingSpace settings or a family's table.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    figment: Figment,
+}
+
+impl LoadedConfig {
+    /// The ThingSpace settings at the top level.
+    ///
+    /// # Errors
+    /// A malformed value, naming the key and the layer it came from.
+    pub fn thingspace(&self) -> Result<Config> {
+        Ok(self.figment.extract()?)
+    }
+
+    /// A family's table, such as `oc`; its type's defaults apply when the table is absent.
+    ///
+    /// # Errors
+    /// A malformed value, naming the key and the layer it came from.
+    pub fn extract_table<T: DeserializeOwned + Default>(&self, table: &str) -> Result<T> {
+        if self.figment.find_value(table).is_err() {
+            return Ok(T::default());
+        }
+        Ok(self.figment.extract_inner(table)?)
+    }
+
+    /// The underlying figment, for callers with layers of their own.
+    pub fn figment(&self) -> &Figment {
+        &self.figment
+    }
+}
+
+/// The defaults layer (named so errors can say "default").
+struct Defaults;
+
+impl serde::Serialize for Defaults {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("base_url", DEFAULT_BASE_URL)?;
+        m.serialize_entry("timeout_secs", &30)?;
+        m.end()
+    }
+}
+
+/// A layer of text values: figment's own `Env` parses `0000123456` as a number and loses the
+/// zeros, so values here stay strings, and numeric settings accept numeric text.
+struct TextLayer {
+    name: &'static str,
+    dict: Dict,
+}
+
+impl TextLayer {
+    fn from_env(vars: Vec<(String, String)>) -> Self {
+        let pairs = vars.into_iter().filter_map(|(k, v)| {
+            let rest = k.strip_prefix(ENV_PREFIX)?;
+            if k == CONFIG_ENV || rest.is_empty() {
+                return None;
+            }
+            Some((rest.to_ascii_lowercase().replace("__", "."), v))
+        });
+        Self::from_pairs("environment variable(s)", pairs)
+    }
+
+    fn from_pairs(name: &'static str, pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut dict = Dict::new();
+        for (key, value) in pairs {
+            insert_dotted(&mut dict, &key, value);
+        }
+        Self { name, dict }
+    }
+}
+
+fn insert_dotted(dict: &mut Dict, key: &str, value: String) {
+    match key.split_once('.') {
+        None => {
+            dict.insert(key.to_owned(), Value::from(value));
+        }
+        Some((head, rest)) => {
+            let entry = dict
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::from(BTreeMap::<String, Value>::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_dotted(inner, rest, value);
+            }
+        }
+    }
+}
+
+impl Provider for TextLayer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.name)
+    }
+
+    fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+/// Deserializes a string from any scalar (configuration layers may type a number).
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_any(StringLike)
+}
+
+fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient_string(d).map(Some)
+}
+
+/// Deserializes an unsigned integer from a number or numeric text.
+pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let text = lenient_string(d)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("expected a whole number, found `{text}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loader() -> ConfigLoader {
+        ConfigLoader::new().without_default_file().env_vars(Vec::<(String, String)>::new())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = loader().load().expect("load").thingspace().expect("config");
+        assert_eq!(c.base_url.as_str(), DEFAULT_BASE_URL);
+        assert_eq!(c.token_url().expect("url").as_str(), "https://thingspace.verizon.com/api/ts/v1/oauth2/token");
+        assert_eq!(c.retry.max_attempts, 3);
+        assert_eq!(c.timeout_secs, 30);
+    }
+
+    #[test]
+    fn layers_file_then_env_then_code() {
+        let dir = std::env::temp_dir().join(format!("ts-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("t.toml");
+        std::fs::write(
+            &file,
+            "base_url = \"https://file.example/api\"\nclient_id = \"from-file\"\nusername = \"u\"\ntimeout_secs = 5\n[retry]\nmax_attempts = 7\n[oc]\nscope = \"s\"\n",
+        )
+        .expect("write");
+        let c = loader()
+            .file(&file)
+            .env_vars([
+                ("THINGSPACE_CLIENT_ID", "0000123456"),
+                ("THINGSPACE_RETRY__MAX_ATTEMPTS", "4"),
+                ("THINGSPACE_PASSWORD", "0012"),
+                ("OTHER", "x"),
+            ])
+            .set("username", "from-code")
+            .load()
+            .expect("load");
+        let ts = c.thingspace().expect("config");
+        assert_eq!(ts.base_url.as_str(), "https://file.example/api");
+        assert_eq!(ts.client_id.as_deref(), Some("0000123456"));
+        assert_eq!(ts.password.as_ref().map(SecretString::expose_secret), Some("0012"));
+        assert_eq!(ts.username.as_deref(), Some("from-code"));
+        assert_eq!(ts.timeout_secs, 5);
+        assert_eq!(ts.retry.max_attempts, 4);
+
+        #[derive(Debug, Default, Deserialize)]
+        struct Oc {
+            scope: Option<String>,
+            base_url: Option<String>,
+        }
+        let oc: Oc = c.extract_table("oc").expect("oc");
+        assert_eq!(oc.scope.as_deref(), Some("s"));
+        assert_eq!(oc.base_url, None);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_layer() {
+        let err = loader()
+            .env_vars([("THINGSPACE_TIMEOUT_SECS", "soon")])
+            .load()
+            .expect("load")
+            .thingspace()
+            .expect_err("bad number");
+        let text = err.to_string();
+        assert!(text.contains("timeout_secs") && text.contains("environment"), "{text}");
+        let err = loader()
+            .set("base_url", "not a url")
+            .load()
+            .expect("load")
+            .thingspace()
+            .expect_err("bad url");
+        assert!(err.to_string().contains("base_url"), "{err}");
+        let err = loader().file("/definitely/missing.toml").load().expect_err("missing");
+        assert!(err.to_string().contains("missing.toml"), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = loader()
+            .set("client_secret", "cs-123")
+            .set("password", "pw-456")
+            .load()
+            .expect("load")
+            .thingspace()
+            .expect("config");
+        let d = format!("{c:?}");
+        assert!(!d.contains("cs-123") && !d.contains("pw-456"), "{d}");
+    }
+}

@@ -1,0 +1,479 @@
+//! The one error type of the SDK.
+
+use std::{error::Error as StdError, fmt, time::Duration};
+
+use http::StatusCode;
+use serde::Deserialize;
+
+use crate::transport::Response;
+
+/// Result alias used across the SDK.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Longest body excerpt an error keeps, in bytes.
+pub const SNIPPET_LIMIT: usize = 512;
+
+/// What went wrong, broadly. Use the predicates on [`Error`] for decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Configuration is missing or malformed.
+    Config,
+    /// An argument was rejected before any request was sent.
+    InvalidInput,
+    /// Credentials would have been sent over an insecure channel; nothing was sent.
+    Insecure,
+    /// The connection could not be established.
+    Connect,
+    /// The request or the response did not complete in time.
+    Timeout,
+    /// The connection failed while the request or response was in flight.
+    Transport,
+    /// A credential was refused: the token endpoint, the login, or a 401 after re-authentication.
+    Auth,
+    /// The service answered with a non-success status.
+    Api,
+    /// The response body could not be decoded.
+    Decode,
+    /// The response body was larger than the configured cap.
+    BodyTooLarge,
+    /// Paging broke its own rules: "more data" without a cursor, or a cursor seen before.
+    Pagination,
+}
+
+/// ThingSpace's error envelope: `{"errorCode": "...", "errorMessage": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ApiErrorBody {
+    /// The service's error code, such as `INVALID_REQUEST`.
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// The service's human-readable message.
+    #[serde(default)]
+    pub error_message: Option<String>,
+}
+
+/// An OAuth 2.0 error response: `{"error": "...", "error_description": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct OAuthErrorBody {
+    /// The OAuth error code, such as `invalid_client`.
+    pub error: String,
+    /// The server's description, when given.
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// The error type of every fallible operation in the SDK.
+///
+/// It carries the HTTP status, the service's `errorCode`/`errorMessage` or OAuth
+/// `error`/`error_description` when the body had them, a bounded snippet of a body that could
+/// not be decoded with the JSON path that failed, and the cursor to resume a listing from.
+/// Its `Display` never contains a secret.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    operation: Option<&'static str>,
+    status: Option<StatusCode>,
+    api: Option<ApiErrorBody>,
+    oauth: Option<OAuthErrorBody>,
+    snippet: Option<String>,
+    json_path: Option<String>,
+    retry_after: Option<Duration>,
+    resume_cursor: Option<String>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                operation: None,
+                status: None,
+                api: None,
+                oauth: None,
+                snippet: None,
+                json_path: None,
+                retry_after: None,
+                resume_cursor: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// An argument rejected before any request was sent.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// A configuration problem.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    /// Attaches the underlying cause, kept in the `source()` chain.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Names the operation that failed (for example `m2m.accounts.get`).
+    pub fn with_operation(mut self, operation: &'static str) -> Self {
+        if self.inner.operation.is_none() {
+            self.inner.operation = Some(operation);
+        }
+        self
+    }
+
+    /// Records the cursor from which a listing can be resumed without loss or repetition.
+    pub fn with_resume_cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.inner.resume_cursor = Some(cursor.into());
+        self
+    }
+
+    /// Builds the error for a non-success response: status, envelope or OAuth body, snippet.
+    pub fn from_response(operation: &'static str, response: &Response) -> Self {
+        let status = response.status;
+        let kind = if status == StatusCode::UNAUTHORIZED {
+            ErrorKind::Auth
+        } else {
+            ErrorKind::Api
+        };
+        let mut err = Self::new(kind, format!("HTTP {status}")).with_operation(operation);
+        err.inner.status = Some(status);
+        err.inner.retry_after = crate::retry::retry_after(&response.headers);
+        let body = response.body.as_ref();
+        if let Ok(api) = serde_json::from_slice::<ApiErrorBody>(body)
+            && (api.error_code.is_some() || api.error_message.is_some())
+        {
+            err.inner.api = Some(api);
+        } else if let Ok(oauth) = serde_json::from_slice::<OAuthErrorBody>(body) {
+            err.inner.oauth = Some(oauth);
+        } else if !body.is_empty() {
+            err.inner.snippet = Some(snippet(body));
+        }
+        err
+    }
+
+    /// Builds a decode error with the JSON path that failed and a bounded snippet of the body.
+    ///
+    /// Pass `sensitive = true` for bodies that may hold a secret (token and login responses):
+    /// then no snippet is kept.
+    pub fn decode(
+        operation: &'static str,
+        body: &[u8],
+        err: serde_path_to_error::Error<serde_json::Error>,
+        sensitive: bool,
+    ) -> Self {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let what = if body.iter().all(u8::is_ascii_whitespace) {
+            "the body is empty".to_owned()
+        } else if looks_like_html(body) {
+            "the body is HTML, not JSON".to_owned()
+        } else {
+            inner.to_string()
+        };
+        let mut e = if sensitive {
+            // serde's message may quote a value of the body, and this body may hold a secret.
+            Self::new(
+                ErrorKind::Decode,
+                "could not decode the response (details withheld: the body may hold a secret)",
+            )
+            .with_operation(operation)
+        } else {
+            let mut e = Self::new(ErrorKind::Decode, format!("could not decode the response: {what}"))
+                .with_operation(operation)
+                .with_source(inner);
+            if !body.is_empty() {
+                e.inner.snippet = Some(snippet(body));
+            }
+            e
+        };
+        e.inner.json_path = (path != ".").then_some(path);
+        e
+    }
+
+    pub(crate) fn set_status(mut self, status: StatusCode) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    pub(crate) fn set_oauth(mut self, oauth: Option<OAuthErrorBody>) -> Self {
+        self.inner.oauth = oauth;
+        self
+    }
+
+    pub(crate) fn set_api(mut self, api: Option<ApiErrorBody>) -> Self {
+        self.inner.api = api;
+        self
+    }
+
+    /// The broad category.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The operation that failed, when known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// The HTTP status of the response, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// ThingSpace's `errorCode`, when the body had one.
+    pub fn api_code(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.error_code.as_deref()
+    }
+
+    /// ThingSpace's `errorMessage`, when the body had one.
+    pub fn api_message(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.error_message.as_deref()
+    }
+
+    /// The OAuth error body, when the token endpoint sent one.
+    pub fn oauth_error(&self) -> Option<&OAuthErrorBody> {
+        self.inner.oauth.as_ref()
+    }
+
+    /// A bounded excerpt (at most [`SNIPPET_LIMIT`] bytes) of a body that could not be understood.
+    pub fn body_snippet(&self) -> Option<&str> {
+        self.inner.snippet.as_deref()
+    }
+
+    /// The JSON path at which decoding failed, such as `servicePlans[0].sizeKb`.
+    pub fn json_path(&self) -> Option<&str> {
+        self.inner.json_path.as_deref()
+    }
+
+    /// The delay the server asked for with `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The cursor from which an interrupted listing can be resumed.
+    pub fn resume_cursor(&self) -> Option<&str> {
+        self.inner.resume_cursor.as_deref()
+    }
+
+    /// True for failures worth retrying: 429, 502, 503, 504, connection failures and timeouts.
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Transport => true,
+            ErrorKind::Api => self.inner.status.is_some_and(crate::retry::is_retryable_status),
+            _ => false,
+        }
+    }
+
+    /// True when a credential was refused (401, 403, or a token or login failure).
+    pub fn is_auth(&self) -> bool {
+        self.inner.kind == ErrorKind::Auth
+            || matches!(
+                self.inner.status,
+                Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+            )
+    }
+
+    /// True for a 404.
+    pub fn is_not_found(&self) -> bool {
+        self.inner.status == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// True when the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// True when a response body could not be decoded.
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == ErrorKind::Decode
+    }
+}
+
+/// True when the body starts like an HTML document.
+fn looks_like_html(body: &[u8]) -> bool {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    body.get(start..start + 1) == Some(b"<")
+}
+
+/// At most [`SNIPPET_LIMIT`] bytes of `body`, cut on a character boundary, control characters escaped.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let mut cut = &body[..body.len().min(SNIPPET_LIMIT)];
+    if let Err(e) = std::str::from_utf8(cut)
+        && e.error_len().is_none()
+    {
+        // The limit fell inside a multi-byte character: stop before it.
+        cut = &cut[..e.valid_up_to()];
+    }
+    let mut out: String = String::from_utf8_lossy(cut)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if body.len() > SNIPPET_LIMIT {
+        out.push('…');
+    }
+    out
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        if let Some(op) = i.operation {
+            write!(f, "{op}: ")?;
+        }
+        f.write_str(&i.message)?;
+        if let Some(api) = &i.api {
+            match (&api.error_code, &api.error_message) {
+                (Some(c), Some(m)) => write!(f, ": {c}: {m}")?,
+                (Some(c), None) => write!(f, ": {c}")?,
+                (None, Some(m)) => write!(f, ": {m}")?,
+                (None, None) => {}
+            }
+        }
+        if let Some(o) = &i.oauth {
+            write!(f, ": {}", o.error)?;
+            if let Some(d) = &o.error_description {
+                write!(f, ": {d}")?;
+            }
+        }
+        if let Some(p) = &i.json_path {
+            write!(f, " (at `{p}`)")?;
+        }
+        if let Some(s) = &i.snippet {
+            write!(f, "; body: {s}")?;
+        }
+        if let Some(c) = &i.resume_cursor {
+            write!(f, "; resume from cursor {c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &i.kind).field("message", &i.message);
+        if let Some(v) = &i.operation {
+            d.field("operation", v);
+        }
+        if let Some(v) = &i.status {
+            d.field("status", v);
+        }
+        if let Some(v) = &i.api {
+            d.field("api", v);
+        }
+        if let Some(v) = &i.oauth {
+            d.field("oauth", v);
+        }
+        if let Some(v) = &i.json_path {
+            d.field("json_path", v);
+        }
+        if let Some(v) = &i.snippet {
+            d.field("snippet", v);
+        }
+        if let Some(v) = &i.retry_after {
+            d.field("retry_after", v);
+        }
+        if let Some(v) = &i.resume_cursor {
+            d.field("resume_cursor", v);
+        }
+        if let Some(v) = &i.source {
+            d.field("source", v);
+        }
+        d.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+impl From<figment::Error> for Error {
+    fn from(err: figment::Error) -> Self {
+        Error::config(format!("invalid configuration: {err}")).with_source(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http::HeaderMap;
+
+    fn response(status: u16, body: &'static str) -> Response {
+        Response {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn envelope_reaches_display() {
+        let e = Error::from_response(
+            "m2m.accounts.get",
+            &response(400, r#"{"errorCode":"INVALID_ACCOUNT","errorMessage":"no such account"}"#),
+        );
+        assert_eq!(e.api_code(), Some("INVALID_ACCOUNT"));
+        assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
+        let text = e.to_string();
+        assert!(text.contains("INVALID_ACCOUNT") && text.contains("no such account"), "{text}");
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn oauth_error_and_html_snippet() {
+        let e = Error::from_response(
+            "token",
+            &response(401, r#"{"error":"invalid_client","error_description":"bad secret"}"#),
+        );
+        assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+        assert!(e.is_auth());
+        let e = Error::from_response("x", &response(502, "<html><body>Bad gateway</body></html>"));
+        assert!(e.is_retryable());
+        assert!(e.body_snippet().is_some_and(|s| s.contains("Bad gateway")));
+    }
+
+    #[test]
+    fn snippet_is_bounded_and_safe_on_char_boundaries() {
+        let long = "é".repeat(2000);
+        let s = snippet(long.as_bytes());
+        assert!(s.len() <= SNIPPET_LIMIT + '…'.len_utf8());
+        assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn decode_error_names_the_path() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            a: Vec<u32>,
+        }
+        let body = br#"{"a":[1,"x"]}"#;
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        let err = serde_path_to_error::deserialize::<_, T>(de).expect_err("must fail");
+        let e = Error::decode("op", body, err, false);
+        assert_eq!(e.json_path(), Some("a[1]"));
+        assert!(e.source().is_some());
+        assert!(e.to_string().contains("a[1]"));
+    }
+}

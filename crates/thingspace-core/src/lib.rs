@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod pagination;
+pub mod path;
+pub mod retry;
+mod secret;
+pub mod transport;
+
+pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource};
+pub use client::{ApiRequest, Client, ClientBuilder};
+pub use config::{Config, ConfigLoader, LoadedConfig};
+pub use error::{Error, ErrorKind, Result};
+pub use pagination::{Items, Page, PageSource, Pages};
+pub use retry::{RetryConfig, RetryPolicy};
+pub use secret::SecretString;
+#[cfg(feature = "reqwest")]
+pub use transport::ReqwestTransport;
+pub use transport::{Request, Response, SharedTransport, Transport};
+#[cfg(any(test, feature = "mock"))]
+pub use transport::MockTransport;
+#[cfg(any(test, feature = "mock"))]
+pub use auth::MockAuthProvider;
+
+// Re-exported so family crates and users name the same versions.
+pub use http;
+pub use url;

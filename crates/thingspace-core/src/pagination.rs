@@ -1,0 +1,392 @@
+//! Pagination: a family describes how it pages with [`PageSource`]; [`Pages`] and [`Items`]
+//! turn that into streams that fetch one page ahead, refuse to loop, and can resume.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    fmt,
+    hash::Hash,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, ready},
+};
+
+use async_trait::async_trait;
+use futures_core::Stream;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T, C> {
+    /// The items of this page, in server order.
+    pub items: Vec<T>,
+    /// The cursor this page was fetched with (`None` for the first page).
+    pub cursor: Option<C>,
+    /// The cursor of the next page, when the server gave one.
+    pub next: Option<C>,
+    /// Whether the server said more pages follow.
+    pub has_more: bool,
+}
+
+impl<T, C> Page<T, C> {
+    /// A page that says more follow, at `next` (which may be missing: the driver then fails).
+    pub fn more(items: Vec<T>, next: Option<C>) -> Self {
+        Self {
+            items,
+            cursor: None,
+            next,
+            has_more: true,
+        }
+    }
+
+    /// The last page.
+    pub fn last(items: Vec<T>) -> Self {
+        Self {
+            items,
+            cursor: None,
+            next: None,
+            has_more: false,
+        }
+    }
+}
+
+/// How a family fetches one page of a listing.
+///
+/// The cursor is whatever the family pages by: an opaque token, a page number. It must print
+/// as text ([`fmt::Display`]) so a failed listing can report where to resume.
+#[async_trait]
+pub trait PageSource: Send + Sync + 'static {
+    /// The item type.
+    type Item: Send + 'static;
+    /// The cursor type.
+    type Cursor: Clone + Eq + Hash + fmt::Debug + fmt::Display + Send + Sync + 'static;
+
+    /// Fetches the page at `cursor` (`None`: the first page).
+    async fn fetch_page(&self, cursor: Option<Self::Cursor>) -> Result<Page<Self::Item, Self::Cursor>>;
+}
+
+type Fetch<S> = JoinHandle<Result<Page<<S as PageSource>::Item, <S as PageSource>::Cursor>>>;
+
+/// A stream of pages. While the caller works on one page the next is already being fetched
+/// (never more than one ahead), so memory stays at about two pages.
+///
+/// It ends after a page that says no more follow. It fails, and then ends, when a page says
+/// more follow without a cursor, or names a cursor already seen in this listing; when a fetch
+/// fails (after the client's retries) the error carries the cursor to resume from
+/// ([`Error::resume_cursor`]). Dropping the stream cancels the fetch in flight.
+pub struct Pages<S: PageSource> {
+    source: Arc<S>,
+    in_flight: Option<(Option<S::Cursor>, Fetch<S>)>,
+    next: Option<Option<S::Cursor>>,
+    pending_error: Option<Error>,
+    seen: HashSet<S::Cursor>,
+    done: bool,
+}
+
+impl<S: PageSource> fmt::Debug for Pages<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pages")
+            .field("in_flight", &self.in_flight.as_ref().map(|(c, _)| c))
+            .field("pages_seen", &self.seen.len())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<S: PageSource> Pages<S> {
+    /// Pages of `source` from the first page.
+    pub fn new(source: S) -> Self {
+        Self::starting_at(source, None)
+    }
+
+    /// Pages of `source` from `cursor` (resume a listing), or from the first page for `None`.
+    pub fn starting_at(source: S, cursor: Option<S::Cursor>) -> Self {
+        let mut seen = HashSet::new();
+        if let Some(c) = &cursor {
+            seen.insert(c.clone());
+        }
+        Self {
+            source: Arc::new(source),
+            in_flight: None,
+            next: Some(cursor),
+            pending_error: None,
+            seen,
+            done: false,
+        }
+    }
+
+    /// The items of every page, one by one.
+    pub fn items(self) -> Items<S> {
+        Items {
+            pages: self,
+            buffer: VecDeque::new(),
+        }
+    }
+
+    fn spawn(&mut self, cursor: Option<S::Cursor>) {
+        let source = self.source.clone();
+        let c = cursor.clone();
+        let handle = tokio::spawn(async move { source.fetch_page(c).await });
+        self.in_flight = Some((cursor, handle));
+    }
+}
+
+// No field is ever pinned: the streams move their items and cursors freely.
+impl<S: PageSource> Unpin for Pages<S> {}
+impl<S: PageSource> Unpin for Items<S> {}
+
+impl<S: PageSource> Drop for Pages<S> {
+    fn drop(&mut self) {
+        if let Some((_, handle)) = &self.in_flight {
+            handle.abort();
+        }
+    }
+}
+
+fn with_cursor<C: fmt::Display>(err: Error, cursor: &Option<C>) -> Error {
+    match cursor {
+        Some(c) => err.with_resume_cursor(c.to_string()),
+        None => err,
+    }
+}
+
+impl<S: PageSource> Stream for Pages<S> {
+    type Item = Result<Page<S::Item, S::Cursor>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(err) = this.pending_error.take() {
+            this.done = true;
+            return Poll::Ready(Some(Err(err)));
+        }
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if this.in_flight.is_none() {
+            match this.next.take() {
+                Some(cursor) => this.spawn(cursor),
+                None => {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+            }
+        }
+        let Some((_, handle)) = this.in_flight.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let joined = ready!(Pin::new(handle).poll(cx));
+        let Some((cursor, _)) = this.in_flight.take() else {
+            return Poll::Ready(None);
+        };
+        let mut page = match joined {
+            Ok(Ok(page)) => page,
+            Ok(Err(err)) => {
+                this.done = true;
+                return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
+            }
+            Err(join) => {
+                this.done = true;
+                let err = Error::new(ErrorKind::Transport, "the page fetch was cancelled or panicked")
+                    .with_source(join);
+                return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
+            }
+        };
+        page.cursor = cursor.clone();
+        if page.has_more {
+            match &page.next {
+                None => {
+                    this.pending_error = Some(with_cursor(
+                        Error::new(
+                            ErrorKind::Pagination,
+                            "the server said more data follows but gave no cursor for it",
+                        ),
+                        &cursor,
+                    ));
+                }
+                Some(next) if !this.seen.insert(next.clone()) => {
+                    this.pending_error = Some(with_cursor(
+                        Error::new(
+                            ErrorKind::Pagination,
+                            format!("the server repeated cursor {next}; stopping instead of looping"),
+                        ),
+                        &cursor,
+                    ));
+                }
+                Some(next) => {
+                    // Fetch the next page while the caller works on this one.
+                    let next = next.clone();
+                    this.spawn(Some(next));
+                }
+            }
+        } else {
+            this.next = None;
+            this.done = this.pending_error.is_none();
+        }
+        Poll::Ready(Some(Ok(page)))
+    }
+}
+
+/// A stream of the items of every page, fetched one page ahead. See [`Pages`].
+pub struct Items<S: PageSource> {
+    pages: Pages<S>,
+    buffer: VecDeque<S::Item>,
+}
+
+impl<S: PageSource> fmt::Debug for Items<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Items")
+            .field("pages", &self.pages)
+            .field("buffered", &self.buffer.len())
+            .finish()
+    }
+}
+
+impl<S: PageSource> Items<S> {
+    /// Collects every item.
+    ///
+    /// # Errors
+    /// The first error of the listing (items before it are dropped; use the stream to keep them).
+    pub async fn collect_all(mut self) -> Result<Vec<S::Item>> {
+        let mut out = Vec::new();
+        while let Some(item) = std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+            out.push(item?);
+        }
+        Ok(out)
+    }
+}
+
+impl<S: PageSource> Stream for Items<S> {
+    type Item = Result<S::Item>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match ready!(Pin::new(&mut this.pages).poll_next(cx)) {
+                Some(Ok(page)) => this.buffer.extend(page.items),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use std::sync::Mutex;
+
+    /// Pages of `per_page` numbers up to `total`; `script` overrides what a cursor returns.
+    #[derive(Default)]
+    struct Numbers {
+        total: u32,
+        per_page: u32,
+        fail_at: Option<u32>,
+        repeat_at: Option<u32>,
+        no_cursor_at: Option<u32>,
+        calls: Mutex<Vec<Option<u32>>>,
+    }
+
+    #[async_trait]
+    impl PageSource for Numbers {
+        type Item = u32;
+        type Cursor = u32;
+
+        async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<u32, u32>> {
+            self.calls.lock().expect("lock").push(cursor);
+            let start = cursor.unwrap_or(0);
+            if self.fail_at == Some(start) {
+                return Err(Error::new(ErrorKind::Api, "boom"));
+            }
+            let end = (start + self.per_page).min(self.total);
+            let items: Vec<u32> = (start..end).collect();
+            if end >= self.total {
+                return Ok(Page::last(items));
+            }
+            if self.no_cursor_at == Some(start) {
+                return Ok(Page::more(items, None));
+            }
+            let next = if self.repeat_at == Some(start) { start } else { end };
+            Ok(Page::more(items, Some(next)))
+        }
+    }
+
+    #[tokio::test]
+    async fn yields_every_item_once_in_order() {
+        let items = Pages::new(Numbers { total: 25, per_page: 10, ..Default::default() })
+            .items()
+            .collect_all()
+            .await
+            .expect("all");
+        assert_eq!(items, (0..25).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn pages_carry_their_cursor_and_resume() {
+        let pages: Vec<_> = Pages::starting_at(Numbers { total: 30, per_page: 10, ..Default::default() }, Some(10))
+            .collect()
+            .await;
+        let pages: Vec<_> = pages.into_iter().map(|p| p.expect("page")).collect();
+        assert_eq!(pages.len(), 2);
+        assert_eq!(pages[0].cursor, Some(10));
+        assert_eq!(pages[1].cursor, Some(20));
+        assert_eq!(pages[1].items, (20..30).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_failure_carries_the_cursor_to_resume_from() {
+        let mut s = Pages::new(Numbers { total: 30, per_page: 10, fail_at: Some(20), ..Default::default() }).items();
+        let mut got = Vec::new();
+        let err = loop {
+            match s.next().await {
+                Some(Ok(i)) => got.push(i),
+                Some(Err(e)) => break e,
+                None => panic!("expected an error"),
+            }
+        };
+        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        assert_eq!(err.resume_cursor(), Some("20"));
+        assert!(s.next().await.is_none(), "the stream ends after an error");
+        let rest = Pages::starting_at(Numbers { total: 30, per_page: 10, ..Default::default() }, Some(20))
+            .items()
+            .collect_all()
+            .await
+            .expect("rest");
+        got.extend(rest);
+        assert_eq!(got, (0..30).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_repeated_cursor_ends_with_a_typed_error() {
+        let mut s = Pages::new(Numbers { total: 100, per_page: 10, repeat_at: Some(10), ..Default::default() });
+        assert!(s.next().await.expect("p1").is_ok());
+        assert!(s.next().await.expect("p2").is_ok());
+        let e = s.next().await.expect("error").expect_err("repeat");
+        assert_eq!(e.kind(), ErrorKind::Pagination);
+        assert!(s.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn more_without_a_cursor_ends_with_a_typed_error() {
+        let mut s = Pages::new(Numbers { total: 100, per_page: 10, no_cursor_at: Some(0), ..Default::default() });
+        assert!(s.next().await.expect("p1").is_ok());
+        let e = s.next().await.expect("error").expect_err("no cursor");
+        assert_eq!(e.kind(), ErrorKind::Pagination);
+        assert!(s.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn fetches_exactly_one_page_ahead() {
+        let source = Numbers { total: 100, per_page: 10, ..Default::default() };
+        let mut s = Pages::new(source);
+        let _first = s.next().await.expect("p1").expect("ok");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let calls = s.source.calls.lock().expect("lock").clone();
+        assert_eq!(calls, vec![None, Some(10)], "the second page is prefetched, the third is not");
+    }
+}

@@ -1,0 +1,264 @@
+//! The transport: one HTTP request in, one HTTP response out.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// An HTTP request as the transport sends it.
+///
+/// `Debug` shows the body's length, never its content (a login body holds a password), and
+/// the credential headers are marked sensitive, so `HeaderMap`'s `Debug` hides them.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL.
+    pub url: Url,
+    /// The headers, credentials included once the auth layer has run.
+    pub headers: HeaderMap,
+    /// The body; empty for GET.
+    pub body: Bytes,
+    /// How long this attempt may take, connection and body included.
+    pub timeout: Option<Duration>,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timeout: None,
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// An HTTP response with its whole body.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Response {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// A response with the given status, headers and body.
+    pub fn new(status: StatusCode, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
+    /// Decodes the body as JSON into `T`; on failure the error names the JSON path and
+    /// keeps a bounded snippet of the body.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not a `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &'static str) -> Result<T> {
+        decode_json(operation, &self.body, false).map_err(|e| e.set_status(self.status))
+    }
+
+    /// The value of a header as text, when present and valid.
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Decodes `body` as JSON, with the failing path in the error (no snippet when `sensitive`).
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    operation: &'static str,
+    body: &[u8],
+    sensitive: bool,
+) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let value =
+        serde_path_to_error::deserialize(de).map_err(|e| Error::decode(operation, body, e, sensitive))?;
+    Ok(value)
+}
+
+/// Sends HTTP requests. The SDK holds one as `Arc<dyn Transport>`; swap it in tests.
+///
+/// Implementations return `Ok` for every HTTP response, whatever its status, and `Err` only
+/// when no complete response arrived: [`ErrorKind::Connect`](crate::ErrorKind::Connect),
+/// [`Timeout`](crate::ErrorKind::Timeout), [`Transport`](crate::ErrorKind::Transport) or
+/// [`BodyTooLarge`](crate::ErrorKind::BodyTooLarge).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use thingspace_core::{Request, Response, Result, Transport};
+///
+/// /// A transport that answers every request with 204.
+/// #[derive(Debug)]
+/// struct NoContent;
+///
+/// #[async_trait]
+/// impl Transport for NoContent {
+///     async fn send(&self, _request: Request) -> Result<Response> {
+///         Ok(Response::new(http::StatusCode::NO_CONTENT, Default::default(), ""))
+///     }
+/// }
+/// ```
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Sends one request and reads the whole response.
+    async fn send(&self, request: Request) -> Result<Response>;
+}
+
+/// A shared transport.
+pub type SharedTransport = Arc<dyn Transport>;
+
+/// Default cap on a response body: 32 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[cfg(feature = "reqwest")]
+pub use self::reqwest_transport::ReqwestTransport;
+
+#[cfg(feature = "reqwest")]
+mod reqwest_transport {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// The default transport, on [`reqwest`] with rustls.
+    ///
+    /// Build it from your own `reqwest::Client` to share its connection pool, proxy and TLS
+    /// settings:
+    ///
+    /// ```
+    /// let transport = thingspace_core::ReqwestTransport::from_client(reqwest::Client::new());
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct ReqwestTransport {
+        client: reqwest::Client,
+        max_body_bytes: usize,
+    }
+
+    impl ReqwestTransport {
+        /// A transport with reqwest's defaults (rustls, connection pooling).
+        ///
+        /// # Errors
+        /// When the TLS backend cannot be initialised.
+        pub fn new() -> Result<Self> {
+            let client = reqwest::Client::builder()
+                .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::config("could not build the HTTP client").with_source(e))?;
+            Ok(Self::from_client(client))
+        }
+
+        /// Wraps a caller's own client.
+        pub fn from_client(client: reqwest::Client) -> Self {
+            Self {
+                client,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            }
+        }
+
+        /// Caps the size of a response body; a larger one fails with
+        /// [`ErrorKind::BodyTooLarge`] without being read further.
+        pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+            self.max_body_bytes = max;
+            self
+        }
+
+        fn map_error(err: reqwest::Error) -> Error {
+            let kind = if err.is_timeout() {
+                ErrorKind::Timeout
+            } else if err.is_connect() {
+                ErrorKind::Connect
+            } else {
+                ErrorKind::Transport
+            };
+            let message = match kind {
+                ErrorKind::Timeout => "the request timed out",
+                ErrorKind::Connect => "could not connect",
+                _ => "the connection failed",
+            };
+            // reqwest's message names the URL, which holds no secret.
+            Error::new(kind, message).with_source(err.without_url())
+        }
+
+        fn too_large(&self) -> Error {
+            Error::new(
+                ErrorKind::BodyTooLarge,
+                format!("the response body exceeds {} bytes", self.max_body_bytes),
+            )
+        }
+    }
+
+    #[async_trait]
+    impl Transport for ReqwestTransport {
+        async fn send(&self, request: Request) -> Result<Response> {
+            let mut builder = self
+                .client
+                .request(request.method, request.url)
+                .headers(request.headers)
+                .body(request.body);
+            if let Some(t) = request.timeout {
+                builder = builder.timeout(t);
+            }
+            let mut response = builder.send().await.map_err(Self::map_error)?;
+            if response
+                .content_length()
+                .is_some_and(|len| len > self.max_body_bytes as u64)
+            {
+                return Err(self.too_large());
+            }
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            let mut body = Vec::with_capacity(
+                response
+                    .content_length()
+                    .map_or(8 * 1024, |l| l as usize)
+                    .min(self.max_body_bytes),
+            );
+            while let Some(chunk) = response.chunk().await.map_err(Self::map_error)? {
+                if body.len() + chunk.len() > self.max_body_bytes {
+                    return Err(self.too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Response {
+                status,
+                headers,
+                body: body.into(),
+            })
+        }
+    }
+}
