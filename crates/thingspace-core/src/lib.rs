@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod de;
 pub mod error;
 pub mod pagination;
 pub mod path;

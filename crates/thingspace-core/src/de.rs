@@ -1,0 +1,76 @@
+//! Lenient field decoders for the quirks of the real services, shared by the family crates.
+//!
+//! Use them with `#[serde(default, deserialize_with = "...")]`.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::secret::StringLike;
+
+/// `null` becomes the type's default (an empty list, an empty string).
+///
+/// # Errors
+/// When the value is neither `null` nor a `T`.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A string that some producers send as a number (or a boolean): kept as its text.
+/// `null` becomes `None`.
+///
+/// # Errors
+/// When the value is a list or an object.
+pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "text")] String);
+    fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        d.deserialize_any(StringLike)
+    }
+    Ok(Option::<Text>::deserialize(d)?.map(|t| t.0))
+}
+
+/// A number that some producers send as text (`"4"`) or as a float (`4.0`). `null` becomes `None`.
+///
+/// # Errors
+/// When the value is text that is not a number.
+pub fn opt_f64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match opt_string_or_number(d)? {
+        None => Ok(None),
+        Some(t) if t.trim().is_empty() => Ok(None),
+        Some(t) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("expected a number, found `{t}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct T {
+        #[serde(default, deserialize_with = "null_as_default")]
+        list: Vec<u8>,
+        #[serde(default, deserialize_with = "opt_string_or_number")]
+        text: Option<String>,
+        #[serde(default, deserialize_with = "opt_f64_lenient")]
+        num: Option<f64>,
+    }
+
+    #[test]
+    fn accepts_every_spelling() {
+        let t: T = serde_json::from_str(r#"{"list":null,"text":1024,"num":"2"}"#).expect("decode");
+        assert_eq!(t, T { list: vec![], text: Some("1024".into()), num: Some(2.0) });
+        let t: T = serde_json::from_str(r#"{"text":"0012","num":1.5}"#).expect("decode");
+        assert_eq!(t.text.as_deref(), Some("0012"));
+        let t: T = serde_json::from_str(r#"{"text":null,"num":null}"#).expect("decode");
+        assert_eq!(t, T { list: vec![], text: None, num: None });
+        assert!(serde_json::from_str::<T>(r#"{"num":"many"}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"text":[1]}"#).is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! Accounts: `GET /m2m/v1/accounts/{accountname}`.
+
+use serde::{Deserialize, Serialize};
+use thingspace_core::de::{null_as_default, opt_string_or_number};
+use thingspace_core::{ApiRequest, Client, Result};
+
+/// Operation name of [`Accounts::get`], as it appears in errors and traces.
+pub const GET_ACCOUNT: &str = "m2m.accounts.get";
+
+/// An M2M account. Serialises with the wire field names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Account {
+    /// The account name (kept as text: `0000123456` keeps its zeros).
+    #[serde(default)]
+    pub account_name: Option<String>,
+    /// The billing number of the account.
+    #[serde(default)]
+    pub account_number: Option<String>,
+    /// The organisation the account belongs to.
+    #[serde(default)]
+    pub organization_name: Option<String>,
+    /// True if devices can be added and activated in one request.
+    #[serde(default)]
+    pub is_provisioning_allowed: Option<bool>,
+    /// The carriers of the account.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub carriers: Vec<String>,
+    /// The features enabled for the account.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub features: Vec<String>,
+    /// The IP pools (`ipPools` in the document, `iPPools` in the generated SDKs).
+    #[serde(default, alias = "iPPools", deserialize_with = "null_as_default")]
+    pub ip_pools: Vec<IpPool>,
+    /// The service plans available to the account.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub service_plans: Vec<ServicePlan>,
+}
+
+/// An IP pool of an account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct IpPool {
+    /// The pool name.
+    #[serde(default)]
+    pub pool_name: Option<String>,
+    /// The pool type, such as "Static IP".
+    #[serde(default)]
+    pub pool_type: Option<String>,
+    /// True for the account's default pool.
+    #[serde(default)]
+    pub is_default_pool: Option<bool>,
+}
+
+/// A service plan of an account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServicePlan {
+    /// The plan name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The plan code, used when adding devices or changing plans.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The data included, in kB, as the service sent it (text in the document, a number in
+    /// the SDKs). See [`ServicePlan::size_kb_value`].
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub size_kb: Option<String>,
+    /// Internal plan reference code.
+    #[serde(default)]
+    pub carrier_service_plan_code: Option<String>,
+    /// Extended attributes: text in the document, a key/value list in the SDKs.
+    #[serde(default)]
+    pub extended_attributes: Option<ExtendedAttributes>,
+}
+
+impl ServicePlan {
+    /// `sizeKb` as a number, when it is one.
+    pub fn size_kb_value(&self) -> Option<u64> {
+        self.size_kb.as_deref()?.trim().parse().ok()
+    }
+}
+
+/// `extendedAttributes`, in either spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ExtendedAttributes {
+    /// Free text, as in the document.
+    Text(String),
+    /// Key/value pairs, as in the generated SDKs.
+    List(Vec<KeyValue>),
+}
+
+/// A key/value pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct KeyValue {
+    /// The key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The value.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub value: Option<String>,
+}
+
+/// The accounts resource. Get it with [`M2m::accounts`](crate::M2m::accounts).
+#[derive(Debug, Clone, Copy)]
+pub struct Accounts<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Accounts<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Information about one account.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
+    /// for an empty name; the service's error (with `errorCode`/`errorMessage`) otherwise.
+    pub async fn get(&self, account_name: &str) -> Result<Account> {
+        self.client.get_json(&get_request(account_name)).await
+    }
+}
+
+/// The request of [`Accounts::get`].
+pub fn get_request(account_name: &str) -> ApiRequest {
+    ApiRequest::get(GET_ACCOUNT, "/m2m/v1/accounts/{accountname}").path_param("accountname", account_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document's example, with its invalid `"sizeKb":,` repaired.
+    const DOCUMENT: &str = r#"{"accountName":"Chintan_CPNStaticBulk","accountNumber":"1234567890-77777",
+      "organizationName":"ChintanCPNBulk","isProvisioningAllowed":true,"carriers":["Verizon Wireless"],
+      "features":["Static IP","Dynamic IP","Customer PN"],
+      "ipPools":[{"poolName":"ACMESTATIC001","poolType":"Static IP","isDefaultPool":true},
+                 {"poolName":"ACMEDYNAMIC001","poolType":"Dynamic IP","isDefaultPool":false}],
+      "servicePlans":[{"name":"","code":"92876","sizeKb":"","carrierServicePlanCode":"","extendedAttributes":""}]}"#;
+
+    #[test]
+    fn decodes_the_document_example() {
+        let a: Account = serde_json::from_str(DOCUMENT).expect("decode");
+        assert_eq!(a.account_number.as_deref(), Some("1234567890-77777"));
+        assert_eq!(a.ip_pools.len(), 2);
+        assert_eq!(a.ip_pools[0].is_default_pool, Some(true));
+        assert_eq!(a.service_plans[0].extended_attributes, Some(ExtendedAttributes::Text(String::new())));
+    }
+
+    #[test]
+    fn decodes_the_sdk_spellings_and_ignores_unknown_fields() {
+        let a: Account = serde_json::from_str(
+            r#"{"accountName":"0000123456","iPPools":[{"poolName":"P"}],"carriers":null,"newField":{"x":1},
+                "servicePlans":[{"sizeKb":2048,"extendedAttributes":[{"key":"k","value":"v"}]}]}"#,
+        )
+        .expect("decode");
+        assert_eq!(a.account_name.as_deref(), Some("0000123456"));
+        assert_eq!(a.ip_pools[0].pool_name.as_deref(), Some("P"));
+        assert!(a.carriers.is_empty());
+        assert_eq!(a.service_plans[0].size_kb_value(), Some(2048));
+        assert!(matches!(&a.service_plans[0].extended_attributes, Some(ExtendedAttributes::List(l)) if l.len() == 1));
+    }
+
+    #[test]
+    fn serialises_with_wire_names() {
+        let a: Account = serde_json::from_str(DOCUMENT).expect("decode");
+        let v = serde_json::to_value(&a).expect("encode");
+        assert!(v.get("accountName").is_some() && v.get("ipPools").is_some());
+    }
+}

@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+pub mod accounts;
+
+use thingspace_core::Client;
+
+pub use accounts::{Account, Accounts, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
+
+/// The M2M API family: a handle on a ThingSpace [`Client`], cheap to clone.
+#[derive(Debug, Clone)]
+pub struct M2m {
+    client: Client,
+}
+
+impl M2m {
+    /// The M2M family on `client` (built with [`Client::thingspace`]).
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The client underneath.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Accounts: `GET /m2m/v1/accounts/{accountname}`.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(&self.client)
+    }
+}
