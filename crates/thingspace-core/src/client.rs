@@ -12,9 +12,9 @@ use crate::auth::{
     ensure_secure,
 };
 use crate::config::{Config, join};
-use crate::error::{Error, Result};
 #[cfg(not(feature = "reqwest"))]
 use crate::error::ErrorKind;
+use crate::error::{Error, Result};
 use crate::path::expand;
 use crate::retry::{self, RetryPolicy};
 use crate::transport::{Request, Response, SharedTransport};
@@ -72,7 +72,8 @@ impl ApiRequest {
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty or unusable path parameter.
     pub fn url(&self, base: &Url) -> Result<Url> {
-        let path = expand(self.template, &self.params).map_err(|e| e.with_operation(self.operation))?;
+        let path =
+            expand(self.template, &self.params).map_err(|e| e.with_operation(self.operation))?;
         let mut url = join(base, &path)?;
         if !self.query.is_empty() {
             url.query_pairs_mut()
@@ -149,10 +150,22 @@ impl Client {
     /// would carry credentials over plain http to a non-loopback host.
     pub fn thingspace_with_transport(config: &Config, transport: SharedTransport) -> Result<Self> {
         let missing: Vec<&str> = [
-            ("client_id", config.client_id.as_deref().is_none_or(str::is_empty)),
-            ("client_secret", config.client_secret.as_ref().is_none_or(|s| s.is_empty())),
-            ("username", config.username.as_deref().is_none_or(str::is_empty)),
-            ("password", config.password.as_ref().is_none_or(|s| s.is_empty())),
+            (
+                "client_id",
+                config.client_id.as_deref().is_none_or(str::is_empty),
+            ),
+            (
+                "client_secret",
+                config.client_secret.as_ref().is_none_or(|s| s.is_empty()),
+            ),
+            (
+                "username",
+                config.username.as_deref().is_none_or(str::is_empty),
+            ),
+            (
+                "password",
+                config.password.as_ref().is_none_or(|s| s.is_empty()),
+            ),
         ]
         .into_iter()
         .filter_map(|(k, m)| m.then_some(k))
@@ -161,7 +174,11 @@ impl Client {
             return Err(Error::config(format!(
                 "missing ThingSpace credentials: {} (set them in thingspace.toml or as THINGSPACE_{})",
                 missing.join(", "),
-                missing.iter().map(|k| k.to_ascii_uppercase()).collect::<Vec<_>>().join(", THINGSPACE_"),
+                missing
+                    .iter()
+                    .map(|k| k.to_ascii_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(", THINGSPACE_"),
             )));
         }
         let (Some(client_id), Some(secret), Some(username), Some(password)) = (
@@ -237,7 +254,11 @@ impl Client {
         async {
             let started = Instant::now();
             let disabled = RetryPolicy::disabled();
-            let policy = if request.is_idempotent() { &self.inner.retry } else { &disabled };
+            let policy = if request.is_idempotent() {
+                &self.inner.retry
+            } else {
+                &disabled
+            };
             let mut attempts = 0;
             let outcome = retry::run(policy, request.operation, |attempt| {
                 attempts = attempt;
@@ -272,13 +293,21 @@ impl Client {
     ///
     /// # Errors
     /// As [`send`](Self::send), plus [`ErrorKind::Decode`](crate::ErrorKind::Decode) with the failing JSON path.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, request: &ApiRequest) -> Result<T> {
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<T> {
         self.send(request).await?.json(request.operation)
     }
 
     /// One attempt: authorize, send, and on a 401 forget the credential and try once more.
     async fn attempt(&self, request: &ApiRequest, url: &Url, attempt: u32) -> Result<Response> {
-        let span = tracing::debug_span!("thingspace.attempt", attempt, status = Empty, latency_ms = Empty);
+        let span = tracing::debug_span!(
+            "thingspace.attempt",
+            attempt,
+            status = Empty,
+            latency_ms = Empty
+        );
         async {
             let started = Instant::now();
             let mut reauthenticated = false;
@@ -426,7 +455,11 @@ mod tests {
     }
 
     fn status(code: u16) -> Result<Response> {
-        Ok(Response::new(StatusCode::from_u16(code).expect("status"), Default::default(), ""))
+        Ok(Response::new(
+            StatusCode::from_u16(code).expect("status"),
+            Default::default(),
+            "",
+        ))
     }
 
     fn client(transport: MockTransport, auth: Option<MockAuthProvider>) -> Client {
@@ -469,10 +502,22 @@ mod tests {
     async fn retries_transient_statuses_then_succeeds() {
         let mut t = MockTransport::new();
         let mut seq = Sequence::new();
-        t.expect_send().times(1).in_sequence(&mut seq).returning(|_| status(503));
-        t.expect_send().times(1).in_sequence(&mut seq).returning(|_| status(429));
-        t.expect_send().times(1).in_sequence(&mut seq).returning(|_| ok("[1]"));
-        let v: Vec<u8> = client(t, None).get_json(&ApiRequest::get("op", "/x")).await.expect("third try");
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| status(503));
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| status(429));
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| ok("[1]"));
+        let v: Vec<u8> = client(t, None)
+            .get_json(&ApiRequest::get("op", "/x"))
+            .await
+            .expect("third try");
         assert_eq!(v, vec![1]);
     }
 
@@ -480,13 +525,19 @@ mod tests {
     async fn stops_after_max_attempts_and_never_retries_a_404() {
         let mut t = MockTransport::new();
         t.expect_send().times(3).returning(|_| status(502));
-        let e = client(t, None).send(&ApiRequest::get("op", "/x")).await.expect_err("gives up");
+        let e = client(t, None)
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect_err("gives up");
         assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
         assert!(e.is_retryable());
 
         let mut t = MockTransport::new();
         t.expect_send().times(1).returning(|_| status(404));
-        let e = client(t, None).send(&ApiRequest::get("op", "/x")).await.expect_err("404");
+        let e = client(t, None)
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect_err("404");
         assert!(e.is_not_found());
     }
 
@@ -498,29 +549,42 @@ mod tests {
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| Err(Error::new(ErrorKind::Connect, "refused")));
-        t.expect_send().times(1).in_sequence(&mut seq).returning(|_| ok("{}"));
-        client(t, None).send(&ApiRequest::get("op", "/x")).await.expect("retried");
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| ok("{}"));
+        client(t, None)
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect("retried");
     }
 
     #[tokio::test]
     async fn a_401_invalidates_once_and_retries_once() {
         let mut t = MockTransport::new();
         let mut seq = Sequence::new();
-        t.expect_send().times(1).in_sequence(&mut seq).returning(|_| status(401));
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| status(401));
         t.expect_send()
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| ok("{}"));
         let mut a = MockAuthProvider::new();
         a.expect_authorize().times(2).returning(|r| {
-            r.headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+            r.headers
+                .insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
             Ok(())
         });
         a.expect_invalidate()
             .withf(|sent| sent.contains_key(header::AUTHORIZATION))
             .times(1)
             .returning(|_| ());
-        client(t, Some(a)).send(&ApiRequest::get("op", "/x")).await.expect("re-authenticated");
+        client(t, Some(a))
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect("re-authenticated");
     }
 
     #[tokio::test]
@@ -530,7 +594,10 @@ mod tests {
         let mut a = MockAuthProvider::new();
         a.expect_authorize().times(2).returning(|_| Ok(()));
         a.expect_invalidate().times(1).returning(|_| ());
-        let e = client(t, Some(a)).send(&ApiRequest::get("op", "/x")).await.expect_err("401");
+        let e = client(t, Some(a))
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect_err("401");
         assert!(e.is_auth());
     }
 

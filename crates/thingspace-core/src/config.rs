@@ -31,7 +31,7 @@ use std::{
 
 use figment::{
     Figment, Metadata, Profile, Provider,
-    providers::{Format, Serialized, Toml},
+    providers::{Format, Toml},
     value::{Dict, Map, Value},
 };
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
@@ -146,7 +146,11 @@ impl fmt::Debug for Config {
 
 /// Appends a relative path to a base URL, keeping the base's own path (`.../api` + `x` = `.../api/x`).
 pub(crate) fn join(base: &Url, rest: &str) -> Result<Url> {
-    let s = format!("{}/{}", base.as_str().trim_end_matches('/'), rest.trim_start_matches('/'));
+    let s = format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        rest.trim_start_matches('/')
+    );
     Url::parse(&s).map_err(|e| Error::config(format!("invalid URL `{s}`: {e}")).with_source(e))
 }
 
@@ -218,7 +222,11 @@ impl ConfigLoader {
         K: Into<String>,
         V: Into<String>,
     {
-        self.env = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.env = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -244,7 +252,13 @@ impl ConfigLoader {
                 .find(|(k, _)| k == CONFIG_ENV)
                 .map(|(_, v)| PathBuf::from(v))
         });
-        let mut figment = Figment::from(Serialized::defaults(Defaults));
+        let mut figment = Figment::from(TextLayer::from_pairs(
+            "defaults",
+            [
+                ("base_url".to_owned(), DEFAULT_BASE_URL.to_owned()),
+                ("timeout_secs".to_owned(), "30".to_owned()),
+            ],
+        ));
         match named {
             Some(path) => {
                 if !path.is_file() {
@@ -267,9 +281,27 @@ impl ConfigLoader {
 }
 
 /// The configuration layers, read: extract the ThingSpace settings or a family's table.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` names the layers, never their values (they hold secrets).
+#[derive(Clone)]
 pub struct LoadedConfig {
     figment: Figment,
+}
+
+impl fmt::Debug for LoadedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let layers: Vec<String> = self
+            .figment
+            .metadata()
+            .map(|m| match &m.source {
+                Some(source) => format!("{} ({source})", m.name),
+                None => m.name.to_string(),
+            })
+            .collect();
+        f.debug_struct("LoadedConfig")
+            .field("layers", &layers)
+            .finish()
+    }
 }
 
 impl LoadedConfig {
@@ -292,22 +324,10 @@ impl LoadedConfig {
         Ok(self.figment.extract_inner(table)?)
     }
 
-    /// The underlying figment, for callers with layers of their own.
+    /// The underlying figment, for callers with layers of their own. Careful: its `Debug`
+    /// prints every value, secrets included.
     pub fn figment(&self) -> &Figment {
         &self.figment
-    }
-}
-
-/// The defaults layer (named so errors can say "default").
-struct Defaults;
-
-impl serde::Serialize for Defaults {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("base_url", DEFAULT_BASE_URL)?;
-        m.serialize_entry("timeout_secs", &30)?;
-        m.end()
     }
 }
 
@@ -387,14 +407,19 @@ mod tests {
     use super::*;
 
     fn loader() -> ConfigLoader {
-        ConfigLoader::new().without_default_file().env_vars(Vec::<(String, String)>::new())
+        ConfigLoader::new()
+            .without_default_file()
+            .env_vars(Vec::<(String, String)>::new())
     }
 
     #[test]
     fn defaults() {
         let c = loader().load().expect("load").thingspace().expect("config");
         assert_eq!(c.base_url.as_str(), DEFAULT_BASE_URL);
-        assert_eq!(c.token_url().expect("url").as_str(), "https://thingspace.verizon.com/api/ts/v1/oauth2/token");
+        assert_eq!(
+            c.token_url().expect("url").as_str(),
+            "https://thingspace.verizon.com/api/ts/v1/oauth2/token"
+        );
         assert_eq!(c.retry.max_attempts, 3);
         assert_eq!(c.timeout_secs, 30);
     }
@@ -423,7 +448,10 @@ mod tests {
         let ts = c.thingspace().expect("config");
         assert_eq!(ts.base_url.as_str(), "https://file.example/api");
         assert_eq!(ts.client_id.as_deref(), Some("0000123456"));
-        assert_eq!(ts.password.as_ref().map(SecretString::expose_secret), Some("0012"));
+        assert_eq!(
+            ts.password.as_ref().map(SecretString::expose_secret),
+            Some("0012")
+        );
         assert_eq!(ts.username.as_deref(), Some("from-code"));
         assert_eq!(ts.timeout_secs, 5);
         assert_eq!(ts.retry.max_attempts, 4);
@@ -448,7 +476,10 @@ mod tests {
             .thingspace()
             .expect_err("bad number");
         let text = err.to_string();
-        assert!(text.contains("timeout_secs") && text.contains("environment"), "{text}");
+        assert!(
+            text.contains("timeout_secs") && text.contains("environment"),
+            "{text}"
+        );
         let err = loader()
             .set("base_url", "not a url")
             .load()
@@ -456,7 +487,10 @@ mod tests {
             .thingspace()
             .expect_err("bad url");
         assert!(err.to_string().contains("base_url"), "{err}");
-        let err = loader().file("/definitely/missing.toml").load().expect_err("missing");
+        let err = loader()
+            .file("/definitely/missing.toml")
+            .load()
+            .expect_err("missing");
         assert!(err.to_string().contains("missing.toml"), "{err}");
     }
 

@@ -65,11 +65,25 @@ mod tests {
     #[test]
     fn accepts_every_spelling() {
         let t: T = serde_json::from_str(r#"{"list":null,"text":1024,"num":"2"}"#).expect("decode");
-        assert_eq!(t, T { list: vec![], text: Some("1024".into()), num: Some(2.0) });
+        assert_eq!(
+            t,
+            T {
+                list: vec![],
+                text: Some("1024".into()),
+                num: Some(2.0)
+            }
+        );
         let t: T = serde_json::from_str(r#"{"text":"0012","num":1.5}"#).expect("decode");
         assert_eq!(t.text.as_deref(), Some("0012"));
         let t: T = serde_json::from_str(r#"{"text":null,"num":null}"#).expect("decode");
-        assert_eq!(t, T { list: vec![], text: None, num: None });
+        assert_eq!(
+            t,
+            T {
+                list: vec![],
+                text: None,
+                num: None
+            }
+        );
         assert!(serde_json::from_str::<T>(r#"{"num":"many"}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"text":[1]}"#).is_err());
     }

@@ -192,9 +192,12 @@ impl Error {
             )
             .with_operation(operation)
         } else {
-            let mut e = Self::new(ErrorKind::Decode, format!("could not decode the response: {what}"))
-                .with_operation(operation)
-                .with_source(inner);
+            let mut e = Self::new(
+                ErrorKind::Decode,
+                format!("could not decode the response: {what}"),
+            )
+            .with_operation(operation)
+            .with_source(inner);
             if !body.is_empty() {
                 e.inner.snippet = Some(snippet(body));
             }
@@ -273,7 +276,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Transport => true,
-            ErrorKind::Api => self.inner.status.is_some_and(crate::retry::is_retryable_status),
+            ErrorKind::Api => self
+                .inner
+                .status
+                .is_some_and(crate::retry::is_retryable_status),
             _ => false,
         }
     }
@@ -305,7 +311,10 @@ impl Error {
 
 /// True when the body starts like an HTML document.
 fn looks_like_html(body: &[u8]) -> bool {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
     body.get(start..start + 1) == Some(b"<")
 }
 
@@ -431,12 +440,18 @@ mod tests {
     fn envelope_reaches_display() {
         let e = Error::from_response(
             "m2m.accounts.get",
-            &response(400, r#"{"errorCode":"INVALID_ACCOUNT","errorMessage":"no such account"}"#),
+            &response(
+                400,
+                r#"{"errorCode":"INVALID_ACCOUNT","errorMessage":"no such account"}"#,
+            ),
         );
         assert_eq!(e.api_code(), Some("INVALID_ACCOUNT"));
         assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
         let text = e.to_string();
-        assert!(text.contains("INVALID_ACCOUNT") && text.contains("no such account"), "{text}");
+        assert!(
+            text.contains("INVALID_ACCOUNT") && text.contains("no such account"),
+            "{text}"
+        );
         assert!(!e.is_retryable());
     }
 
@@ -444,9 +459,15 @@ mod tests {
     fn oauth_error_and_html_snippet() {
         let e = Error::from_response(
             "token",
-            &response(401, r#"{"error":"invalid_client","error_description":"bad secret"}"#),
+            &response(
+                401,
+                r#"{"error":"invalid_client","error_description":"bad secret"}"#,
+            ),
         );
-        assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+        assert_eq!(
+            e.oauth_error().map(|o| o.error.as_str()),
+            Some("invalid_client")
+        );
         assert!(e.is_auth());
         let e = Error::from_response("x", &response(502, "<html><body>Bad gateway</body></html>"));
         assert!(e.is_retryable());

@@ -13,6 +13,8 @@ pub mod retry;
 mod secret;
 pub mod transport;
 
+#[cfg(any(test, feature = "mock"))]
+pub use auth::MockAuthProvider;
 pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource};
 pub use client::{ApiRequest, Client, ClientBuilder};
 pub use config::{Config, ConfigLoader, LoadedConfig};
@@ -20,13 +22,11 @@ pub use error::{Error, ErrorKind, Result};
 pub use pagination::{Items, Page, PageSource, Pages};
 pub use retry::{RetryConfig, RetryPolicy};
 pub use secret::SecretString;
+#[cfg(any(test, feature = "mock"))]
+pub use transport::MockTransport;
 #[cfg(feature = "reqwest")]
 pub use transport::ReqwestTransport;
 pub use transport::{Request, Response, SharedTransport, Transport};
-#[cfg(any(test, feature = "mock"))]
-pub use transport::MockTransport;
-#[cfg(any(test, feature = "mock"))]
-pub use auth::MockAuthProvider;
 
 // Re-exported so family crates and users name the same versions.
 pub use http;

@@ -64,7 +64,10 @@ pub trait PageSource: Send + Sync + 'static {
     type Cursor: Clone + Eq + Hash + fmt::Debug + fmt::Display + Send + Sync + 'static;
 
     /// Fetches the page at `cursor` (`None`: the first page).
-    async fn fetch_page(&self, cursor: Option<Self::Cursor>) -> Result<Page<Self::Item, Self::Cursor>>;
+    async fn fetch_page(
+        &self,
+        cursor: Option<Self::Cursor>,
+    ) -> Result<Page<Self::Item, Self::Cursor>>;
 }
 
 type Fetch<S> = JoinHandle<Result<Page<<S as PageSource>::Item, <S as PageSource>::Cursor>>>;
@@ -188,8 +191,11 @@ impl<S: PageSource> Stream for Pages<S> {
             }
             Err(join) => {
                 this.done = true;
-                let err = Error::new(ErrorKind::Transport, "the page fetch was cancelled or panicked")
-                    .with_source(join);
+                let err = Error::new(
+                    ErrorKind::Transport,
+                    "the page fetch was cancelled or panicked",
+                )
+                .with_source(join);
                 return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
             }
         };
@@ -209,7 +215,9 @@ impl<S: PageSource> Stream for Pages<S> {
                     this.pending_error = Some(with_cursor(
                         Error::new(
                             ErrorKind::Pagination,
-                            format!("the server repeated cursor {next}; stopping instead of looping"),
+                            format!(
+                                "the server repeated cursor {next}; stopping instead of looping"
+                            ),
                         ),
                         &cursor,
                     ));
@@ -311,26 +319,41 @@ mod tests {
             if self.no_cursor_at == Some(start) {
                 return Ok(Page::more(items, None));
             }
-            let next = if self.repeat_at == Some(start) { start } else { end };
+            let next = if self.repeat_at == Some(start) {
+                start
+            } else {
+                end
+            };
             Ok(Page::more(items, Some(next)))
         }
     }
 
     #[tokio::test]
     async fn yields_every_item_once_in_order() {
-        let items = Pages::new(Numbers { total: 25, per_page: 10, ..Default::default() })
-            .items()
-            .collect_all()
-            .await
-            .expect("all");
+        let items = Pages::new(Numbers {
+            total: 25,
+            per_page: 10,
+            ..Default::default()
+        })
+        .items()
+        .collect_all()
+        .await
+        .expect("all");
         assert_eq!(items, (0..25).collect::<Vec<_>>());
     }
 
     #[tokio::test]
     async fn pages_carry_their_cursor_and_resume() {
-        let pages: Vec<_> = Pages::starting_at(Numbers { total: 30, per_page: 10, ..Default::default() }, Some(10))
-            .collect()
-            .await;
+        let pages: Vec<_> = Pages::starting_at(
+            Numbers {
+                total: 30,
+                per_page: 10,
+                ..Default::default()
+            },
+            Some(10),
+        )
+        .collect()
+        .await;
         let pages: Vec<_> = pages.into_iter().map(|p| p.expect("page")).collect();
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[0].cursor, Some(10));
@@ -340,7 +363,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_carries_the_cursor_to_resume_from() {
-        let mut s = Pages::new(Numbers { total: 30, per_page: 10, fail_at: Some(20), ..Default::default() }).items();
+        let mut s = Pages::new(Numbers {
+            total: 30,
+            per_page: 10,
+            fail_at: Some(20),
+            ..Default::default()
+        })
+        .items();
         let mut got = Vec::new();
         let err = loop {
             match s.next().await {
@@ -352,18 +381,30 @@ mod tests {
         assert_eq!(got, (0..20).collect::<Vec<_>>());
         assert_eq!(err.resume_cursor(), Some("20"));
         assert!(s.next().await.is_none(), "the stream ends after an error");
-        let rest = Pages::starting_at(Numbers { total: 30, per_page: 10, ..Default::default() }, Some(20))
-            .items()
-            .collect_all()
-            .await
-            .expect("rest");
+        let rest = Pages::starting_at(
+            Numbers {
+                total: 30,
+                per_page: 10,
+                ..Default::default()
+            },
+            Some(20),
+        )
+        .items()
+        .collect_all()
+        .await
+        .expect("rest");
         got.extend(rest);
         assert_eq!(got, (0..30).collect::<Vec<_>>());
     }
 
     #[tokio::test]
     async fn a_repeated_cursor_ends_with_a_typed_error() {
-        let mut s = Pages::new(Numbers { total: 100, per_page: 10, repeat_at: Some(10), ..Default::default() });
+        let mut s = Pages::new(Numbers {
+            total: 100,
+            per_page: 10,
+            repeat_at: Some(10),
+            ..Default::default()
+        });
         assert!(s.next().await.expect("p1").is_ok());
         assert!(s.next().await.expect("p2").is_ok());
         let e = s.next().await.expect("error").expect_err("repeat");
@@ -373,7 +414,12 @@ mod tests {
 
     #[tokio::test]
     async fn more_without_a_cursor_ends_with_a_typed_error() {
-        let mut s = Pages::new(Numbers { total: 100, per_page: 10, no_cursor_at: Some(0), ..Default::default() });
+        let mut s = Pages::new(Numbers {
+            total: 100,
+            per_page: 10,
+            no_cursor_at: Some(0),
+            ..Default::default()
+        });
         assert!(s.next().await.expect("p1").is_ok());
         let e = s.next().await.expect("error").expect_err("no cursor");
         assert_eq!(e.kind(), ErrorKind::Pagination);
@@ -382,11 +428,19 @@ mod tests {
 
     #[tokio::test]
     async fn fetches_exactly_one_page_ahead() {
-        let source = Numbers { total: 100, per_page: 10, ..Default::default() };
+        let source = Numbers {
+            total: 100,
+            per_page: 10,
+            ..Default::default()
+        };
         let mut s = Pages::new(source);
         let _first = s.next().await.expect("p1").expect("ok");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let calls = s.source.calls.lock().expect("lock").clone();
-        assert_eq!(calls, vec![None, Some(10)], "the second page is prefetched, the third is not");
+        assert_eq!(
+            calls,
+            vec![None, Some(10)],
+            "the second page is prefetched, the third is not"
+        );
     }
 }

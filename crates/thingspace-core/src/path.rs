@@ -6,7 +6,11 @@ use crate::error::{Error, Result};
 
 /// Everything but the unreserved characters of RFC 3986 is encoded, so a value can never
 /// add a segment (`/`), start a query (`?`) or fragment (`#`), or smuggle an escape (`%`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Longest path parameter accepted, in bytes.
 pub const MAX_PARAM_LEN: usize = 256;
@@ -35,7 +39,9 @@ pub fn encode_param(name: &str, value: &str) -> Result<String> {
         return Err(Error::invalid_input(format!("`{name}` must not be empty")));
     }
     if value == "." || value == ".." {
-        return Err(Error::invalid_input(format!("`{name}` must not be `{value}`")));
+        return Err(Error::invalid_input(format!(
+            "`{name}` must not be `{value}`"
+        )));
     }
     if value.len() > MAX_PARAM_LEN {
         return Err(Error::invalid_input(format!(
@@ -56,10 +62,9 @@ pub(crate) fn expand(template: &str, params: &[(&'static str, String)]) -> Resul
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        let close = rest[open..]
-            .find('}')
-            .map(|c| open + c)
-            .ok_or_else(|| Error::invalid_input(format!("unclosed `{{` in path template `{template}`")))?;
+        let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| {
+            Error::invalid_input(format!("unclosed `{{` in path template `{template}`"))
+        })?;
         let name = &rest[open + 1..close];
         let value = params
             .iter()
@@ -104,7 +109,11 @@ mod tests {
 
     #[test]
     fn expands_templates() {
-        let p = expand("/m2m/v1/accounts/{accountname}/x", &[("accountname", "0001/2".into())]).expect("expand");
+        let p = expand(
+            "/m2m/v1/accounts/{accountname}/x",
+            &[("accountname", "0001/2".into())],
+        )
+        .expect("expand");
         assert_eq!(p, "/m2m/v1/accounts/0001%2F2/x");
         assert!(expand("/a/{b}", &[]).is_err());
     }

@@ -154,61 +154,6 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    #[test]
-    fn backoff_grows_is_capped_and_stops() {
-        let p = RetryPolicy::default()
-            .with_max_attempts(10)
-            .with_initial_backoff(Duration::from_millis(100))
-            .with_max_backoff(Duration::from_millis(400));
-        for _ in 0..50 {
-            let d1 = p.delay_after(1, None).expect("retry");
-            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
-            let d5 = p.delay_after(5, None).expect("retry");
-            assert!(d5 >= Duration::from_millis(200) && d5 <= Duration::from_millis(400));
-        }
-        assert_eq!(p.delay_after(10, None), None);
-        assert_eq!(RetryPolicy::disabled().delay_after(1, None), None);
-    }
-
-    #[test]
-    fn retry_after_is_honoured_up_to_the_cap() {
-        let p = RetryPolicy::default();
-        assert_eq!(p.delay_after(1, Some(Duration::from_secs(2))), Some(Duration::from_secs(2)));
-        assert_eq!(p.delay_after(1, Some(Duration::from_secs(3600))), None);
-    }
-
-    #[test]
-    fn parses_retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        let future = SystemTime::now() + Duration::from_secs(30);
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_str(&httpdate::fmt_http_date(future)).expect("date"),
-        );
-        let d = retry_after(&h).expect("date parsed");
-        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn classifies_statuses() {
-        for s in [429, 502, 503, 504] {
-            assert!(is_retryable_status(StatusCode::from_u16(s).expect("status")));
-        }
-        for s in [400, 401, 403, 404, 500] {
-            assert!(!is_retryable_status(StatusCode::from_u16(s).expect("status")));
-        }
-    }
-}
-
 /// Runs `attempt` until it succeeds, fails for good, or the policy says stop.
 ///
 /// `attempt` receives the attempt number (from 1). A response with a retryable status and an
@@ -235,10 +180,81 @@ where
             return outcome;
         };
         match &outcome {
-            Ok(r) => tracing::debug!(operation, attempt = n, status = r.status.as_u16(), ?delay, "retrying"),
+            Ok(r) => tracing::debug!(
+                operation,
+                attempt = n,
+                status = r.status.as_u16(),
+                ?delay,
+                "retrying"
+            ),
             Err(e) => tracing::debug!(operation, attempt = n, error = %e, ?delay, "retrying"),
         }
         tokio::time::sleep(delay).await;
         n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn backoff_grows_is_capped_and_stops() {
+        let p = RetryPolicy::default()
+            .with_max_attempts(10)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_millis(400));
+        for _ in 0..50 {
+            let d1 = p.delay_after(1, None).expect("retry");
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d5 = p.delay_after(5, None).expect("retry");
+            assert!(d5 >= Duration::from_millis(200) && d5 <= Duration::from_millis(400));
+        }
+        assert_eq!(p.delay_after(10, None), None);
+        assert_eq!(RetryPolicy::disabled().delay_after(1, None), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.delay_after(1, Some(Duration::from_secs(2))),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(p.delay_after(1, Some(Duration::from_secs(3600))), None);
+    }
+
+    #[test]
+    fn parses_retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let future = SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(future)).expect("date"),
+        );
+        let d = retry_after(&h).expect("date parsed");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        for s in [429, 502, 503, 504] {
+            assert!(is_retryable_status(
+                StatusCode::from_u16(s).expect("status")
+            ));
+        }
+        for s in [400, 401, 403, 404, 500] {
+            assert!(!is_retryable_status(
+                StatusCode::from_u16(s).expect("status")
+            ));
+        }
     }
 }

@@ -107,8 +107,8 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
     sensitive: bool,
 ) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let value =
-        serde_path_to_error::deserialize(de).map_err(|e| Error::decode(operation, body, e, sensitive))?;
+    let value = serde_path_to_error::deserialize(de)
+        .map_err(|e| Error::decode(operation, body, e, sensitive))?;
     Ok(value)
 }
 

@@ -130,7 +130,8 @@ impl<'a> Accounts<'a> {
 
 /// The request of [`Accounts::get`].
 pub fn get_request(account_name: &str) -> ApiRequest {
-    ApiRequest::get(GET_ACCOUNT, "/m2m/v1/accounts/{accountname}").path_param("accountname", account_name)
+    ApiRequest::get(GET_ACCOUNT, "/m2m/v1/accounts/{accountname}")
+        .path_param("accountname", account_name)
 }
 
 #[cfg(test)]
@@ -151,7 +152,10 @@ mod tests {
         assert_eq!(a.account_number.as_deref(), Some("1234567890-77777"));
         assert_eq!(a.ip_pools.len(), 2);
         assert_eq!(a.ip_pools[0].is_default_pool, Some(true));
-        assert_eq!(a.service_plans[0].extended_attributes, Some(ExtendedAttributes::Text(String::new())));
+        assert_eq!(
+            a.service_plans[0].extended_attributes,
+            Some(ExtendedAttributes::Text(String::new()))
+        );
     }
 
     #[test]
@@ -165,7 +169,9 @@ mod tests {
         assert_eq!(a.ip_pools[0].pool_name.as_deref(), Some("P"));
         assert!(a.carriers.is_empty());
         assert_eq!(a.service_plans[0].size_kb_value(), Some(2048));
-        assert!(matches!(&a.service_plans[0].extended_attributes, Some(ExtendedAttributes::List(l)) if l.len() == 1));
+        assert!(
+            matches!(&a.service_plans[0].extended_attributes, Some(ExtendedAttributes::List(l)) if l.len() == 1)
+        );
     }
 
     #[test]

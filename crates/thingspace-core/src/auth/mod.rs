@@ -70,9 +70,15 @@ impl Credential {
     /// When the token has characters a header cannot carry.
     pub fn bearer(token: &str, lifetime: Option<Duration>) -> Result<Self> {
         let value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
-            Error::new(ErrorKind::Auth, "the token endpoint returned a token that is not a valid header value")
+            Error::new(
+                ErrorKind::Auth,
+                "the token endpoint returned a token that is not a valid header value",
+            )
         })?;
-        Ok(Self::new(vec![(http::header::AUTHORIZATION, value)], lifetime))
+        Ok(Self::new(
+            vec![(http::header::AUTHORIZATION, value)],
+            lifetime,
+        ))
     }
 
     /// The headers this credential adds.
@@ -104,7 +110,14 @@ impl Credential {
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")
-            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("expires_at", &self.expires_at)
             .finish()
     }
@@ -279,7 +292,10 @@ mod tests {
     }
 
     fn get() -> Request {
-        Request::new(http::Method::GET, Url::parse("https://example.com/x").expect("url"))
+        Request::new(
+            http::Method::GET,
+            Url::parse("https://example.com/x").expect("url"),
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,7 +341,10 @@ mod tests {
         assert!(auth.invalidate_sent(&first.headers));
         let mut second = get();
         auth.authorize(&mut second).await.expect("auth");
-        assert_eq!(second.headers[http::header::AUTHORIZATION], "Bearer token-1");
+        assert_eq!(
+            second.headers[http::header::AUTHORIZATION],
+            "Bearer token-1"
+        );
         // A late 401 for the first token must not throw away the second.
         assert!(!auth.invalidate_sent(&first.headers));
         assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
@@ -333,10 +352,19 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback_http() {
-        for ok in ["https://thingspace.verizon.com/api", "http://127.0.0.1:8080", "http://[::1]:1", "http://localhost"] {
+        for ok in [
+            "https://thingspace.verizon.com/api",
+            "http://127.0.0.1:8080",
+            "http://[::1]:1",
+            "http://localhost",
+        ] {
             assert!(ensure_secure(&Url::parse(ok).expect("url")).is_ok(), "{ok}");
         }
-        for bad in ["http://thingspace.verizon.com/api", "http://10.0.0.1", "ftp://127.0.0.1"] {
+        for bad in [
+            "http://thingspace.verizon.com/api",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+        ] {
             let e = ensure_secure(&Url::parse(bad).expect("url")).expect_err(bad);
             assert_eq!(e.kind(), ErrorKind::Insecure);
         }

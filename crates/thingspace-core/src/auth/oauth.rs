@@ -139,16 +139,28 @@ impl CredentialSource for ClientCredentials {
         if !response.status.is_success() {
             let oauth = serde_json::from_slice::<OAuthErrorBody>(&response.body).ok();
             let refused = response.status.is_client_error();
-            let kind = if refused { ErrorKind::Auth } else { ErrorKind::Api };
-            let what = if refused {
-                format!("the token endpoint refused OAuth client `{}`", self.client_id)
+            let kind = if refused {
+                ErrorKind::Auth
             } else {
-                format!("the token endpoint failed for OAuth client `{}`", self.client_id)
+                ErrorKind::Api
             };
-            return Err(Error::new(kind, format!("{what} (HTTP {})", response.status))
-                .with_operation(OPERATION)
-                .set_status(response.status)
-                .set_oauth(oauth));
+            let what = if refused {
+                format!(
+                    "the token endpoint refused OAuth client `{}`",
+                    self.client_id
+                )
+            } else {
+                format!(
+                    "the token endpoint failed for OAuth client `{}`",
+                    self.client_id
+                )
+            };
+            return Err(
+                Error::new(kind, format!("{what} (HTTP {})", response.status))
+                    .with_operation(OPERATION)
+                    .set_status(response.status)
+                    .set_oauth(oauth),
+            );
         }
         let token: TokenResponse = decode_json(OPERATION, &response.body, true)?;
         let lifetime = token
@@ -156,7 +168,10 @@ impl CredentialSource for ClientCredentials {
             .as_ref()
             .and_then(lifetime_from_json)
             .unwrap_or(Duration::from_secs(3600));
-        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained an access token");
+        tracing::debug!(
+            lifetime_secs = lifetime.as_secs(),
+            "obtained an access token"
+        );
         Credential::bearer(token.access_token.expose_secret(), Some(lifetime))
     }
 }
@@ -222,7 +237,10 @@ mod tests {
                     r#"{"access_token":"abc","token_type":"bearer","expires_in":3600}"#,
                 ))
             });
-        let cred = source(mock, ClientAuthStyle::BasicHeader).fetch().await.expect("token");
+        let cred = source(mock, ClientAuthStyle::BasicHeader)
+            .fetch()
+            .await
+            .expect("token");
         assert_eq!(cred.headers()[0].1, "Bearer abc");
     }
 
@@ -233,7 +251,13 @@ mod tests {
         mock.expect_send()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_| Ok(Response::new(StatusCode::SERVICE_UNAVAILABLE, Default::default(), "")));
+            .returning(|_| {
+                Ok(Response::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Default::default(),
+                    "",
+                ))
+            });
         mock.expect_send()
             .withf(|r| {
                 let body = std::str::from_utf8(&r.body).unwrap_or("");
@@ -245,7 +269,11 @@ mod tests {
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| {
-                Ok(Response::new(StatusCode::OK, Default::default(), r#"{"access_token":"xyz","expires_in":"60"}"#))
+                Ok(Response::new(
+                    StatusCode::OK,
+                    Default::default(),
+                    r#"{"access_token":"xyz","expires_in":"60"}"#,
+                ))
             });
         let cred = source(mock, ClientAuthStyle::RequestBody)
             .with_scope("api://app/.default")
@@ -265,20 +293,36 @@ mod tests {
                 r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
             ))
         });
-        let err = source(mock, ClientAuthStyle::BasicHeader).fetch().await.expect_err("refused");
+        let err = source(mock, ClientAuthStyle::BasicHeader)
+            .fetch()
+            .await
+            .expect_err("refused");
         assert_eq!(err.kind(), ErrorKind::Auth);
-        assert_eq!(err.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+        assert_eq!(
+            err.oauth_error().map(|o| o.error.as_str()),
+            Some("invalid_client")
+        );
         let text = format!("{err} {err:?}");
-        assert!(text.contains("my-client") && !text.contains("top-secret"), "{text}");
+        assert!(
+            text.contains("my-client") && !text.contains("top-secret"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
     async fn token_decode_errors_keep_no_snippet() {
         let mut mock = MockTransport::new();
         mock.expect_send().returning(|_| {
-            Ok(Response::new(StatusCode::OK, Default::default(), r#"{"access_token":"leaky","expires_in":[]"#))
+            Ok(Response::new(
+                StatusCode::OK,
+                Default::default(),
+                r#"{"access_token":"leaky","expires_in":[]"#,
+            ))
         });
-        let err = source(mock, ClientAuthStyle::BasicHeader).fetch().await.expect_err("bad json");
+        let err = source(mock, ClientAuthStyle::BasicHeader)
+            .fetch()
+            .await
+            .expect_err("bad json");
         assert!(err.is_decode());
         assert!(!format!("{err} {err:?}").contains("leaky"));
     }

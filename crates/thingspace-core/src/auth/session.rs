@@ -7,7 +7,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::{AuthProvider, CachedAuth, ClientCredentials, Credential, CredentialSource, ensure_secure};
+use super::{
+    AuthProvider, CachedAuth, ClientCredentials, Credential, CredentialSource, ensure_secure,
+};
 use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::SecretString;
@@ -84,8 +86,10 @@ impl M2mSession {
         });
         let mut req = Request::new(Method::POST, self.login_url.clone());
         bearer.apply(&mut req.headers);
-        req.headers
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        req.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         req.headers
             .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         req.body = body.to_string().into();
@@ -136,11 +140,17 @@ impl CredentialSource for M2mSession {
             .and_then(super::oauth::lifetime_from_json)
             .unwrap_or(DEFAULT_SESSION_LIFETIME);
         let value = HeaderValue::try_from(login.session_token.expose_secret()).map_err(|_| {
-            Error::new(ErrorKind::Auth, "the login returned a session token that is not a valid header value")
-                .with_operation(OPERATION)
+            Error::new(
+                ErrorKind::Auth,
+                "the login returned a session token that is not a valid header value",
+            )
+            .with_operation(OPERATION)
         })?;
         tracing::debug!(lifetime_secs = lifetime.as_secs(), "opened an M2M session");
-        Ok(Credential::new(vec![(M2M_TOKEN_HEADER, value)], Some(lifetime)))
+        Ok(Credential::new(
+            vec![(M2M_TOKEN_HEADER, value)],
+            Some(lifetime),
+        ))
     }
 }
 

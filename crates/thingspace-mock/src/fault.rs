@@ -1,0 +1,105 @@
+//! Fault injection and the error responses the real services send.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// A fault applied to one request on a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and the ThingSpace error envelope.
+    Status(u16),
+    /// Answer with this status and a `Retry-After` header (seconds, or an HTTP date).
+    RetryAfter(u16, String),
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Answer with a gateway's HTML error page and this status.
+    Html(u16),
+    /// Answer 200 with a body cut off in the middle of the JSON.
+    Truncated,
+    /// Answer with this status and an empty body.
+    Empty(u16),
+    /// Answer with this status and body, as `application/json`.
+    Json(u16, String),
+    /// Answer 401 with the envelope, as if the credentials had expired on the server.
+    Unauthorized,
+}
+
+pub(crate) fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "errorCode": code, "errorMessage": message })),
+    )
+        .into_response()
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl Fault {
+    /// The response for this fault, or `None` for a delay (after waiting it out).
+    pub(crate) async fn respond(self) -> Option<Response> {
+        Some(match self {
+            Fault::Status(code) => envelope(
+                status(code),
+                "INJECTED_FAULT",
+                &format!("fault injected by the mock: HTTP {code}"),
+            ),
+            Fault::RetryAfter(code, after) => {
+                let mut r = envelope(status(code), "RATE_LIMITED", "slow down");
+                if let Ok(v) = HeaderValue::from_str(&after) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            Fault::Delay(d) => {
+                tokio::time::sleep(d).await;
+                return None;
+            }
+            Fault::Html(code) => (
+                status(code),
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><head><title>Gateway error</title></head><body><h1>The gateway failed</h1></body></html>",
+            )
+                .into_response(),
+            Fault::Truncated => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"accountName":"0000123456","servicePlans":[{"name":"#,
+            )
+                .into_response(),
+            Fault::Empty(code) => (status(code), Body::empty()).into_response(),
+            Fault::Json(code, body) => (
+                status(code),
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response(),
+            Fault::Unauthorized => envelope(
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedAccess",
+                "The token is invalid or has expired",
+            ),
+        })
+    }
+}
+
+/// Applies the fault queued for this request, if any: `Some(response)` ends the request.
+pub(crate) async fn apply(fault: Option<Fault>) -> Option<Response> {
+    fault?.respond().await
+}
+
+pub(crate) async fn not_found() -> Response {
+    envelope(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such resource on the mock",
+    )
+}

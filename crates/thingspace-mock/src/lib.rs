@@ -1,0 +1,286 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+mod auth;
+mod data;
+mod fault;
+mod m2m;
+
+use std::{
+    collections::{HashMap, VecDeque},
+    fmt,
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard, atomic::AtomicU64},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub use fault::Fault;
+
+/// Client id the mock accepts by default.
+pub const CLIENT_ID: &str = "mock-client-id";
+/// Client secret the mock accepts by default.
+pub const CLIENT_SECRET: &str = "mock-client-secret";
+/// UWS username the mock accepts by default.
+pub const USERNAME: &str = "mock-user";
+/// UWS password the mock accepts by default.
+pub const PASSWORD: &str = "mock-password";
+/// Account names starting with this prefix do not exist (the mock answers 404).
+pub const MISSING_ACCOUNT_PREFIX: &str = "missing";
+/// The account served with the document's own example.
+pub const DOCUMENT_ACCOUNT: &str = "Chintan_CPNStaticBulk";
+
+/// A route of the mock, for counts and fault injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Route {
+    /// `POST /api/ts/v1/oauth2/token`
+    Token,
+    /// `POST /api/m2m/v1/session/login`
+    Login,
+    /// `POST /api/m2m/v1/session/logout`
+    Logout,
+    /// `GET /api/m2m/v1/accounts/{accountname}`
+    Account,
+}
+
+/// How the mock behaves.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct MockConfig {
+    /// Accepted client id.
+    pub client_id: String,
+    /// Accepted client secret.
+    pub client_secret: String,
+    /// Accepted UWS username.
+    pub username: String,
+    /// Accepted UWS password.
+    pub password: String,
+    /// Lifetime of bearer tokens.
+    pub token_ttl: Duration,
+    /// Lifetime of M2M sessions.
+    pub session_ttl: Duration,
+    /// Whether the login response says `expiresIn` (the real one may not).
+    pub send_session_expiry: bool,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            username: USERNAME.into(),
+            password: PASSWORD.into(),
+            token_ttl: Duration::from_secs(3600),
+            session_ttl: Duration::from_secs(20 * 60),
+            send_session_expiry: true,
+        }
+    }
+}
+
+impl MockConfig {
+    /// Bearer tokens live `ttl` (whole seconds are announced, at least 1).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// Sessions live `ttl`.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// Whether the login response carries `expiresIn`.
+    pub fn send_session_expiry(mut self, send: bool) -> Self {
+        self.send_session_expiry = send;
+        self
+    }
+}
+
+impl fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("token_ttl", &self.token_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shared state of a running mock.
+pub(crate) struct State {
+    pub(crate) config: MockConfig,
+    pub(crate) tokens: Mutex<HashMap<String, Instant>>,
+    pub(crate) sessions: Mutex<HashMap<String, Instant>>,
+    counts: Mutex<HashMap<Route, usize>>,
+    faults: Mutex<HashMap<Route, VecDeque<Fault>>>,
+    pub(crate) seq: AtomicU64,
+}
+
+/// Locks a mutex, recovering it if a handler panicked while holding it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl State {
+    /// Counts a request on `route` and returns the fault to apply to it, if any.
+    pub(crate) fn arrive(&self, route: Route) -> Option<Fault> {
+        *lock(&self.counts).entry(route).or_default() += 1;
+        lock(&self.faults).get_mut(&route)?.pop_front()
+    }
+}
+
+/// A running mock server. Stopped when dropped.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .field("config", &self.state.config)
+            .finish()
+    }
+}
+
+impl MockServer {
+    /// Starts a mock with the default configuration on `127.0.0.1` and an ephemeral port.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(MockConfig::default()).await
+    }
+
+    /// Starts a mock with `config`.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_with(config: MockConfig) -> std::io::Result<Self> {
+        let state = Arc::new(State {
+            config,
+            tokens: Mutex::default(),
+            sessions: Mutex::default(),
+            counts: Mutex::default(),
+            faults: Mutex::default(),
+            seq: AtomicU64::new(1),
+        });
+        let app = Router::new()
+            .route("/api/ts/v1/oauth2/token", post(auth::token))
+            .route("/api/m2m/v1/session/login", post(auth::login))
+            .route("/api/m2m/v1/session/logout", post(auth::logout))
+            .route("/api/m2m/v1/accounts/{accountname}", get(m2m::account))
+            .fallback(fault::not_found)
+            .with_state(state.clone());
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "mock server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The ThingSpace base URL, `http://127.0.0.1:<port>/api`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// The configuration it runs with (credentials included).
+    pub fn config(&self) -> &MockConfig {
+        &self.state.config
+    }
+
+    /// Configuration pairs (`base_url`, `client_id`, …) pointing a client at this mock, for
+    /// `ConfigLoader::set`.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let c = &self.state.config;
+        vec![
+            ("base_url", self.base_url()),
+            ("client_id", c.client_id.clone()),
+            ("client_secret", c.client_secret.clone()),
+            ("username", c.username.clone()),
+            ("password", c.password.clone()),
+        ]
+    }
+
+    /// How many requests reached `route` (faulty ones included).
+    pub fn count(&self, route: Route) -> usize {
+        lock(&self.state.counts).get(&route).copied().unwrap_or(0)
+    }
+
+    /// Resets every count to zero.
+    pub fn reset_counts(&self) {
+        lock(&self.state.counts).clear();
+    }
+
+    /// Applies `fault` to the next request on `route` (faults queue up, one per request).
+    pub fn inject(&self, route: Route, fault: Fault) {
+        self.inject_times(route, fault, 1);
+    }
+
+    /// Applies `fault` to the next `times` requests on `route`.
+    pub fn inject_times(&self, route: Route, fault: Fault, times: usize) {
+        let mut faults = lock(&self.state.faults);
+        let queue = faults.entry(route).or_default();
+        queue.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        lock(&self.state.faults).clear();
+    }
+
+    /// Makes every bearer token issued so far invalid, as if it had expired.
+    pub fn expire_tokens(&self) {
+        lock(&self.state.tokens).clear();
+    }
+
+    /// Makes every M2M session opened so far invalid, as if it had expired.
+    pub fn expire_sessions(&self) {
+        lock(&self.state.sessions).clear();
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
+    }
+}

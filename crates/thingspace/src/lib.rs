@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+pub use thingspace_core::*;
+
+/// The M2M family: accounts.
+#[cfg(feature = "m2m")]
+pub use thingspace_m2m as m2m;
+
+/// The embedded mock server.
+#[cfg(feature = "mock")]
+pub use thingspace_mock as mock;

@@ -1,0 +1,82 @@
+//! Helpers shared by the end-to-end tests: a mock server and a client configured for it.
+
+use std::sync::{Arc, Mutex};
+
+use thingspace::{
+    Client, ConfigLoader, Result,
+    m2m::M2m,
+    mock::{MockConfig, MockServer},
+};
+
+/// A running mock and an M2M client configured for it through environment-style variables.
+#[derive(Debug)]
+pub struct Harness {
+    /// The mock server.
+    pub server: MockServer,
+    /// The M2M family on a client configured for the mock.
+    pub m2m: M2m,
+}
+
+/// The configuration loader for `server`, fed as environment variables (the layer users use
+/// in deployments), with fast retries.
+pub fn loader_for(server: &MockServer) -> ConfigLoader {
+    let mut vars: Vec<(String, String)> = server
+        .settings()
+        .into_iter()
+        .map(|(k, v)| (format!("THINGSPACE_{}", k.to_ascii_uppercase()), v))
+        .collect();
+    vars.push(("THINGSPACE_RETRY__INITIAL_BACKOFF_MS".into(), "10".into()));
+    ConfigLoader::new().without_default_file().env_vars(vars)
+}
+
+impl Harness {
+    /// A mock with default settings.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(MockConfig::default()).await
+    }
+
+    /// A mock with `config`.
+    pub async fn start_with(config: MockConfig) -> Result<Self> {
+        let server = MockServer::start_with(config)
+            .await
+            .map_err(|e| thingspace::Error::config("mock").with_source(e))?;
+        let config = loader_for(&server).load()?.thingspace()?;
+        let m2m = M2m::new(Client::thingspace(&config)?);
+        Ok(Self { server, m2m })
+    }
+}
+
+/// A `tracing` writer that keeps everything in memory, to search logs for secrets.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// A TRACE-level subscriber writing here; install it with `tracing::subscriber::set_default`.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+        let sink = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

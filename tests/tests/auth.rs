@@ -1,0 +1,161 @@
+//! Tokens and sessions: obtained once, shared, renewed on expiry and after a 401.
+
+use std::time::Duration;
+
+use thingspace::{
+    Client, ErrorKind,
+    m2m::M2m,
+    mock::{Fault, MockConfig, Route},
+};
+use thingspace_tests::{Harness, loader_for};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_requests_cause_one_token_and_one_login() {
+    let h = Harness::start().await.expect("harness");
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let m2m = h.m2m.clone();
+            tokio::spawn(async move { m2m.accounts().get(&format!("{i:010}")).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("join").expect("account");
+    }
+    assert_eq!(h.server.count(Route::Token), 1);
+    assert_eq!(h.server.count(Route::Login), 1);
+    assert_eq!(h.server.count(Route::Account), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_expires_mid_run_is_refreshed_once() {
+    let h = Harness::start_with(MockConfig::default().token_ttl(Duration::from_secs(2)))
+        .await
+        .expect("harness");
+    for round in 0..2 {
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let m2m = h.m2m.clone();
+                tokio::spawn(async move { m2m.accounts().get(&format!("{round}{i:09}")).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("join").expect("account");
+        }
+        if round == 0 {
+            tokio::time::sleep(Duration::from_millis(2100)).await;
+        }
+    }
+    assert_eq!(
+        h.server.count(Route::Token),
+        2,
+        "one token per lifetime, not one per request"
+    );
+}
+
+#[tokio::test]
+async fn a_401_leads_to_one_relogin_and_one_retry() {
+    let h = Harness::start().await.expect("harness");
+    h.m2m.accounts().get("0000000001").await.expect("first");
+    h.server.expire_sessions();
+    h.m2m
+        .accounts()
+        .get("0000000002")
+        .await
+        .expect("renewed transparently");
+    assert_eq!(h.server.count(Route::Login), 2);
+    assert_eq!(
+        h.server.count(Route::Token),
+        1,
+        "the bearer token was still good"
+    );
+    assert_eq!(
+        h.server.count(Route::Account),
+        3,
+        "one refused, one retried"
+    );
+}
+
+#[tokio::test]
+async fn a_bearer_expired_on_the_server_is_renewed_through_the_login() {
+    let h = Harness::start().await.expect("harness");
+    h.m2m.accounts().get("0000000001").await.expect("first");
+    h.server.expire_tokens();
+    h.server.expire_sessions();
+    h.m2m
+        .accounts()
+        .get("0000000002")
+        .await
+        .expect("renewed transparently");
+    assert_eq!(h.server.count(Route::Token), 2);
+    assert_eq!(h.server.count(Route::Account), 3);
+}
+
+#[tokio::test]
+async fn a_persistent_401_is_an_auth_error_after_one_retry() {
+    let h = Harness::start().await.expect("harness");
+    h.server
+        .inject_times(Route::Account, Fault::Unauthorized, 2);
+    let e = h.m2m.accounts().get("0000000001").await.expect_err("401");
+    assert!(e.is_auth());
+    assert_eq!(h.server.count(Route::Account), 2);
+}
+
+#[tokio::test]
+async fn refused_credentials_fail_fast_and_name_the_credential() {
+    let h = Harness::start().await.expect("harness");
+    let config = loader_for(&h.server)
+        .set("client_secret", "wrong-secret")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let e = m2m.accounts().get("0000000001").await.expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(e.to_string().contains("mock-client-id"), "{e}");
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_client")
+    );
+    assert_eq!(h.server.count(Route::Token), 1, "a refusal is not retried");
+
+    let config = loader_for(&h.server)
+        .set("password", "wrong-password")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let e = m2m.accounts().get("0000000001").await.expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(e.to_string().contains("mock-user"), "{e}");
+    assert_eq!(h.server.count(Route::Account), 0);
+}
+
+#[tokio::test]
+async fn transient_token_and_login_failures_are_retried() {
+    let h = Harness::start().await.expect("harness");
+    h.server.inject(Route::Token, Fault::Status(503));
+    h.server.inject(Route::Login, Fault::Status(502));
+    h.m2m.accounts().get("0000000001").await.expect("retried");
+    assert_eq!(h.server.count(Route::Token), 2);
+    assert_eq!(h.server.count(Route::Login), 2);
+}
+
+#[tokio::test]
+async fn missing_credentials_are_a_config_error_naming_them() {
+    let h = Harness::start().await.expect("harness");
+    let config = thingspace::ConfigLoader::new()
+        .without_default_file()
+        .env_vars([("THINGSPACE_BASE_URL", h.server.base_url())])
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let e = Client::thingspace(&config).expect_err("no credentials");
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.to_string().contains("client_secret") && e.to_string().contains("password"),
+        "{e}"
+    );
+}

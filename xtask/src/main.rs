@@ -1,0 +1,156 @@
+//! Project automation, run as `cargo xtask <command>`.
+
+use std::{
+    env,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Command, ExitCode, Stdio},
+};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  test     the whole check CI runs: fmt, clippy (-D warnings), the workspace's tests, the doc tests,
+           and that each family crate builds on its own
+  demo     run `thingspace demo` (the SDK against the embedded mock server)
+  help     this text
+";
+
+/// The family crates: each must build alone and depend on no other family.
+const FAMILIES: &[&str] = &["thingspace-m2m"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => cargo(&["run", "--quiet", "-p", "thingspace-cli", "--", "demo"]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn test() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    let mut totals = Totals::default();
+    let unit = cargo_test(&["test", "--workspace", "--all-targets"], &mut totals);
+    let doc = unit.and_then(|()| cargo_test(&["test", "--workspace", "--doc"], &mut totals));
+    let families = doc.and_then(|()| families_stand_alone());
+    println!("tests: {} passed, {} failed", totals.passed, totals.failed);
+    families
+}
+
+/// Test counts summed over every `test result:` line.
+#[derive(Debug, Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+}
+
+/// Runs a `cargo test` command, echoing its output and adding up its counts.
+fn cargo_test(args: &[&str], totals: &mut Totals) -> Result<(), String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let mut child = Command::new(&cargo)
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                totals.passed += count(rest, "passed");
+                totals.failed += count(rest, "failed");
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("cargo did not finish: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// The number before `word` in a line such as `ok. 3 passed; 0 failed; ...`.
+fn count(line: &str, word: &str) -> u64 {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[1].trim_end_matches(';') == word)
+        .and_then(|w| w[0].parse().ok())
+        .unwrap_or(0)
+}
+
+/// Each family crate compiles on its own and depends on the core only, never on another family.
+fn families_stand_alone() -> Result<(), String> {
+    for family in FAMILIES {
+        cargo(&["check", "--quiet", "-p", family])?;
+        let manifest = root().join("crates").join(family).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .map_err(|e| format!("could not read {}: {e}", manifest.display()))?;
+        for other in FAMILIES.iter().filter(|o| *o != family) {
+            if text.contains(other) {
+                return Err(format!("{family} depends on another family, {other}"));
+            }
+        }
+    }
+    eprintln!("xtask: every family crate builds alone and depends only on the core");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_a_cargo_summary_line() {
+        let line =
+            "ok. 40 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.09s";
+        assert_eq!(super::count(line, "passed"), 40);
+        assert_eq!(super::count(line, "failed"), 2);
+        assert_eq!(super::count("FAILED. nothing", "passed"), 0);
+    }
+}
