@@ -2,11 +2,56 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use thingspace::{
     Client, ConfigLoader, Error, ErrorKind,
-    m2m::{ExtendedAttributes, M2m},
+    m2m::{ExtendedAttributes, M2m, StatesAndServices},
     mock::{DOCUMENT_ACCOUNT, Fault, MockServer, Route},
 };
+
+/// The custom states and services as an indented table.
+pub(crate) fn states_table(states: &StatesAndServices) -> String {
+    let mut out = String::new();
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    for e in &states.engagement {
+        out += &format!(
+            "engagement {} ({})\n",
+            s(&e.engagement_id),
+            s(&e.charging_group)
+        );
+        for svc in &e.services {
+            out += &format!("  service {}: {}\n", s(&svc.name), s(&svc.description));
+            for st in &svc.states {
+                let groups: Vec<String> = st
+                    .rating_groups
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "{} [{}..{}]",
+                            s(&g.code),
+                            s(&g.rating_group_min_value),
+                            s(&g.rating_group_max_value)
+                        )
+                    })
+                    .collect();
+                out += &format!(
+                    "    {:>4}  {:<22} plans: {:<2} rating groups: {}\n",
+                    st.workflow_sequence_number
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), ToString::to_string),
+                    s(&st.name),
+                    st.service_plans.len(),
+                    if groups.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        groups.join(", ")
+                    }
+                );
+            }
+        }
+    }
+    out
+}
 
 fn step(title: &str) {
     println!("\n== {title}");
@@ -100,6 +145,71 @@ pub(crate) async fn run() -> Result<(), Error> {
         server.count(Route::Login),
         server.count(Route::Account)
     );
+
+    step("Leads: 2,500 leads over three pages, followed automatically, one page fetched ahead");
+    let account = "0000123456";
+    server.set_lead_count(account, 2_500);
+    server.reset_counts();
+    let started = Instant::now();
+    let mut pages = m2m.leads().pages(account)?;
+    let mut total = 0;
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        total += page.items.len();
+        println!(
+            "page fetched with cursor {:<12} {:>5} leads, next cursor {:?}",
+            page.cursor
+                .map_or_else(|| "(first)".to_owned(), |c| c.to_string()),
+            page.items.len(),
+            page.next
+        );
+    }
+    println!(
+        "{total} leads in {:?} over {} requests",
+        started.elapsed(),
+        server.count(Route::Leads)
+    );
+    let first = m2m.leads().list(account)?.next().await.transpose()?;
+    if let Some(lead) = first {
+        println!("first lead, as the CLI prints it:");
+        crate::print_json(&lead)?;
+    }
+
+    step(
+        "Leads under faults: a page that fails twice with 503 is retried; one that keeps failing says where to resume",
+    );
+    server.inject_on_page(Route::Leads, 1, Fault::Status(503), 2);
+    let all = m2m.leads().all(account).await?;
+    println!("{} leads despite two 503s on page 2", all.len());
+    server.inject_on_page(Route::Leads, 2, Fault::Status(503), 3);
+    let mut got = 0;
+    let mut stream = m2m.leads().list(account)?;
+    let mut cursor = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => got += 1,
+            Err(e) => {
+                println!("after {got} leads: {e}");
+                cursor = e.resume_cursor().and_then(|c| c.parse().ok());
+            }
+        }
+    }
+    if let Some(cursor) = cursor {
+        let rest = m2m
+            .leads()
+            .list_from(account, cursor)?
+            .collect_all()
+            .await?;
+        println!(
+            "resumed from {cursor}: {} more leads, {} in all, none lost or repeated",
+            rest.len(),
+            got + rest.len()
+        );
+    }
+
+    step("States and services of an account");
+    let states = m2m.states_and_services().get(account).await?;
+    print!("{}", states_table(&states));
 
     step("Errors carry the service's errorCode and errorMessage");
     match m2m.accounts().get("missing-0001").await {

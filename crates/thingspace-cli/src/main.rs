@@ -1,11 +1,14 @@
 //! The `thingspace` command.
 
 mod demo;
+mod output;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use thingspace::{Client, ConfigLoader, Error, ErrorKind, m2m::M2m};
+
+use crate::output::{Format, LeadWriter, Progress};
 
 /// ThingSpace from the shell.
 #[derive(Debug, Parser)]
@@ -46,8 +49,31 @@ enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Account leads, every page followed.
+    Leads {
+        #[command(subcommand)]
+        command: LeadsCommand,
+    },
     /// Start the embedded mock server and run every flow of the SDK against it.
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum LeadsCommand {
+    /// List the leads of an account, following every page.
+    List {
+        /// The account name (leading zeros are kept).
+        account: String,
+        /// Start from this cursor (the `next` value printed when a listing fails).
+        #[arg(long, value_name = "CURSOR", allow_hyphen_values = true)]
+        next: Option<i64>,
+        /// Stop after this many leads.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "json")]
+        output: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +82,14 @@ enum AccountsCommand {
     Get {
         /// The account name (leading zeros are kept).
         account: String,
+    },
+    /// Print the custom states and services of an account.
+    States {
+        /// The account name (leading zeros are kept).
+        account: String,
+        /// Output format: json or table.
+        #[arg(long, short, value_enum, default_value = "json")]
+        output: Format,
     },
 }
 
@@ -112,16 +146,95 @@ fn exit_code(err: &Error) -> u8 {
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
+    let m2m = || -> Result<M2m, Error> {
+        let config = cli.loader().load()?.thingspace()?;
+        Ok(M2m::new(Client::thingspace(&config)?))
+    };
     match &cli.command {
         Command::Demo => demo::run().await,
         Command::Accounts {
             command: AccountsCommand::Get { account },
+        } => print_json(&m2m()?.accounts().get(account).await?),
+        Command::Accounts {
+            command: AccountsCommand::States { account, output },
         } => {
-            let config = cli.loader().load()?.thingspace()?;
-            let m2m = M2m::new(Client::thingspace(&config)?);
-            let account = m2m.accounts().get(account).await?;
-            print_json(&account)
+            let states = m2m()?.states_and_services().get(account).await?;
+            match output {
+                Format::Table => {
+                    print!("{}", demo::states_table(&states));
+                    Ok(())
+                }
+                _ => print_json(&states),
+            }
         }
+        Command::Leads {
+            command:
+                LeadsCommand::List {
+                    account,
+                    next,
+                    limit,
+                    output,
+                },
+        } => list_leads(&m2m()?, account, *next, *limit, *output).await,
+    }
+}
+
+/// Streams leads to stdout page by page; on a failure, says on stderr where to resume.
+async fn list_leads(
+    m2m: &M2m,
+    account: &str,
+    next: Option<i64>,
+    limit: Option<u64>,
+    format: Format,
+) -> Result<(), Error> {
+    use futures_util::StreamExt;
+
+    let mut pages = match next {
+        Some(cursor) => m2m.leads().pages_from(account, cursor)?,
+        None => m2m.leads().pages(account)?,
+    };
+    let stdout = std::io::stdout();
+    let mut writer = LeadWriter::new(std::io::BufWriter::new(stdout.lock()), format);
+    let io_err = |e: std::io::Error| {
+        Error::new(ErrorKind::Transport, "could not write the output").with_source(e)
+    };
+    writer.begin().map_err(io_err)?;
+    let progress = Progress::new();
+    let (mut count, mut page_count) = (0u64, 0u64);
+    let mut failure = None;
+    'pages: while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        page_count += 1;
+        for lead in &page.items {
+            if limit.is_some_and(|l| count >= l) {
+                break 'pages;
+            }
+            writer.write(lead).map_err(io_err)?;
+            count += 1;
+        }
+        writer.flush().map_err(io_err)?;
+        progress.update(count, page_count);
+        if limit.is_some_and(|l| count >= l) {
+            break;
+        }
+    }
+    progress.done();
+    // Close the JSON array even on failure, so what was printed stays parseable.
+    writer.finish().map_err(io_err)?;
+    match failure {
+        Some(e) => {
+            if let Some(cursor) = e.resume_cursor() {
+                eprintln!("resume with: thingspace leads list {account} --next {cursor}");
+            }
+            Err(e)
+        }
+        None => Ok(()),
     }
 }
 

@@ -3,10 +3,16 @@
 #![deny(missing_debug_implementations)]
 
 pub mod accounts;
+pub mod leads;
+pub mod states_and_services;
 
 use thingspace_core::Client;
 
 pub use accounts::{Account, Accounts, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
+pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, Leads};
+pub use states_and_services::{
+    Engagement, RatingGroup, Service, ServiceState, StatesAndServices, StatesAndServicesApi,
+};
 
 /// The M2M API family: a handle on a ThingSpace [`Client`], cheap to clone.
 #[derive(Debug, Clone)]
@@ -28,5 +34,15 @@ impl M2m {
     /// Accounts: `GET /m2m/v1/accounts/{accountname}`.
     pub fn accounts(&self) -> Accounts<'_> {
         Accounts::new(&self.client)
+    }
+
+    /// Account leads, every page followed: `GET /m2m/v1/leads/{accountname}`.
+    pub fn leads(&self) -> Leads<'_> {
+        Leads::new(&self.client)
+    }
+
+    /// Custom states and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`.
+    pub fn states_and_services(&self) -> StatesAndServicesApi<'_> {
+        StatesAndServicesApi::new(&self.client)
     }
 }

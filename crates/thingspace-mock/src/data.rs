@@ -68,3 +68,104 @@ fn document_account() -> Value {
         "servicePlans": [plan.clone(), plan]
     })
 }
+
+/// Cursors are offsets in disguise, so a client cannot guess them by counting.
+const CURSOR_BASE: u64 = 7_340_000_000;
+
+/// The `next` value for the page starting at `offset`.
+pub(crate) fn cursor_for(offset: usize) -> String {
+    (CURSOR_BASE + offset as u64).to_string()
+}
+
+/// The offset a `next` value stands for, if the mock issued it.
+pub(crate) fn offset_from_cursor(next: &str) -> Option<usize> {
+    let n: u64 = next.trim().parse().ok()?;
+    usize::try_from(n.checked_sub(CURSOR_BASE)?).ok()
+}
+
+const STREETS: &[&str] = &[
+    "Pennsylvania Avenue",
+    "Las Vegas Blvd S",
+    "Main Street",
+    "Market Street",
+    "Broadway",
+    "Elm Street",
+    "Ocean Drive",
+    "Peachtree Road",
+    "Michigan Avenue",
+    "Congress Avenue",
+];
+const CITIES: &[(&str, &str, u32)] = &[
+    ("Washington", "DC", 20500),
+    ("Las Vegas", "NV", 89104),
+    ("Austin", "TX", 78701),
+    ("Denver", "CO", 80202),
+    ("Seattle", "WA", 98101),
+    ("Boston", "MA", 2108),
+    ("Atlanta", "GA", 30303),
+    ("Chicago", "IL", 60601),
+    ("Miami", "FL", 33139),
+    ("Basking Ridge", "NJ", 7920),
+];
+const LEAD_STATES: &[&str] = &["Qualified", "Closed", "Qualified", "Open", "Qualified"];
+
+/// Lead `index` of `account`: the same every time.
+pub(crate) fn lead(account: &str, index: usize) -> Value {
+    let h = hash(account) ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let (city, state, zip) = CITIES[(h % CITIES.len() as u64) as usize];
+    let mut address = json!({
+        "addressLine1": format!("{} {}", 100 + (h >> 8) % 9_000, STREETS[((h >> 20) % STREETS.len() as u64) as usize]),
+        "addressLine2": if h % 4 == 0 { format!("Suite {}", (h >> 30) % 900 + 100) } else { String::new() },
+        "city": city,
+        "state": state,
+        "zip": format!("{zip:05}"),
+    });
+    if h % 3 == 0 {
+        address["zip4"] = json!(format!("{:04}", (h >> 12) % 10_000));
+        address["country"] = json!("USA");
+    }
+    json!({
+        "leadId": format!("L-{:05}-{:07}", hash(account) % 100_000, index + 1),
+        "leadState": LEAD_STATES[((h >> 40) % LEAD_STATES.len() as u64) as usize],
+        "address": address,
+    })
+}
+
+/// States and services of `account`: the document's example for even hashes; for odd ones
+/// the generated SDKs' shape (float sequence numbers, no rating groups, a state with no plans).
+pub(crate) fn states_and_services(account: &str) -> Value {
+    let rg = |code: &str| json!([{ "code": code, "ratingGroupMinValue": "10001", "ratingGroupMaxValue": "10008" }]);
+    let plans2 = json!(["4523aef7250f67205fd5", "4d4090c0f2d48814c94d"]);
+    let plans1 = json!(["4d4090c0f2d48814c94d"]);
+    if hash(account) % 2 == 0 {
+        json!({ "engagement": [{
+            "engagementId": "1234",
+            "chargingGroup": "Engagement1234",
+            "services": [
+                { "name": "Svc1", "description": "Usage Segmentation - Main Line", "states": [
+                    { "name": "Svc1 Activate", "workflowSequenceNumber": 1, "servicePlans": plans2 },
+                    { "name": "Svc1 No Telematics", "workflowSequenceNumber": 3, "servicePlans": plans2 },
+                    { "name": "Svc1 Deactivate", "workflowSequenceNumber": 2, "servicePlans": plans2 },
+                ]},
+                { "name": "WIFI", "description": "Usage Segmentation - WiFi", "states": [
+                    { "name": "WIFI Redirect", "workflowSequenceNumber": 2, "ratingGroups": rg("124"), "servicePlans": plans1 },
+                    { "name": "WIFI Trial", "workflowSequenceNumber": 4, "ratingGroups": rg("126"), "servicePlans": plans1 },
+                    { "name": "WIFI Goodwill", "workflowSequenceNumber": 6, "ratingGroups": rg("128"), "servicePlans": plans1 },
+                    { "name": "WIFI Disable", "workflowSequenceNumber": 3, "ratingGroups": rg("125"), "servicePlans": plans1 },
+                ]},
+            ],
+        }]})
+    } else {
+        json!({ "engagement": [{
+            "engagementId": format!("{}", hash(account) % 10_000),
+            "chargingGroup": null,
+            "services": [
+                { "name": "Fleet", "description": "Fleet telematics", "states": [
+                    { "name": "Fleet Active", "workflowSequenceNumber": 1.0, "servicePlans": plans1 },
+                    { "name": "Fleet Parked", "workflowSequenceNumber": 2.5 },
+                ]},
+                { "name": "Spare", "description": "A service with no states yet" },
+            ],
+        }]})
+    }
+}

@@ -29,6 +29,12 @@ pub enum Fault {
     Json(u16, String),
     /// Answer 401 with the envelope, as if the credentials had expired on the server.
     Unauthorized,
+    /// Leads only: answer the page normally, but a 202 page comes without its `Location` header.
+    NoLocation,
+    /// Leads only: the 202 page's `Location` has no `next` parameter.
+    LocationWithoutNext,
+    /// Leads only: the 202 page's `Location` repeats the cursor this page was fetched with.
+    RepeatCursor,
 }
 
 pub(crate) fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
@@ -44,7 +50,16 @@ fn status(code: u16) -> StatusCode {
 }
 
 impl Fault {
-    /// The response for this fault, or `None` for a delay (after waiting it out).
+    /// True for the leads quirks, which change a normal answer instead of replacing it.
+    pub(crate) fn is_leads_quirk(&self) -> bool {
+        matches!(
+            self,
+            Fault::NoLocation | Fault::LocationWithoutNext | Fault::RepeatCursor
+        )
+    }
+
+    /// The response for this fault, or `None` for a delay (after waiting it out) and for the
+    /// leads quirks (applied by the leads route itself).
     pub(crate) async fn respond(self) -> Option<Response> {
         Some(match self {
             Fault::Status(code) => envelope(
@@ -82,6 +97,7 @@ impl Fault {
                 body,
             )
                 .into_response(),
+            Fault::NoLocation | Fault::LocationWithoutNext | Fault::RepeatCursor => return None,
             Fault::Unauthorized => envelope(
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedAccess",

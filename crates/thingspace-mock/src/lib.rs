@@ -23,6 +23,16 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use fault::Fault;
 
+impl State {
+    /// How many leads `account` has.
+    pub(crate) fn lead_count(&self, account: &str) -> usize {
+        lock(&self.lead_counts)
+            .get(account)
+            .copied()
+            .unwrap_or_else(|| (data::hash(account) % 40) as usize)
+    }
+}
+
 /// Client id the mock accepts by default.
 pub const CLIENT_ID: &str = "mock-client-id";
 /// Client secret the mock accepts by default.
@@ -48,6 +58,21 @@ pub enum Route {
     Logout,
     /// `GET /api/m2m/v1/accounts/{accountname}`
     Account,
+    /// `GET /api/m2m/v1/leads/{accountname}`
+    Leads,
+    /// `GET /api/m2m/v1/accounts/{accountname}/stateandservices` (and the SDKs' `statesandservices`)
+    StatesAndServices,
+}
+
+/// How the mock writes the `Location` header of a 202 leads page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LocationForm {
+    /// The documented relative form: `/leads/{accountname}?next=N`.
+    #[default]
+    Relative,
+    /// An absolute URL on the mock: `http://127.0.0.1:<port>/api/m2m/v1/leads/{accountname}?next=N`.
+    Absolute,
 }
 
 /// How the mock behaves.
@@ -68,6 +93,10 @@ pub struct MockConfig {
     pub session_ttl: Duration,
     /// Whether the login response says `expiresIn` (the real one may not).
     pub send_session_expiry: bool,
+    /// Leads per page (the real service sends at most 1,000).
+    pub leads_page_size: usize,
+    /// The form of the `Location` header on 202 leads pages.
+    pub location_form: LocationForm,
 }
 
 impl Default for MockConfig {
@@ -80,6 +109,8 @@ impl Default for MockConfig {
             token_ttl: Duration::from_secs(3600),
             session_ttl: Duration::from_secs(20 * 60),
             send_session_expiry: true,
+            leads_page_size: 1000,
+            location_form: LocationForm::Relative,
         }
     }
 }
@@ -94,6 +125,18 @@ impl MockConfig {
     /// Sessions live `ttl`.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
+        self
+    }
+
+    /// Leads per page.
+    pub fn leads_page_size(mut self, size: usize) -> Self {
+        self.leads_page_size = size.max(1);
+        self
+    }
+
+    /// The form of the `Location` header of leads pages.
+    pub fn location_form(mut self, form: LocationForm) -> Self {
+        self.location_form = form;
         self
     }
 
@@ -122,6 +165,8 @@ pub(crate) struct State {
     pub(crate) sessions: Mutex<HashMap<String, Instant>>,
     counts: Mutex<HashMap<Route, usize>>,
     faults: Mutex<HashMap<Route, VecDeque<Fault>>>,
+    page_faults: Mutex<HashMap<(Route, usize), VecDeque<Fault>>>,
+    pub(crate) lead_counts: Mutex<HashMap<String, usize>>,
     pub(crate) seq: AtomicU64,
 }
 
@@ -135,6 +180,21 @@ impl State {
     pub(crate) fn arrive(&self, route: Route) -> Option<Fault> {
         *lock(&self.counts).entry(route).or_default() += 1;
         lock(&self.faults).get_mut(&route)?.pop_front()
+    }
+
+    /// Counts a request for page `page` (from 0) of `route` and returns its fault: one queued
+    /// for that page first, else one queued for the route.
+    pub(crate) fn arrive_page(&self, route: Route, page: usize) -> Option<Fault> {
+        let for_page = lock(&self.page_faults)
+            .get_mut(&(route, page))
+            .and_then(VecDeque::pop_front);
+        match for_page {
+            Some(f) => {
+                *lock(&self.counts).entry(route).or_default() += 1;
+                Some(f)
+            }
+            None => self.arrive(route),
+        }
     }
 }
 
@@ -175,6 +235,8 @@ impl MockServer {
             sessions: Mutex::default(),
             counts: Mutex::default(),
             faults: Mutex::default(),
+            page_faults: Mutex::default(),
+            lead_counts: Mutex::default(),
             seq: AtomicU64::new(1),
         });
         let app = Router::new()
@@ -182,6 +244,15 @@ impl MockServer {
             .route("/api/m2m/v1/session/login", post(auth::login))
             .route("/api/m2m/v1/session/logout", post(auth::logout))
             .route("/api/m2m/v1/accounts/{accountname}", get(m2m::account))
+            .route(
+                "/api/m2m/v1/accounts/{accountname}/stateandservices",
+                get(m2m::states_and_services),
+            )
+            .route(
+                "/api/m2m/v1/accounts/{accountname}/statesandservices",
+                get(m2m::states_and_services),
+            )
+            .route("/api/m2m/v1/leads/{accountname}", get(m2m::leads))
             .fallback(fault::not_found)
             .with_state(state.clone());
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -260,9 +331,30 @@ impl MockServer {
         queue.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Applies `fault` to the next `times` requests for page `page` (from 0) of a paged
+    /// route, such as [`Route::Leads`]. Page faults go before the route's own.
+    pub fn inject_on_page(&self, route: Route, page: usize, fault: Fault, times: usize) {
+        let mut faults = lock(&self.state.page_faults);
+        let queue = faults.entry((route, page)).or_default();
+        queue.extend(std::iter::repeat_n(fault, times));
+    }
+
     /// Drops every queued fault.
     pub fn clear_faults(&self) {
         lock(&self.state.faults).clear();
+        lock(&self.state.page_faults).clear();
+    }
+
+    /// Gives `account` exactly `count` leads (generated deterministically from the account
+    /// name). Accounts not set here have a small number derived from their name.
+    pub fn set_lead_count(&self, account: &str, count: usize) {
+        lock(&self.state.lead_counts).insert(account.to_owned(), count);
+    }
+
+    /// The leads `account` has, in the order the mock serves them, as JSON values.
+    pub fn leads(&self, account: &str) -> Vec<serde_json::Value> {
+        let count = self.state.lead_count(account);
+        (0..count).map(|i| data::lead(account, i)).collect()
     }
 
     /// Makes every bearer token issued so far invalid, as if it had expired.

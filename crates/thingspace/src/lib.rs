@@ -4,7 +4,7 @@
 
 pub use thingspace_core::*;
 
-/// The M2M family: accounts.
+/// The M2M family: accounts, leads, states and services.
 #[cfg(feature = "m2m")]
 pub use thingspace_m2m as m2m;
 

@@ -1,0 +1,231 @@
+//! Leads: every page followed, exactly once, in order; typed errors instead of loops; resume.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use thingspace::{
+    ErrorKind,
+    m2m::Lead,
+    mock::{Fault, LocationForm, MockConfig, Route},
+};
+use thingspace_tests::Harness;
+
+const ACCOUNT: &str = "0000123456";
+
+fn ids(leads: &[Lead]) -> Vec<String> {
+    leads
+        .iter()
+        .map(|l| l.lead_id.clone().unwrap_or_default())
+        .collect()
+}
+
+fn expected(h: &Harness, account: &str) -> Vec<String> {
+    h.server
+        .leads(account)
+        .iter()
+        .map(|v| v["leadId"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn twenty_five_hundred_leads_arrive_once_and_in_order() {
+    let h = Harness::start().await.expect("harness");
+    h.server.set_lead_count(ACCOUNT, 2_500);
+    let mut pages = h.m2m.leads().pages(ACCOUNT).expect("pages");
+    let mut sizes = Vec::new();
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("page");
+        sizes.push(page.items.len());
+        all.extend(page.items);
+    }
+    assert_eq!(sizes, vec![1000, 1000, 500]);
+    assert_eq!(ids(&all), expected(&h, ACCOUNT));
+    assert_eq!(h.server.count(Route::Leads), 3);
+    let v = serde_json::to_value(&all[0]).expect("json");
+    assert!(
+        v["leadId"].is_string() && v["address"]["addressLine1"].is_string(),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn empty_and_single_page_accounts() {
+    let h = Harness::start().await.expect("harness");
+    h.server.set_lead_count("empty", 0);
+    assert!(h.m2m.leads().all("empty").await.expect("empty").is_empty());
+    h.server.set_lead_count("one", 999);
+    let leads = h.m2m.leads().all("one").await.expect("one page");
+    assert_eq!(leads.len(), 999);
+    assert_eq!(h.server.count(Route::Leads), 2);
+}
+
+#[tokio::test]
+async fn absolute_and_relative_locations_are_followed() {
+    for form in [LocationForm::Relative, LocationForm::Absolute] {
+        let h = Harness::start_with(
+            MockConfig::default()
+                .leads_page_size(100)
+                .location_form(form),
+        )
+        .await
+        .expect("harness");
+        h.server.set_lead_count(ACCOUNT, 350);
+        let leads = h.m2m.leads().all(ACCOUNT).await.expect("all");
+        assert_eq!(ids(&leads), expected(&h, ACCOUNT), "{form:?}");
+        assert_eq!(h.server.count(Route::Leads), 4);
+    }
+}
+
+#[tokio::test]
+async fn a_202_without_location_or_next_ends_with_a_typed_error() {
+    for fault in [Fault::NoLocation, Fault::LocationWithoutNext] {
+        let h = Harness::start_with(MockConfig::default().leads_page_size(10))
+            .await
+            .expect("harness");
+        h.server.set_lead_count(ACCOUNT, 100);
+        h.server.inject_on_page(Route::Leads, 1, fault.clone(), 1);
+        let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+        let mut got = 0;
+        let err = loop {
+            match s.next().await {
+                Some(Ok(_)) => got += 1,
+                Some(Err(e)) => break e,
+                None => panic!("{fault:?}: the stream ended without an error"),
+            }
+        };
+        assert_eq!(err.kind(), ErrorKind::Pagination, "{fault:?}: {err}");
+        assert!(s.next().await.is_none(), "nothing after the error");
+        assert!(got <= 20, "{fault:?}: stopped at page 2, got {got}");
+        assert!(h.server.count(Route::Leads) <= 2, "never loops");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_cursor_ends_with_a_typed_error() {
+    let h = Harness::start_with(MockConfig::default().leads_page_size(10))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 100);
+    h.server
+        .inject_on_page(Route::Leads, 2, Fault::RepeatCursor, 1);
+    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut got = 0;
+    let err = loop {
+        match s.next().await {
+            Some(Ok(_)) => got += 1,
+            Some(Err(e)) => break e,
+            None => panic!("no error"),
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::Pagination);
+    assert!(err.to_string().contains("repeated"), "{err}");
+    assert_eq!(got, 30);
+    assert_eq!(h.server.count(Route::Leads), 3);
+}
+
+#[tokio::test]
+async fn a_page_failing_twice_is_retried_transparently() {
+    let h = Harness::start().await.expect("harness");
+    h.server.set_lead_count(ACCOUNT, 2_500);
+    h.server
+        .inject_on_page(Route::Leads, 1, Fault::Status(503), 2);
+    let leads = h.m2m.leads().all(ACCOUNT).await.expect("retried");
+    assert_eq!(ids(&leads), expected(&h, ACCOUNT));
+    assert_eq!(h.server.count(Route::Leads), 5);
+}
+
+#[tokio::test]
+async fn a_page_that_keeps_failing_resumes_with_no_loss_and_no_duplicates() {
+    let h = Harness::start_with(MockConfig::default().leads_page_size(100))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 1_000);
+    h.server
+        .inject_on_page(Route::Leads, 4, Fault::Status(503), 3);
+    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut got = Vec::new();
+    let err = loop {
+        match s.next().await {
+            Some(Ok(l)) => got.push(l),
+            Some(Err(e)) => break e,
+            None => panic!("no error"),
+        }
+    };
+    assert_eq!(got.len(), 400);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    let cursor: i64 = err.resume_cursor().expect("cursor").parse().expect("int64");
+    let rest = h
+        .m2m
+        .leads()
+        .list_from(ACCOUNT, cursor)
+        .expect("resume")
+        .collect_all()
+        .await
+        .expect("rest");
+    got.extend(rest);
+    assert_eq!(ids(&got), expected(&h, ACCOUNT));
+}
+
+#[tokio::test]
+async fn a_session_expiring_mid_listing_is_renewed_unnoticed() {
+    let h = Harness::start_with(MockConfig::default().leads_page_size(100))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 1_000);
+    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut got = Vec::new();
+    while let Some(lead) = s.next().await {
+        got.push(lead.expect("no error reaches the caller"));
+        if got.len() == 250 {
+            h.server.expire_sessions();
+        }
+    }
+    assert_eq!(ids(&got), expected(&h, ACCOUNT));
+    assert_eq!(h.server.count(Route::Login), 2);
+}
+
+#[tokio::test]
+async fn the_next_page_is_fetched_while_the_caller_works() {
+    let h = Harness::start_with(MockConfig::default().leads_page_size(100))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 500);
+    let mut pages = h.m2m.leads().pages(ACCOUNT).expect("pages");
+    let _first = pages.next().await.expect("page").expect("ok");
+    // The caller "works" on page 1; page 2 is requested meanwhile, page 3 is not.
+    for _ in 0..100 {
+        if h.server.count(Route::Leads) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(h.server.count(Route::Leads), 2, "exactly one page ahead");
+}
+
+#[tokio::test]
+async fn invalid_account_names_fail_before_any_request() {
+    let h = Harness::start().await.expect("harness");
+    let e = h.m2m.leads().list(" ").expect_err("blank");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(h.server.count(Route::Leads), 0);
+}
+
+#[tokio::test]
+async fn states_and_services_decode_both_shapes() {
+    let h = Harness::start().await.expect("harness");
+    let mut seen_rating_groups = false;
+    let mut seen_float = false;
+    for name in ["0000123456", "0000123457", "0000123458", "0000123459"] {
+        let s = h.m2m.states_and_services().get(name).await.expect("states");
+        for svc in s.engagement.iter().flat_map(|e| &e.services) {
+            for st in &svc.states {
+                seen_rating_groups |= !st.rating_groups.is_empty();
+                seen_float |= st.sequence().is_some_and(|f| f.fract() != 0.0);
+            }
+        }
+    }
+    assert!(seen_rating_groups && seen_float);
+    assert_eq!(h.server.count(Route::StatesAndServices), 4);
+}
