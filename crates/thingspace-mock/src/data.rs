@@ -169,3 +169,85 @@ pub(crate) fn states_and_services(account: &str) -> Value {
         }]})
     }
 }
+
+/// The managed accounts of a primary account: `(id, transaction id, status)`.
+pub(crate) fn managed_accounts(primary: &str) -> Vec<(String, String, &'static str)> {
+    let h = hash(primary);
+    (0..5u64)
+        .map(|i| {
+            let x = h.wrapping_add(i.wrapping_mul(0x9e37_79b9));
+            (
+                format!("{:010}-{:05}", x % 10_000_000_000, i + 1),
+                guid(x),
+                if i % 5 < 3 { "ADD" } else { "PROVISION" },
+            )
+        })
+        .collect()
+}
+
+/// A GUID made from `x`, the same every time.
+pub(crate) fn guid(x: u64) -> String {
+    let a = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let b = a.rotate_left(29) ^ 0x5851_f42d_4c95_7f2d;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 52) & 0xfff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+const COMPANIES: &[&str] = &["Contoso", "Fabrikam", "Northwind", "Tailspin", "Woodgrove", "Litware"];
+const OC_STATUSES: &[&str] = &["Active", "Active", "Suspended", "Removed"];
+
+/// Operator Connect lead `index`: the same every time. The first is the document's example.
+pub(crate) fn oc_lead(index: usize) -> Value {
+    if index == 0 {
+        return json!({
+            "civicAddresses": null, "comments": null, "umpCustomerGuid": null, "isNotActive": null,
+            "ovocChannelId": null, "isDirectLead": true, "id": "da68eafc-d3c6-4d3b-9a10-c48b26c6086b",
+            "tenantId": "f94238e5-4f2c-4e1b-8125-2d27122ca75f", "tenantOrigin": null, "operatorId": null,
+            "status": "Active", "consentedOn": "2024-04-03T13:32:12.8286742Z",
+            "lastModifiedOn": "2024-04-03T13:32:12.82872Z", "consentedCountries": [],
+            "contactDetails": { "fullName": null, "email": null, "phoneNumber": null,
+                "companyName": "SIPTest", "companySize": null, "contacts": null },
+        });
+    }
+    let x = (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x0c0f_fee0;
+    let company = COMPANIES[index % COMPANIES.len()];
+    let tenant = guid(x);
+    json!({
+        "civicAddresses": [{
+            "id": guid(x ^ 1), "country": "US", "houseNumber": format!("{}", 100 + x % 900),
+            "houseNumberSuffix": null, "preDirectional": null, "streetName": "Main", "streetSuffix": "St",
+            "postDirectional": null, "stateOrProvince": "TX", "countyOrDistrict": "Travis",
+            "cityOrTown": "Austin", "cityOrTownAlias": null, "postalOrZipCode": "78701",
+            "description": "Headquarters", "companyName": format!("{company} {index}"), "companyId": null,
+            "defaultLocationId": guid(x ^ 2), "validationStatus": "Validated", "tenantId": tenant,
+            "partnerId": null,
+            "locations": [{ "id": guid(x ^ 2), "civicAddressId": guid(x ^ 1), "description": "Floor 1",
+                "additionalInfo": null, "isDefault": true, "elin": null }],
+        }],
+        "comments": if index % 3 == 0 { json!(["Onboarding scheduled"]) } else { Value::Null },
+        "umpCustomerGuid": if index % 2 == 0 { json!(guid(x ^ 3)) } else { Value::Null },
+        "isNotActive": index % 7 == 0,
+        "ovocChannelId": null,
+        "isDirectLead": index % 4 == 0,
+        "id": guid(x ^ 4),
+        "tenantId": tenant,
+        "tenantOrigin": "Office365",
+        "operatorId": guid(x ^ 5),
+        "status": OC_STATUSES[index % OC_STATUSES.len()],
+        "consentedOn": format!("2024-{:02}-{:02}T10:{:02}:00.1234567Z", 1 + index % 12, 1 + index % 28, index % 60),
+        "lastModifiedOn": format!("2024-{:02}-{:02}T11:00:00Z", 1 + index % 12, 1 + index % 28),
+        "consentedCountries": ["US", "CA"],
+        "contactDetails": {
+            "fullName": format!("Admin {index}"), "email": format!("admin{index}@{}.example", company.to_lowercase()),
+            "phoneNumber": format!("+1555{:07}", x % 10_000_000), "companyName": format!("{company} {index}"),
+            "companySize": "L250_U999",
+            "contacts": [{ "fullName": format!("Ops {index}"), "email": null, "phoneNumber": null }],
+        },
+    })
+}

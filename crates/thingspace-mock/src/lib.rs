@@ -6,6 +6,8 @@ mod auth;
 mod data;
 mod fault;
 mod m2m;
+mod oc;
+mod subsc;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -43,6 +45,14 @@ pub const USERNAME: &str = "mock-user";
 pub const PASSWORD: &str = "mock-password";
 /// Account names starting with this prefix do not exist (the mock answers 404).
 pub const MISSING_ACCOUNT_PREFIX: &str = "missing";
+/// The Entra client id the mock accepts for Operator Connect.
+pub const OC_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000c11e";
+/// The Entra client secret the mock accepts for Operator Connect.
+pub const OC_CLIENT_SECRET: &str = "mock-oc-secret";
+/// The scope the mock's Entra endpoint accepts.
+pub const OC_SCOPE: &str = "api://mock-oc-app/.default";
+/// The Entra tenant in the mock's token URL.
+pub const OC_TENANT: &str = "11111111-2222-4333-8444-555555555555";
 /// The account served with the document's own example.
 pub const DOCUMENT_ACCOUNT: &str = "Chintan_CPNStaticBulk";
 
@@ -62,6 +72,23 @@ pub enum Route {
     Leads,
     /// `GET /api/m2m/v1/accounts/{accountname}/stateandservices` (and the SDKs' `statesandservices`)
     StatesAndServices,
+    /// `GET /api/subsc/v1/managedaccounts/{accountName}/service/{serviceName}[/status/{status}]`
+    ManagedAccounts,
+    /// `POST /{tenant}/oauth2/v2.0/token`: the Microsoft Entra ID token endpoint
+    EntraToken,
+    /// `GET /tenantui/api/v2/oc/lead`: Operator Connect leads
+    OcLeads,
+}
+
+/// How the mock spells a managed-accounts response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ManagedSpelling {
+    /// The document's: `managedAccList: [{id, TxId}]`.
+    #[default]
+    Document,
+    /// The generated SDKs': `ManagedAccAddedList` and `managedAccProvisionedList`, `{id, txid}`.
+    Sdk,
 }
 
 /// How the mock writes the `Location` header of a 202 leads page.
@@ -97,6 +124,18 @@ pub struct MockConfig {
     pub leads_page_size: usize,
     /// The form of the `Location` header on 202 leads pages.
     pub location_form: LocationForm,
+    /// How managed-accounts responses are spelled.
+    pub managed_spelling: ManagedSpelling,
+    /// Operator Connect: the Entra app's client id.
+    pub oc_client_id: String,
+    /// Operator Connect: the Entra app's client secret.
+    pub oc_client_secret: String,
+    /// Operator Connect: the scope the Entra token endpoint accepts.
+    pub oc_scope: String,
+    /// Operator Connect: lifetime of Entra tokens.
+    pub oc_token_ttl: Duration,
+    /// Operator Connect: how many leads the operator has.
+    pub oc_lead_count: usize,
 }
 
 impl Default for MockConfig {
@@ -111,6 +150,12 @@ impl Default for MockConfig {
             send_session_expiry: true,
             leads_page_size: 1000,
             location_form: LocationForm::Relative,
+            managed_spelling: ManagedSpelling::Document,
+            oc_client_id: OC_CLIENT_ID.into(),
+            oc_client_secret: OC_CLIENT_SECRET.into(),
+            oc_scope: OC_SCOPE.into(),
+            oc_token_ttl: Duration::from_secs(3600),
+            oc_lead_count: 25,
         }
     }
 }
@@ -140,6 +185,24 @@ impl MockConfig {
         self
     }
 
+    /// How managed-accounts responses are spelled.
+    pub fn managed_spelling(mut self, spelling: ManagedSpelling) -> Self {
+        self.managed_spelling = spelling;
+        self
+    }
+
+    /// Entra tokens live `ttl`.
+    pub fn oc_token_ttl(mut self, ttl: Duration) -> Self {
+        self.oc_token_ttl = ttl;
+        self
+    }
+
+    /// The operator has `count` Operator Connect leads.
+    pub fn oc_lead_count(mut self, count: usize) -> Self {
+        self.oc_lead_count = count;
+        self
+    }
+
     /// Whether the login response carries `expiresIn`.
     pub fn send_session_expiry(mut self, send: bool) -> Self {
         self.send_session_expiry = send;
@@ -162,6 +225,7 @@ impl fmt::Debug for MockConfig {
 pub(crate) struct State {
     pub(crate) config: MockConfig,
     pub(crate) tokens: Mutex<HashMap<String, Instant>>,
+    pub(crate) oc_tokens: Mutex<HashMap<String, Instant>>,
     pub(crate) sessions: Mutex<HashMap<String, Instant>>,
     counts: Mutex<HashMap<Route, usize>>,
     faults: Mutex<HashMap<Route, VecDeque<Fault>>>,
@@ -232,6 +296,7 @@ impl MockServer {
         let state = Arc::new(State {
             config,
             tokens: Mutex::default(),
+            oc_tokens: Mutex::default(),
             sessions: Mutex::default(),
             counts: Mutex::default(),
             faults: Mutex::default(),
@@ -253,6 +318,16 @@ impl MockServer {
                 get(m2m::states_and_services),
             )
             .route("/api/m2m/v1/leads/{accountname}", get(m2m::leads))
+            .route(
+                "/api/subsc/v1/managedaccounts/{account}/service/{service}",
+                get(subsc::managed_accounts),
+            )
+            .route(
+                "/api/subsc/v1/managedaccounts/{account}/service/{service}/status/{status}",
+                get(subsc::managed_accounts_with_status),
+            )
+            .route("/{tenant}/oauth2/v2.0/token", post(oc::token))
+            .route("/tenantui/api/v2/oc/lead", get(oc::leads))
             .fallback(fault::not_found)
             .with_state(state.clone());
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -296,8 +371,18 @@ impl MockServer {
         &self.state.config
     }
 
-    /// Configuration pairs (`base_url`, `client_id`, …) pointing a client at this mock, for
-    /// `ConfigLoader::set`.
+    /// The Operator Connect base URL, `http://127.0.0.1:<port>/tenantui`.
+    pub fn oc_base_url(&self) -> String {
+        format!("http://{}/tenantui", self.addr)
+    }
+
+    /// The Entra-style token URL, `http://127.0.0.1:<port>/<tenant>/oauth2/v2.0/token`.
+    pub fn oc_token_url(&self) -> String {
+        format!("http://{}/{OC_TENANT}/oauth2/v2.0/token", self.addr)
+    }
+
+    /// Configuration pairs (`base_url`, `client_id`, …, `oc.base_url`, …) pointing a client
+    /// at this mock, for `ConfigLoader::set`.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
         let c = &self.state.config;
         vec![
@@ -306,7 +391,19 @@ impl MockServer {
             ("client_secret", c.client_secret.clone()),
             ("username", c.username.clone()),
             ("password", c.password.clone()),
+            ("oc.base_url", self.oc_base_url()),
+            ("oc.token_url", self.oc_token_url()),
+            ("oc.client_id", c.oc_client_id.clone()),
+            ("oc.client_secret", c.oc_client_secret.clone()),
+            ("oc.scope", c.oc_scope.clone()),
         ]
+    }
+
+    /// The Operator Connect leads of the operator, in the order the mock serves them.
+    pub fn oc_leads(&self) -> Vec<serde_json::Value> {
+        (0..self.state.config.oc_lead_count)
+            .map(data::oc_lead)
+            .collect()
     }
 
     /// How many requests reached `route` (faulty ones included).
@@ -360,6 +457,11 @@ impl MockServer {
     /// Makes every bearer token issued so far invalid, as if it had expired.
     pub fn expire_tokens(&self) {
         lock(&self.state.tokens).clear();
+    }
+
+    /// Makes every Entra token issued so far invalid.
+    pub fn expire_oc_tokens(&self) {
+        lock(&self.state.oc_tokens).clear();
     }
 
     /// Makes every M2M session opened so far invalid, as if it had expired.

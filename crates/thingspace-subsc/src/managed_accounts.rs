@@ -1,0 +1,271 @@
+//! Managed accounts: `GET /subsc/v1/managedaccounts/{accountName}/service/{serviceName}[/status/{status}]`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thingspace_core::de::{null_as_default, opt_string_or_number};
+use thingspace_core::{ApiRequest, Client, Result};
+
+/// Operation name of [`ManagedAccountsApi::list`].
+pub const LIST_MANAGED_ACCOUNTS: &str = "subsc.managed_accounts.list";
+
+/// The name of a managed service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ServiceName {
+    /// `Location`: the Device Location Service.
+    Location,
+    /// Any other service, by its name.
+    Other(String),
+}
+
+impl ServiceName {
+    /// The name as sent in the path.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ServiceName::Location => "Location",
+            ServiceName::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for ServiceName {
+    fn from(s: &str) -> Self {
+        if s == "Location" {
+            ServiceName::Location
+        } else {
+            ServiceName::Other(s.to_owned())
+        }
+    }
+}
+
+/// The status filter of a managed-accounts request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ManagedStatus {
+    /// `ADD`: added but not activated, or cancelled.
+    Add,
+    /// `PROVISION`: added and activated.
+    Provision,
+}
+
+impl ManagedStatus {
+    /// The value sent in the path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedStatus::Add => "ADD",
+            ManagedStatus::Provision => "PROVISION",
+        }
+    }
+
+    fn state(self) -> ManagedAccountState {
+        match self {
+            ManagedStatus::Add => ManagedAccountState::Added,
+            ManagedStatus::Provision => ManagedAccountState::Provisioned,
+        }
+    }
+}
+
+impl std::str::FromStr for ManagedStatus {
+    type Err = thingspace_core::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "ADD" => Ok(ManagedStatus::Add),
+            "PROVISION" => Ok(ManagedStatus::Provision),
+            _ => Err(thingspace_core::Error::invalid_input(format!(
+                "status must be ADD or PROVISION, not `{s}`"
+            ))),
+        }
+    }
+}
+
+/// The state of a managed account, when the response tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ManagedAccountState {
+    /// Added but not activated, or cancelled (`ADD`).
+    #[serde(rename = "ADD")]
+    Added,
+    /// Added and activated (`PROVISION`).
+    #[serde(rename = "PROVISION")]
+    Provisioned,
+}
+
+/// One managed account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ManagedAccount {
+    /// The managed account's name.
+    pub id: String,
+    /// The transaction id of the latest add or provision request (`TxId` or `txid` on the wire).
+    #[serde(rename = "TxId", skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<String>,
+    /// Its state: known from the list it came in, or from the status filter; `None` when the
+    /// response did not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ManagedAccountState>,
+}
+
+/// The managed accounts of a primary account, from whichever list spelling the service used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ManagedAccounts {
+    /// The primary account.
+    #[serde(rename = "accountName")]
+    pub account_name: Option<String>,
+    /// The managed accounts (`managedAccList` on output).
+    #[serde(rename = "managedAccList")]
+    pub managed_accounts: Vec<ManagedAccount>,
+}
+
+#[derive(Deserialize)]
+struct WireItem {
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    id: Option<String>,
+    #[serde(default, alias = "TxId", alias = "txId", alias = "TXID", deserialize_with = "opt_string_or_number")]
+    txid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(default, rename = "accountName", deserialize_with = "opt_string_or_number")]
+    account_name: Option<String>,
+    #[serde(default, rename = "managedAccList", alias = "ManagedAccList", deserialize_with = "null_as_default")]
+    list: Vec<WireItem>,
+    #[serde(default, rename = "ManagedAccAddedList", alias = "managedAccAddedList", deserialize_with = "null_as_default")]
+    added: Vec<WireItem>,
+    #[serde(
+        default,
+        rename = "managedAccProvisionedList",
+        alias = "ManagedAccProvisionedList",
+        deserialize_with = "null_as_default"
+    )]
+    provisioned: Vec<WireItem>,
+}
+
+impl Wire {
+    fn into_model(self, filter: Option<ManagedStatus>) -> ManagedAccounts {
+        let tag = |items: Vec<WireItem>, state: Option<ManagedAccountState>| {
+            items.into_iter().filter_map(move |i| {
+                Some(ManagedAccount {
+                    id: i.id?,
+                    tx_id: i.txid,
+                    state,
+                })
+            })
+        };
+        let generic_state = filter.map(ManagedStatus::state);
+        let managed_accounts = tag(self.list, generic_state)
+            .chain(tag(self.added, Some(ManagedAccountState::Added)))
+            .chain(tag(self.provisioned, Some(ManagedAccountState::Provisioned)))
+            .collect();
+        ManagedAccounts {
+            account_name: self.account_name,
+            managed_accounts,
+        }
+    }
+}
+
+/// The managed-accounts resource. Get it with
+/// [`Subsc::managed_accounts`](crate::Subsc::managed_accounts).
+#[derive(Debug, Clone, Copy)]
+pub struct ManagedAccountsApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> ManagedAccountsApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// The managed accounts of primary account `account` for `service`, optionally only those
+    /// in `status` (without it, the `/status` segment is left out).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
+    /// for an empty account or service name; the service's error otherwise.
+    pub async fn list(
+        &self,
+        account: &str,
+        service: &ServiceName,
+        status: Option<ManagedStatus>,
+    ) -> Result<ManagedAccounts> {
+        let wire: Wire = self.client.get_json(&request(account, service, status)).await?;
+        Ok(wire.into_model(status))
+    }
+}
+
+/// The request of [`ManagedAccountsApi::list`].
+pub fn request(account: &str, service: &ServiceName, status: Option<ManagedStatus>) -> ApiRequest {
+    let base = match status {
+        None => ApiRequest::get(
+            LIST_MANAGED_ACCOUNTS,
+            "/subsc/v1/managedaccounts/{accountName}/service/{serviceName}",
+        ),
+        Some(s) => ApiRequest::get(
+            LIST_MANAGED_ACCOUNTS,
+            "/subsc/v1/managedaccounts/{accountName}/service/{serviceName}/status/{status}",
+        )
+        .path_param("status", s.as_str()),
+    };
+    base.path_param("accountName", account)
+        .path_param("serviceName", service.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(body: &str, filter: Option<ManagedStatus>) -> ManagedAccounts {
+        serde_json::from_str::<Wire>(body).expect("decode").into_model(filter)
+    }
+
+    #[test]
+    fn document_spelling() {
+        let m = decode(
+            r#"{"accountName":"2024009649-00001","managedAccList":[{"id":"1223334444-00001","TxId":"2c90bd28"},
+               {"id":"2334445555-00001","TxId":"d4fbff33"}]}"#,
+            None,
+        );
+        assert_eq!(m.account_name.as_deref(), Some("2024009649-00001"));
+        assert_eq!(m.managed_accounts.len(), 2);
+        assert_eq!(m.managed_accounts[0].tx_id.as_deref(), Some("2c90bd28"));
+        assert_eq!(m.managed_accounts[0].state, None, "the document's list does not say");
+        let m = decode(r#"{"managedAccList":[{"id":"1","TxId":"t"}]}"#, Some(ManagedStatus::Add));
+        assert_eq!(m.managed_accounts[0].state, Some(ManagedAccountState::Added));
+    }
+
+    #[test]
+    fn sdk_spellings() {
+        let m = decode(
+            r#"{"accountName":"p","ManagedAccAddedList":[{"id":"a","txid":"1"}],
+               "managedAccProvisionedList":[{"id":"b","txid":"2"}],"extra":1}"#,
+            None,
+        );
+        let states: Vec<_> = m.managed_accounts.iter().map(|a| (a.id.as_str(), a.state)).collect();
+        assert_eq!(
+            states,
+            vec![("a", Some(ManagedAccountState::Added)), ("b", Some(ManagedAccountState::Provisioned))]
+        );
+        assert_eq!(m.managed_accounts[1].tx_id.as_deref(), Some("2"));
+        let m = decode(r#"{"accountName":"p","managedAccList":null}"#, None);
+        assert!(m.managed_accounts.is_empty());
+    }
+
+    #[test]
+    fn paths_with_and_without_status() {
+        let base = thingspace_core::url::Url::parse("https://h/api").expect("url");
+        let u = request("2024009649-00001", &ServiceName::Location, None).url(&base).expect("url");
+        assert_eq!(u.path(), "/api/subsc/v1/managedaccounts/2024009649-00001/service/Location");
+        let u = request("0001", &"My Svc".into(), Some(ManagedStatus::Provision)).url(&base).expect("url");
+        assert_eq!(u.path(), "/api/subsc/v1/managedaccounts/0001/service/My%20Svc/status/PROVISION");
+        assert!(request("", &ServiceName::Location, None).url(&base).is_err());
+        assert!("provision".parse::<ManagedStatus>().is_ok() && "x".parse::<ManagedStatus>().is_err());
+    }
+}
