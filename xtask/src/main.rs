@@ -18,7 +18,7 @@ Commands:
 ";
 
 /// The family crates: each must build alone and depend on no other family.
-const FAMILIES: &[&str] = &["thingspace-m2m"];
+const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

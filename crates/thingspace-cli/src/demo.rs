@@ -7,6 +7,8 @@ use thingspace::{
     Client, ConfigLoader, Error, ErrorKind,
     m2m::{ExtendedAttributes, M2m, StatesAndServices},
     mock::{DOCUMENT_ACCOUNT, Fault, MockServer, Route},
+    oc::{OcConfig, OperatorConnect},
+    subsc::{ManagedStatus, ServiceName, Subsc},
 };
 
 /// The custom states and services as an indented table.
@@ -72,9 +74,15 @@ pub(crate) async fn run() -> Result<(), Error> {
     for (key, value) in server.settings() {
         loader = loader.set(key, value);
     }
-    let config = loader.load()?.thingspace()?;
+    let loaded = loader.load()?;
+    let config = loaded.thingspace()?;
     println!("config: {config:?}");
-    let m2m = M2m::new(Client::thingspace(&config)?);
+    let client = Client::thingspace(&config)?;
+    let m2m = M2m::new(client.clone());
+    let subsc = Subsc::new(client);
+    let oc_config = OcConfig::load(&loaded)?;
+    println!("oc config: {oc_config:?}");
+    let oc = OperatorConnect::from_config(&oc_config)?;
 
     step("Get an account (the document's example): token, login and request happen by themselves");
     let account = m2m.accounts().get(DOCUMENT_ACCOUNT).await?;
@@ -210,6 +218,85 @@ pub(crate) async fn run() -> Result<(), Error> {
     step("States and services of an account");
     let states = m2m.states_and_services().get(account).await?;
     print!("{}", states_table(&states));
+
+    step(
+        "subsc: managed accounts of a primary account, with the status filter no official SDK has",
+    );
+    for status in [
+        None,
+        Some(ManagedStatus::Add),
+        Some(ManagedStatus::Provision),
+    ] {
+        let list = subsc
+            .managed_accounts()
+            .list("2024009649-00001", &ServiceName::Location, status)
+            .await?;
+        let shown: Vec<String> = list
+            .managed_accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    a.id,
+                    a.state.map_or("state not given", |s| s.as_str())
+                )
+            })
+            .collect();
+        println!(
+            "status {:<9} {} accounts: {}",
+            status.map_or("(any)", ManagedStatus::as_str),
+            shown.len(),
+            shown.join(", ")
+        );
+    }
+    println!(
+        "the subsc requests reused the m2m token and session: new token requests {}, new logins {}",
+        server.count(Route::Token),
+        server.count(Route::Login)
+    );
+
+    step(
+        "Operator Connect: its own base URL and an Entra ID token (client credentials with a scope)",
+    );
+    let tenant = "f94238e5-4f2c-4e1b-8125-2d27122ca75f";
+    let found = oc.leads().get(tenant).await?;
+    if let Some(lead) = found.first() {
+        println!(
+            "lead of tenant {tenant}: status {:?}, company {:?}, consented {:?}",
+            lead.status.as_ref().map(ToString::to_string),
+            lead.contact_details
+                .as_ref()
+                .and_then(|c| c.company_name.clone()),
+            lead.consented_on
+        );
+    }
+    let unknown = oc
+        .leads()
+        .get("00000000-0000-4000-8000-000000000000")
+        .await?;
+    println!(
+        "an unknown tenant: {} leads (an empty answer, not an error)",
+        unknown.len()
+    );
+    match oc.leads().get("not-a-guid").await {
+        Err(e) => println!("a malformed tenant id never leaves the process: {e}"),
+        Ok(_) => println!("unexpected: a malformed tenant id was accepted"),
+    }
+    let mut pages = oc.leads().pages(10)?;
+    let mut count = 0;
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        count += page.items.len();
+        println!(
+            "OC page {}: {} leads",
+            page.cursor.unwrap_or(1),
+            page.items.len()
+        );
+    }
+    println!(
+        "{count} OC leads; Entra token requests: {}",
+        server.count(Route::EntraToken)
+    );
 
     step("Errors carry the service's errorCode and errorMessage");
     match m2m.accounts().get("missing-0001").await {

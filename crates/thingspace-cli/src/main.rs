@@ -6,7 +6,12 @@ mod output;
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use thingspace::{Client, ConfigLoader, Error, ErrorKind, m2m::M2m};
+use thingspace::{
+    Client, ConfigLoader, Error, ErrorKind,
+    m2m::M2m,
+    oc::{OcConfig, OperatorConnect},
+    subsc::{ManagedStatus, ServiceName, Subsc},
+};
 
 use crate::output::{Format, LeadWriter, Progress};
 
@@ -54,8 +59,63 @@ enum Command {
         #[command(subcommand)]
         command: LeadsCommand,
     },
+    /// Managed accounts of a primary account (subsc).
+    ManagedAccounts {
+        #[command(subcommand)]
+        command: ManagedAccountsCommand,
+    },
+    /// Operator Connect (configured by the [oc] table).
+    Oc {
+        #[command(subcommand)]
+        command: OcCommand,
+    },
     /// Start the embedded mock server and run every flow of the SDK against it.
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum ManagedAccountsCommand {
+    /// List the managed accounts of a primary account.
+    List {
+        /// The primary account name, such as 2024009649-00001.
+        account: String,
+        /// The managed service, such as Location.
+        #[arg(long, default_value = "Location")]
+        service: String,
+        /// Only accounts in this state: ADD or PROVISION.
+        #[arg(long)]
+        status: Option<ManagedStatus>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OcCommand {
+    /// Operator Connect leads.
+    Leads {
+        #[command(subcommand)]
+        command: OcLeadsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OcLeadsCommand {
+    /// Print the lead of one customer tenant (an empty array when there is none).
+    Get {
+        /// The customer's Microsoft tenant id (a GUID).
+        ms_tenant_id: String,
+    },
+    /// List every lead of the operator, page after page.
+    List {
+        /// Leads per page (1 to 20000).
+        #[arg(long, default_value_t = 1000)]
+        page_size: u32,
+        /// Stop after this many leads.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Output format: json or ndjson.
+        #[arg(long, short, value_enum, default_value = "json")]
+        output: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,7 +236,90 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     output,
                 },
         } => list_leads(&m2m()?, account, *next, *limit, *output).await,
+        Command::ManagedAccounts {
+            command:
+                ManagedAccountsCommand::List {
+                    account,
+                    service,
+                    status,
+                },
+        } => {
+            let config = cli.loader().load()?.thingspace()?;
+            let subsc = Subsc::new(Client::thingspace(&config)?);
+            let list = subsc
+                .managed_accounts()
+                .list(account, &ServiceName::from(service.as_str()), *status)
+                .await?;
+            print_json(&list)
+        }
+        Command::Oc {
+            command: OcCommand::Leads { command },
+        } => {
+            let oc = OperatorConnect::from_config(&OcConfig::load(&cli.loader().load()?)?)?;
+            match command {
+                OcLeadsCommand::Get { ms_tenant_id } => {
+                    print_json(&oc.leads().get(ms_tenant_id).await?)
+                }
+                OcLeadsCommand::List {
+                    page_size,
+                    limit,
+                    output,
+                } => list_oc_leads(&oc, *page_size, *limit, *output).await,
+            }
+        }
     }
+}
+
+/// Streams every OC lead to stdout as a JSON array or one lead per line.
+async fn list_oc_leads(
+    oc: &OperatorConnect,
+    page_size: u32,
+    limit: Option<u64>,
+    format: Format,
+) -> Result<(), Error> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+
+    let io_err = |e: std::io::Error| {
+        Error::new(ErrorKind::Transport, "could not write the output").with_source(e)
+    };
+    let json_err = |e: serde_json::Error| {
+        Error::new(ErrorKind::Decode, "could not encode the output").with_source(e)
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut leads = oc.leads().list(page_size)?;
+    let array = format != Format::Ndjson;
+    if array {
+        write!(out, "[").map_err(io_err)?;
+    }
+    let mut count = 0u64;
+    let mut failure = None;
+    while let Some(lead) = leads.next().await {
+        if limit.is_some_and(|l| count >= l) {
+            break;
+        }
+        match lead {
+            Ok(lead) => {
+                if array {
+                    write!(out, "{}\n  ", if count == 0 { "" } else { "," }).map_err(io_err)?;
+                }
+                serde_json::to_writer(&mut out, &lead).map_err(json_err)?;
+                if !array {
+                    writeln!(out).map_err(io_err)?;
+                }
+                count += 1;
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if array {
+        writeln!(out, "{}]", if count == 0 { "" } else { "\n" }).map_err(io_err)?;
+    }
+    out.flush().map_err(io_err)?;
+    failure.map_or(Ok(()), Err)
 }
 
 /// Streams leads to stdout page by page; on a failure, says on stderr where to resume.

@@ -199,7 +199,14 @@ pub(crate) fn guid(x: u64) -> String {
     )
 }
 
-const COMPANIES: &[&str] = &["Contoso", "Fabrikam", "Northwind", "Tailspin", "Woodgrove", "Litware"];
+const COMPANIES: &[&str] = &[
+    "Contoso",
+    "Fabrikam",
+    "Northwind",
+    "Tailspin",
+    "Woodgrove",
+    "Litware",
+];
 const OC_STATUSES: &[&str] = &["Active", "Active", "Suspended", "Removed"];
 
 /// Operator Connect lead `index`: the same every time. The first is the document's example.

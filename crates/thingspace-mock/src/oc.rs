@@ -139,13 +139,11 @@ pub(crate) async fn leads(
             .collect();
         return Json(found).into_response();
     }
-    let (Some(page), Some(size)) = (
-        number(&query.page_number, 1),
-        number(&query.page_size, 100),
-    ) else {
+    let (Some(page), Some(size)) = (number(&query.page_number, 1), number(&query.page_size, 100))
+    else {
         return bad_request("PageNumber and PageSize must be integers");
     };
-    if page < 1 || size < 1 || size > 20_000 {
+    if page < 1 || !(1..=20_000).contains(&size) {
         return bad_request("PageNumber starts at 1; PageSize is 1 to 20000");
     }
     let start = (page - 1).saturating_mul(size).min(count);

@@ -71,6 +71,16 @@ impl ManagedStatus {
     }
 }
 
+impl ManagedAccountState {
+    /// The wire value: `ADD` or `PROVISION`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedAccountState::Added => "ADD",
+            ManagedAccountState::Provisioned => "PROVISION",
+        }
+    }
+}
+
 impl std::str::FromStr for ManagedStatus {
     type Err = thingspace_core::Error;
 
@@ -87,7 +97,7 @@ impl std::str::FromStr for ManagedStatus {
 
 /// The state of a managed account, when the response tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ManagedAccountState {
     /// Added but not activated, or cancelled (`ADD`).
     #[serde(rename = "ADD")]
@@ -128,17 +138,37 @@ pub struct ManagedAccounts {
 struct WireItem {
     #[serde(default, deserialize_with = "opt_string_or_number")]
     id: Option<String>,
-    #[serde(default, alias = "TxId", alias = "txId", alias = "TXID", deserialize_with = "opt_string_or_number")]
+    #[serde(
+        default,
+        alias = "TxId",
+        alias = "txId",
+        alias = "TXID",
+        deserialize_with = "opt_string_or_number"
+    )]
     txid: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Wire {
-    #[serde(default, rename = "accountName", deserialize_with = "opt_string_or_number")]
+    #[serde(
+        default,
+        rename = "accountName",
+        deserialize_with = "opt_string_or_number"
+    )]
     account_name: Option<String>,
-    #[serde(default, rename = "managedAccList", alias = "ManagedAccList", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "managedAccList",
+        alias = "ManagedAccList",
+        deserialize_with = "null_as_default"
+    )]
     list: Vec<WireItem>,
-    #[serde(default, rename = "ManagedAccAddedList", alias = "managedAccAddedList", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "ManagedAccAddedList",
+        alias = "managedAccAddedList",
+        deserialize_with = "null_as_default"
+    )]
     added: Vec<WireItem>,
     #[serde(
         default,
@@ -163,7 +193,10 @@ impl Wire {
         let generic_state = filter.map(ManagedStatus::state);
         let managed_accounts = tag(self.list, generic_state)
             .chain(tag(self.added, Some(ManagedAccountState::Added)))
-            .chain(tag(self.provisioned, Some(ManagedAccountState::Provisioned)))
+            .chain(tag(
+                self.provisioned,
+                Some(ManagedAccountState::Provisioned),
+            ))
             .collect();
         ManagedAccounts {
             account_name: self.account_name,
@@ -196,7 +229,10 @@ impl<'a> ManagedAccountsApi<'a> {
         service: &ServiceName,
         status: Option<ManagedStatus>,
     ) -> Result<ManagedAccounts> {
-        let wire: Wire = self.client.get_json(&request(account, service, status)).await?;
+        let wire: Wire = self
+            .client
+            .get_json(&request(account, service, status))
+            .await?;
         Ok(wire.into_model(status))
     }
 }
@@ -223,7 +259,9 @@ mod tests {
     use super::*;
 
     fn decode(body: &str, filter: Option<ManagedStatus>) -> ManagedAccounts {
-        serde_json::from_str::<Wire>(body).expect("decode").into_model(filter)
+        serde_json::from_str::<Wire>(body)
+            .expect("decode")
+            .into_model(filter)
     }
 
     #[test]
@@ -236,9 +274,18 @@ mod tests {
         assert_eq!(m.account_name.as_deref(), Some("2024009649-00001"));
         assert_eq!(m.managed_accounts.len(), 2);
         assert_eq!(m.managed_accounts[0].tx_id.as_deref(), Some("2c90bd28"));
-        assert_eq!(m.managed_accounts[0].state, None, "the document's list does not say");
-        let m = decode(r#"{"managedAccList":[{"id":"1","TxId":"t"}]}"#, Some(ManagedStatus::Add));
-        assert_eq!(m.managed_accounts[0].state, Some(ManagedAccountState::Added));
+        assert_eq!(
+            m.managed_accounts[0].state, None,
+            "the document's list does not say"
+        );
+        let m = decode(
+            r#"{"managedAccList":[{"id":"1","TxId":"t"}]}"#,
+            Some(ManagedStatus::Add),
+        );
+        assert_eq!(
+            m.managed_accounts[0].state,
+            Some(ManagedAccountState::Added)
+        );
     }
 
     #[test]
@@ -248,10 +295,17 @@ mod tests {
                "managedAccProvisionedList":[{"id":"b","txid":"2"}],"extra":1}"#,
             None,
         );
-        let states: Vec<_> = m.managed_accounts.iter().map(|a| (a.id.as_str(), a.state)).collect();
+        let states: Vec<_> = m
+            .managed_accounts
+            .iter()
+            .map(|a| (a.id.as_str(), a.state))
+            .collect();
         assert_eq!(
             states,
-            vec![("a", Some(ManagedAccountState::Added)), ("b", Some(ManagedAccountState::Provisioned))]
+            vec![
+                ("a", Some(ManagedAccountState::Added)),
+                ("b", Some(ManagedAccountState::Provisioned))
+            ]
         );
         assert_eq!(m.managed_accounts[1].tx_id.as_deref(), Some("2"));
         let m = decode(r#"{"accountName":"p","managedAccList":null}"#, None);
@@ -261,11 +315,27 @@ mod tests {
     #[test]
     fn paths_with_and_without_status() {
         let base = thingspace_core::url::Url::parse("https://h/api").expect("url");
-        let u = request("2024009649-00001", &ServiceName::Location, None).url(&base).expect("url");
-        assert_eq!(u.path(), "/api/subsc/v1/managedaccounts/2024009649-00001/service/Location");
-        let u = request("0001", &"My Svc".into(), Some(ManagedStatus::Provision)).url(&base).expect("url");
-        assert_eq!(u.path(), "/api/subsc/v1/managedaccounts/0001/service/My%20Svc/status/PROVISION");
-        assert!(request("", &ServiceName::Location, None).url(&base).is_err());
-        assert!("provision".parse::<ManagedStatus>().is_ok() && "x".parse::<ManagedStatus>().is_err());
+        let u = request("2024009649-00001", &ServiceName::Location, None)
+            .url(&base)
+            .expect("url");
+        assert_eq!(
+            u.path(),
+            "/api/subsc/v1/managedaccounts/2024009649-00001/service/Location"
+        );
+        let u = request("0001", &"My Svc".into(), Some(ManagedStatus::Provision))
+            .url(&base)
+            .expect("url");
+        assert_eq!(
+            u.path(),
+            "/api/subsc/v1/managedaccounts/0001/service/My%20Svc/status/PROVISION"
+        );
+        assert!(
+            request("", &ServiceName::Location, None)
+                .url(&base)
+                .is_err()
+        );
+        assert!(
+            "provision".parse::<ManagedStatus>().is_ok() && "x".parse::<ManagedStatus>().is_err()
+        );
     }
 }

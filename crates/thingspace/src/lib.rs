@@ -8,6 +8,14 @@ pub use thingspace_core::*;
 #[cfg(feature = "m2m")]
 pub use thingspace_m2m as m2m;
 
+/// The subsc family: managed accounts.
+#[cfg(feature = "subsc")]
+pub use thingspace_subsc as subsc;
+
+/// The Operator Connect family: OC leads.
+#[cfg(feature = "oc")]
+pub use thingspace_oc as oc;
+
 /// The embedded mock server.
 #[cfg(feature = "mock")]
 pub use thingspace_mock as mock;

@@ -1,0 +1,170 @@
+//! The `[oc]` configuration table.
+
+use std::{fmt, time::Duration};
+
+use serde::Deserialize;
+use thingspace_core::de::{opt_f64_lenient, opt_string_or_number};
+use thingspace_core::url::Url;
+use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
+
+/// The `[oc]` table: `base_url`, `token_url`, `client_id`, `client_secret`, `scope`,
+/// `timeout_secs`, `[oc.retry]` (environment: `THINGSPACE_OC__BASE_URL`, …).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct OcConfig {
+    /// `https://<service-provider-host>/tenantui`.
+    pub base_url: Option<Url>,
+    /// The Entra token endpoint, `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
+    pub token_url: Option<Url>,
+    /// The Entra application (client) id.
+    #[serde(deserialize_with = "opt_string_or_number")]
+    pub client_id: Option<String>,
+    /// The Entra client secret.
+    pub client_secret: Option<SecretString>,
+    /// The scope, `api://<app-id>/.default`.
+    #[serde(deserialize_with = "opt_string_or_number")]
+    pub scope: Option<String>,
+    /// Per-attempt timeout in seconds (30 when absent).
+    #[serde(deserialize_with = "opt_f64_lenient")]
+    pub timeout_secs: Option<f64>,
+    /// Retry settings.
+    pub retry: RetryConfig,
+}
+
+/// The settings every request needs, all present.
+pub(crate) struct Required {
+    pub(crate) base_url: Url,
+    pub(crate) token_url: Url,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) scope: String,
+}
+
+impl OcConfig {
+    /// Reads the `[oc]` table from loaded configuration layers.
+    ///
+    /// # Errors
+    /// A malformed value, naming the key and the layer it came from.
+    pub fn load(loaded: &LoadedConfig) -> Result<Self> {
+        loaded.extract_table("oc")
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout_secs
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(Duration::from_secs(30), |t| {
+                Duration::from_secs_f64(t.min(86_400.0))
+            })
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::from(&self.retry)
+    }
+
+    pub(crate) fn require(&self) -> Result<Required> {
+        let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let missing: Vec<&str> = [
+            ("oc.base_url", self.base_url.is_none()),
+            ("oc.token_url", self.token_url.is_none()),
+            ("oc.client_id", text(&self.client_id).is_none()),
+            (
+                "oc.client_secret",
+                self.client_secret
+                    .as_ref()
+                    .is_none_or(SecretString::is_empty),
+            ),
+            ("oc.scope", text(&self.scope).is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(k, m)| m.then_some(k))
+        .collect();
+        match (
+            &self.base_url,
+            &self.token_url,
+            text(&self.client_id),
+            &self.client_secret,
+            text(&self.scope),
+        ) {
+            (Some(base_url), Some(token_url), Some(client_id), Some(secret), Some(scope))
+                if missing.is_empty() =>
+            {
+                Ok(Required {
+                    base_url: base_url.clone(),
+                    token_url: token_url.clone(),
+                    client_id,
+                    client_secret: secret.clone(),
+                    scope,
+                })
+            }
+            _ => Err(Error::config(format!(
+                "missing Operator Connect settings: {} (set them in the [oc] table or as THINGSPACE_OC__*)",
+                missing.join(", ")
+            ))),
+        }
+    }
+}
+
+impl fmt::Debug for OcConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OcConfig")
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("scope", &self.scope)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thingspace_core::ConfigLoader;
+
+    #[test]
+    fn reads_the_oc_table_from_every_layer() {
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .env_vars([
+                ("THINGSPACE_OC__BASE_URL", "https://oc.example.net/tenantui"),
+                ("THINGSPACE_OC__CLIENT_ID", "0012"),
+                ("THINGSPACE_OC__CLIENT_SECRET", "s3cret"),
+            ])
+            .set("oc.scope", "api://app/.default")
+            .set(
+                "oc.token_url",
+                "https://login.example.com/t/oauth2/v2.0/token",
+            )
+            .load()
+            .expect("load");
+        let oc = OcConfig::load(&loaded).expect("oc");
+        let r = oc.require().expect("complete");
+        assert_eq!(r.client_id, "0012");
+        assert_eq!(r.scope, "api://app/.default");
+        assert!(!format!("{oc:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn names_the_missing_keys() {
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .without_env()
+            .load()
+            .expect("load");
+        let err = OcConfig::load(&loaded)
+            .expect("empty")
+            .require()
+            .err()
+            .expect("incomplete");
+        let text = err.to_string();
+        assert!(
+            text.contains("oc.base_url") && text.contains("oc.scope"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,492 @@
+//! Operator Connect leads: `GET {oc_base}/api/v2/oc/lead`.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thingspace_core::de::null_as_default;
+use thingspace_core::pagination::{Items, Page, PageSource, Pages};
+use thingspace_core::{ApiRequest, Client, Error, Result};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// Operation name of [`OcLeads::get`].
+pub const GET_LEAD: &str = "oc.leads.get";
+/// Operation name of a page of [`OcLeads::pages`].
+pub const LIST_LEADS: &str = "oc.leads.list";
+/// The largest page the service serves.
+pub const MAX_PAGE_SIZE: u32 = 20_000;
+
+const PATH: &str = "/api/v2/oc/lead";
+
+/// The consent state of a lead (Microsoft's consent states).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConsentStatus {
+    /// `Active`.
+    Active,
+    /// `Suspended`.
+    Suspended,
+    /// `Removed`.
+    Removed,
+    /// A state this SDK does not know yet, as sent.
+    Other(String),
+}
+
+impl ConsentStatus {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ConsentStatus::Active => "Active",
+            ConsentStatus::Suspended => "Suspended",
+            ConsentStatus::Removed => "Removed",
+            ConsentStatus::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ConsentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ConsentStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ConsentStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "Active" => ConsentStatus::Active,
+            "Suspended" => ConsentStatus::Suspended,
+            "Removed" => ConsentStatus::Removed,
+            _ => ConsentStatus::Other(s),
+        })
+    }
+}
+
+/// An Operator Connect lead: a Teams customer tenant that consented (or was added consentless).
+/// Nearly every field may be null. Serialises with the wire field names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct OcLead {
+    /// Civic addresses of the customer, with their locations.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub civic_addresses: Vec<CivicAddress>,
+    /// Comments added by the operator (kept as sent).
+    #[serde(default)]
+    pub comments: Option<serde_json::Value>,
+    /// The Live Platform customer id, set when a Live Platform license is applied.
+    #[serde(default)]
+    pub ump_customer_guid: Option<String>,
+    /// Whether the customer has no active license.
+    #[serde(default)]
+    pub is_not_active: Option<bool>,
+    /// The tenant id of the channel the lead is attached to.
+    #[serde(default)]
+    pub ovoc_channel_id: Option<String>,
+    /// Whether the lead was created consentless.
+    #[serde(default)]
+    pub is_direct_lead: Option<bool>,
+    /// Live Cloud's internal id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The customer's Microsoft tenant id.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Where the tenant comes from, such as `Office365`.
+    #[serde(default)]
+    pub tenant_origin: Option<String>,
+    /// The operator performing the onboarding.
+    #[serde(default)]
+    pub operator_id: Option<String>,
+    /// The consent state.
+    #[serde(default)]
+    pub status: Option<ConsentStatus>,
+    /// When the customer consented.
+    #[serde(default, with = "timestamp")]
+    pub consented_on: Option<OffsetDateTime>,
+    /// When the operator last modified the lead.
+    #[serde(default, with = "timestamp")]
+    pub last_modified_on: Option<OffsetDateTime>,
+    /// ISO 3166-1 alpha-2 codes of the countries the customer consented for.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub consented_countries: Vec<String>,
+    /// The customer's contact details.
+    #[serde(default, deserialize_with = "one_or_first")]
+    pub contact_details: Option<ContactDetails>,
+}
+
+/// A civic address of a customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+#[allow(missing_docs)] // Field names are the service's; each is what it says.
+pub struct CivicAddress {
+    pub id: Option<String>,
+    pub country: Option<String>,
+    pub house_number: Option<String>,
+    pub house_number_suffix: Option<String>,
+    pub pre_directional: Option<String>,
+    pub street_name: Option<String>,
+    pub street_suffix: Option<String>,
+    pub post_directional: Option<String>,
+    pub state_or_province: Option<String>,
+    pub county_or_district: Option<String>,
+    pub city_or_town: Option<String>,
+    pub city_or_town_alias: Option<String>,
+    pub postal_or_zip_code: Option<String>,
+    pub description: Option<String>,
+    pub company_name: Option<String>,
+    pub company_id: Option<String>,
+    pub default_location_id: Option<String>,
+    pub validation_status: Option<String>,
+    pub tenant_id: Option<String>,
+    pub partner_id: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub locations: Vec<Location>,
+}
+
+/// A location within a civic address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Location {
+    /// The location id.
+    pub id: Option<String>,
+    /// The civic address it belongs to.
+    pub civic_address_id: Option<String>,
+    /// A description, such as a floor.
+    pub description: Option<String>,
+    /// More information.
+    pub additional_info: Option<String>,
+    /// Whether it is the default location.
+    pub is_default: Option<bool>,
+    /// The emergency location identification number.
+    pub elin: Option<String>,
+}
+
+/// The contact details of a customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ContactDetails {
+    /// Full name.
+    pub full_name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone_number: Option<String>,
+    /// Company name.
+    pub company_name: Option<String>,
+    /// Company size, such as `L250_U999`.
+    pub company_size: Option<String>,
+    /// The Global administrator or service-account contacts.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub contacts: Vec<Contact>,
+}
+
+/// A contact of a customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Contact {
+    /// Full name.
+    pub full_name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone_number: Option<String>,
+}
+
+/// `contactDetails` is documented as a "list array" but sent as an object: accept both.
+fn one_or_first<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<ContactDetails>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(ContactDetails),
+        Many(Vec<ContactDetails>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(c)) => Some(c),
+        Some(OneOrMany::Many(v)) => v.into_iter().next(),
+    })
+}
+
+/// RFC 3339 timestamps; one without an offset (as .NET services send) is taken as UTC.
+mod timestamp {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        v: &Option<OffsetDateTime>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match v {
+            Some(t) => s.serialize_str(&t.format(&Rfc3339).map_err(serde::ser::Error::custom)?),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<OffsetDateTime>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        OffsetDateTime::parse(text, &Rfc3339)
+            .or_else(|_| OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339))
+            .map(Some)
+            .map_err(|_| {
+                serde::de::Error::custom(format!("expected an RFC 3339 timestamp, found `{text}`"))
+            })
+    }
+}
+
+/// Checks that `id` is a GUID (`8-4-4-4-12` hexadecimal digits).
+///
+/// ```
+/// assert!(thingspace_oc::leads::validate_tenant_id("f94238e5-4f2c-4e1b-8125-2d27122ca75f").is_ok());
+/// assert!(thingspace_oc::leads::validate_tenant_id("not-a-guid").is_err());
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput).
+pub fn validate_tenant_id(id: &str) -> Result<()> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = id.chars().take(64).filter(|c| !c.is_control()).collect();
+        Err(Error::invalid_input(format!(
+            "msTenantID must be a GUID such as f94238e5-4f2c-4e1b-8125-2d27122ca75f, not `{shown}`"
+        )))
+    }
+}
+
+fn validate_page_size(size: u32) -> Result<()> {
+    if (1..=MAX_PAGE_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "PageSize must be between 1 and {MAX_PAGE_SIZE}, not {size}"
+        )))
+    }
+}
+
+/// Decodes a JSON array of leads; an empty body or `null` is an empty list.
+fn decode_leads(
+    operation: &'static str,
+    response: &thingspace_core::Response,
+) -> Result<Vec<OcLead>> {
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    Ok(response
+        .json::<Option<Vec<OcLead>>>(operation)?
+        .unwrap_or_default())
+}
+
+/// The [`PageSource`] of every lead of the operator; the cursor is the page number (from 1).
+#[derive(Debug, Clone)]
+pub struct OcLeadPages {
+    client: Client,
+    page_size: u32,
+    check_online: Option<bool>,
+}
+
+#[async_trait]
+impl PageSource for OcLeadPages {
+    type Item = OcLead;
+    type Cursor = u32;
+
+    async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<OcLead, u32>> {
+        let page = cursor.unwrap_or(1);
+        let mut request = ApiRequest::get(LIST_LEADS, PATH)
+            .query("PageNumber", page)
+            .query("PageSize", self.page_size);
+        if let Some(online) = self.check_online {
+            request = request.query("checkOnline", online);
+        }
+        let response = self.client.send(&request).await?;
+        let leads = decode_leads(LIST_LEADS, &response)?;
+        // A full page may have a successor; a short or empty one is the last.
+        if leads.len() < self.page_size as usize {
+            Ok(Page::last(leads))
+        } else {
+            Ok(Page::more(leads, page.checked_add(1)))
+        }
+    }
+}
+
+/// The leads resource. Get it with [`OperatorConnect::leads`](crate::OperatorConnect::leads).
+#[derive(Debug, Clone, Copy)]
+pub struct OcLeads<'a> {
+    client: &'a Client,
+}
+
+impl<'a> OcLeads<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// The lead of the customer tenant `ms_tenant_id` (first page of 100). No such lead is an
+    /// empty list, not an error.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
+    /// when the id is not a GUID; the service's error otherwise.
+    pub async fn get(&self, ms_tenant_id: &str) -> Result<Vec<OcLead>> {
+        self.get_page(ms_tenant_id, 0, 100).await
+    }
+
+    /// As [`get`](Self::get), with an explicit `PageNumber` and `PageSize`.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); also for a page size outside 1 to 20,000.
+    pub async fn get_page(
+        &self,
+        ms_tenant_id: &str,
+        page_number: u32,
+        page_size: u32,
+    ) -> Result<Vec<OcLead>> {
+        validate_tenant_id(ms_tenant_id).map_err(|e| e.with_operation(GET_LEAD))?;
+        validate_page_size(page_size).map_err(|e| e.with_operation(GET_LEAD))?;
+        let request = ApiRequest::get(GET_LEAD, PATH)
+            .query("msTenantID", ms_tenant_id)
+            .query("PageNumber", page_number)
+            .query("PageSize", page_size);
+        match self.client.send(&request).await {
+            Ok(response) => decode_leads(GET_LEAD, &response),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range.
+    pub fn pages(&self, page_size: u32) -> Result<Pages<OcLeadPages>> {
+        self.pages_from(page_size, 1)
+    }
+
+    /// The pages of every lead from page number `page` (from 1) on, to resume a listing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range or page 0.
+    pub fn pages_from(&self, page_size: u32, page: u32) -> Result<Pages<OcLeadPages>> {
+        validate_page_size(page_size).map_err(|e| e.with_operation(LIST_LEADS))?;
+        if page == 0 {
+            return Err(
+                Error::invalid_input("page numbers of the lead list start at 1")
+                    .with_operation(LIST_LEADS),
+            );
+        }
+        let source = OcLeadPages {
+            client: self.client.clone(),
+            page_size,
+            check_online: None,
+        };
+        Ok(Pages::starting_at(source, (page > 1).then_some(page)))
+    }
+
+    /// Every lead of the operator, one by one, as a stream.
+    ///
+    /// # Errors
+    /// As [`pages`](Self::pages).
+    pub fn list(&self, page_size: u32) -> Result<Items<OcLeadPages>> {
+        Ok(self.pages(page_size)?.items())
+    }
+
+    /// Every lead of the operator, collected.
+    ///
+    /// # Errors
+    /// As [`pages`](Self::pages), and the first error of the listing, with the page to resume from.
+    pub async fn all(&self, page_size: u32) -> Result<Vec<OcLead>> {
+        self.list(page_size)?.collect_all().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCUMENT: &str = r#"[{"civicAddresses": null, "comments": null, "umpCustomerGuid": null, "isNotActive": null,
+      "ovocChannelId": null, "isDirectLead": true, "id": "da68eafc-d3c6-4d3b-9a10-c48b26c6086b",
+      "tenantId": "f94238e5-4f2c-4e1b-8125-2d27122ca75f", "tenantOrigin": null, "operatorId": null,
+      "status": "Active", "consentedOn": "2024-04-03T13:32:12.8286742Z", "lastModifiedOn": "2024-04-03T13:32:12.82872Z",
+      "consentedCountries": [], "contactDetails": {"fullName": null, "email": null, "phoneNumber": null,
+      "companyName": "SIPTest", "companySize": null, "contacts": null}}]"#;
+
+    #[test]
+    fn decodes_the_document_example() {
+        let leads: Vec<OcLead> = serde_json::from_str(DOCUMENT).expect("decode");
+        let l = &leads[0];
+        assert_eq!(l.status, Some(ConsentStatus::Active));
+        assert_eq!(
+            l.consented_on.map(|t| (t.year(), t.nanosecond())),
+            Some((2024, 828_674_200))
+        );
+        assert_eq!(
+            l.contact_details
+                .as_ref()
+                .and_then(|c| c.company_name.as_deref()),
+            Some("SIPTest")
+        );
+        assert!(l.civic_addresses.is_empty());
+        let v = serde_json::to_value(l).expect("encode");
+        assert_eq!(v["tenantId"], "f94238e5-4f2c-4e1b-8125-2d27122ca75f");
+        assert_eq!(v["consentedOn"], "2024-04-03T13:32:12.8286742Z");
+    }
+
+    #[test]
+    fn tolerates_unknown_states_arrays_and_offsetless_dates() {
+        let l: OcLead = serde_json::from_str(
+            r#"{"status":"PendingReview","lastModifiedOn":"2024-04-03T13:32:12.82872","contactDetails":[{"email":"a@b"}],
+               "civicAddresses":[{"locations":null,"isNew":1}]}"#,
+        )
+        .expect("decode");
+        assert_eq!(l.status, Some(ConsentStatus::Other("PendingReview".into())));
+        assert!(l.last_modified_on.is_some());
+        assert_eq!(
+            l.contact_details.and_then(|c| c.email).as_deref(),
+            Some("a@b")
+        );
+        assert!(serde_json::from_str::<OcLead>(r#"{"consentedOn":"yesterday"}"#).is_err());
+    }
+
+    #[test]
+    fn tenant_ids_and_page_sizes_are_checked() {
+        for bad in [
+            "",
+            "f94238e5",
+            "f94238e5-4f2c-4e1b-8125-2d27122ca75g",
+            "../../x",
+            "f94238e5-4f2c-4e1b-8125-2d27122ca75f&PageSize=1",
+        ] {
+            assert!(validate_tenant_id(bad).is_err(), "{bad}");
+        }
+        assert!(
+            validate_page_size(0).is_err()
+                && validate_page_size(20_001).is_err()
+                && validate_page_size(20_000).is_ok()
+        );
+    }
+}

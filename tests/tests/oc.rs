@@ -1,0 +1,165 @@
+//! Operator Connect end to end: Entra auth, one tenant's lead, every lead over pages.
+
+use std::time::Duration;
+
+use thingspace::{
+    ErrorKind,
+    mock::{Fault, MockConfig, MockServer, OC_SCOPE, Route},
+    oc::{ConsentStatus, OcConfig, OperatorConnect},
+};
+use thingspace_tests::loader_for;
+
+const DOCUMENT_TENANT: &str = "f94238e5-4f2c-4e1b-8125-2d27122ca75f";
+
+async fn oc_with(config: MockConfig) -> (MockServer, OperatorConnect) {
+    let server = MockServer::start_with(config).await.expect("mock");
+    let oc = OperatorConnect::from_config(
+        &OcConfig::load(&loader_for(&server).load().expect("load")).expect("oc"),
+    )
+    .expect("client");
+    (server, oc)
+}
+
+#[tokio::test]
+async fn one_tenant_unknown_tenant_and_malformed_tenant() {
+    let (server, oc) = oc_with(MockConfig::default()).await;
+    let leads = oc.leads().get(DOCUMENT_TENANT).await.expect("lead");
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0].status, Some(ConsentStatus::Active));
+    assert_eq!(leads[0].tenant_id.as_deref(), Some(DOCUMENT_TENANT));
+
+    let none = oc
+        .leads()
+        .get("00000000-0000-4000-8000-000000000000")
+        .await
+        .expect("empty answer");
+    assert!(none.is_empty());
+    assert_eq!(server.count(Route::OcLeads), 2);
+
+    let e = oc
+        .leads()
+        .get("f94238e5-4f2c-4e1b-8125-2d27122ca75f&PageSize=1")
+        .await
+        .expect_err("not a GUID");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        server.count(Route::OcLeads),
+        2,
+        "a malformed id never reaches the server"
+    );
+    assert_eq!(server.count(Route::EntraToken), 1);
+    assert_eq!(
+        server.count(Route::Token),
+        0,
+        "no ThingSpace credential is involved"
+    );
+}
+
+#[tokio::test]
+async fn every_lead_over_several_pages() {
+    let (server, oc) = oc_with(MockConfig::default().oc_lead_count(45)).await;
+    let all = oc.leads().all(20).await.expect("all");
+    let expected: Vec<_> = server
+        .oc_leads()
+        .iter()
+        .map(|v| v["tenantId"].as_str().map(str::to_owned))
+        .collect();
+    let got: Vec<_> = all.iter().map(|l| l.tenant_id.clone()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        server.count(Route::OcLeads),
+        3,
+        "20 + 20 + 5: the short page ends it"
+    );
+
+    let (server40, oc40) = oc_with(MockConfig::default().oc_lead_count(40)).await;
+    assert_eq!(oc40.leads().all(20).await.expect("all").len(), 40);
+    assert_eq!(
+        server40.count(Route::OcLeads),
+        3,
+        "a full last page is followed by an empty one"
+    );
+    assert!(oc.leads().list(0).is_err() && oc.leads().list(20_001).is_err());
+}
+
+#[tokio::test]
+async fn a_failing_page_reports_where_to_resume() {
+    let (server, oc) = oc_with(MockConfig::default().oc_lead_count(45)).await;
+    let _ = oc.leads().get(DOCUMENT_TENANT).await.expect("token first");
+    let mut pages = oc.leads().pages(20).expect("pages");
+    use futures_util::StreamExt;
+    let first = pages.next().await.expect("page").expect("ok");
+    assert_eq!(first.items.len(), 20);
+    server.inject_times(Route::OcLeads, Fault::Status(503), 3);
+    let err = loop {
+        match pages.next().await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("no error"),
+        }
+    };
+    assert_eq!(err.resume_cursor(), Some("2"));
+    let rest = oc.leads().pages_from(20, 2).expect("resume");
+    let rest: Vec<_> = rest.collect::<Vec<_>>().await;
+    let n: usize = rest.into_iter().map(|p| p.expect("page").items.len()).sum();
+    assert_eq!(n, 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_entra_token_is_renewed_once_under_concurrency() {
+    let (server, oc) = oc_with(MockConfig::default().oc_token_ttl(Duration::from_secs(2))).await;
+    for round in 0..2 {
+        let tasks: Vec<_> = (0..30)
+            .map(|_| {
+                let oc = oc.clone();
+                tokio::spawn(async move { oc.leads().get(DOCUMENT_TENANT).await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.expect("join").expect("lead").len(), 1);
+        }
+        if round == 0 {
+            tokio::time::sleep(Duration::from_millis(2100)).await;
+        }
+    }
+    assert_eq!(server.count(Route::EntraToken), 2);
+
+    server.expire_oc_tokens();
+    oc.leads()
+        .get(DOCUMENT_TENANT)
+        .await
+        .expect("renewed after a 401");
+    assert_eq!(server.count(Route::EntraToken), 3);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_scope_is_refused_as_entra_does() {
+    let server = MockServer::start().await.expect("mock");
+    for (key, value, error) in [
+        ("oc.client_secret", "wrong", "invalid_client"),
+        ("oc.scope", "api://other/.default", "invalid_scope"),
+    ] {
+        let loaded = loader_for(&server).set(key, value).load().expect("load");
+        let oc =
+            OperatorConnect::from_config(&OcConfig::load(&loaded).expect("oc")).expect("client");
+        let e = oc.leads().get(DOCUMENT_TENANT).await.expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+        assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some(error));
+        assert!(!e.to_string().contains("mock-oc-secret"));
+    }
+    assert_eq!(server.count(Route::OcLeads), 0);
+    assert!(OC_SCOPE.starts_with("api://"));
+}
+
+#[tokio::test]
+async fn missing_oc_settings_name_the_keys() {
+    let loaded = thingspace::ConfigLoader::new()
+        .without_default_file()
+        .without_env()
+        .load()
+        .expect("load");
+    let e =
+        OperatorConnect::from_config(&OcConfig::load(&loaded).expect("oc")).expect_err("missing");
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("oc.token_url"), "{e}");
+}
