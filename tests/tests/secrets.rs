@@ -1,6 +1,8 @@
 //! No secret appears in Debug, Display, errors or a full TRACE log of a run.
 
-use thingspace::mock::{CLIENT_SECRET, Fault, PASSWORD, Route};
+use thingspace::mock::{CLIENT_SECRET, Fault, OC_CLIENT_SECRET, PASSWORD, Route};
+use thingspace::oc::{OcConfig, OperatorConnect};
+use thingspace::subsc::{ManagedStatus, ServiceName, Subsc};
 use thingspace_tests::{CapturedLogs, Harness, loader_for};
 
 fn assert_clean(text: &str, secrets: &[String]) {
@@ -55,20 +57,82 @@ async fn a_traced_run_leaks_no_secret() {
         .expect_err("refused");
     outputs.push(format!("{e} {e:?} {client:?}"));
 
-    // The tokens the mock issued this run are secrets too: read them from the trace of the
-    // mock's own bookkeeping is impossible, so check the shapes the mock gives them.
+    // The other families, and their failures.
+    h.server.set_lead_count("0000123456", 1_500);
+    outputs.push(format!(
+        "{:?}",
+        h.m2m.leads().all("0000123456").await.expect("leads").len()
+    ));
+    outputs.push(format!(
+        "{:?}",
+        h.m2m
+            .states_and_services()
+            .get("0000123456")
+            .await
+            .expect("states")
+    ));
+    let subsc = Subsc::new(h.m2m.client().clone());
+    let managed = subsc
+        .managed_accounts()
+        .list(
+            "2024009649-00001",
+            &ServiceName::Location,
+            Some(ManagedStatus::Add),
+        )
+        .await
+        .expect("managed");
+    outputs.push(format!("{managed:?} {subsc:?}"));
+    let loaded = loader_for(&h.server).load().expect("load");
+    let oc_config = OcConfig::load(&loaded).expect("oc config");
+    let oc = OperatorConnect::from_config(&oc_config).expect("oc");
+    outputs.push(format!(
+        "{:?}",
+        oc.leads().all(10).await.expect("oc leads").len()
+    ));
+    h.server.expire_oc_tokens();
+    outputs.push(format!(
+        "{:?}",
+        oc.leads()
+            .get("f94238e5-4f2c-4e1b-8125-2d27122ca75f")
+            .await
+            .expect("renewed")
+    ));
+    outputs.push(format!("{oc_config:?} {oc:?} {:#?}", oc.client()));
+    let wrong = loader_for(&h.server)
+        .set("oc.client_secret", "wrong-oc-secret-zz")
+        .load()
+        .expect("load");
+    let bad_oc = OperatorConnect::from_config(&OcConfig::load(&wrong).expect("oc")).expect("oc");
+    let e = bad_oc.leads().all(10).await.expect_err("refused");
+    outputs.push(format!("{e} {e:?}"));
+    h.server.inject(Route::Leads, Fault::Status(503));
+    h.server.inject(Route::Leads, Fault::Status(503));
+    h.server.inject(Route::Leads, Fault::Status(503));
+    let e = h.m2m.leads().all("0000123456").await.expect_err("503");
+    outputs.push(format!("{e} {e:?}"));
+
+    // The tokens the mock issued this run are secrets too: the mock gives them these prefixes.
     let log = logs.text();
     assert!(
         log.contains("thingspace.operation"),
         "the run was traced:\n{log}"
     );
-    let mut secrets = vec![
-        CLIENT_SECRET.to_owned(),
-        PASSWORD.to_owned(),
-        "wrong-pw-zz".to_owned(),
-    ];
-    secrets.push("mock-bearer-".to_owned());
-    secrets.push("mock-session-".to_owned());
+    let secrets: Vec<String> = [
+        CLIENT_SECRET,
+        PASSWORD,
+        OC_CLIENT_SECRET,
+        "wrong-pw-zz",
+        "wrong-oc-secret-zz",
+        "mock-bearer-",
+        "mock-session-",
+        "mock-entra-",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    assert!(
+        log.contains("oc.leads.list") && log.contains("subsc.managed_accounts.list"),
+        "every family was traced"
+    );
     assert_clean(&log, &secrets);
     assert_clean(&outputs.join("\n"), &secrets);
 }

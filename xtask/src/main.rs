@@ -14,6 +14,9 @@ Commands:
   test     the whole check CI runs: fmt, clippy (-D warnings), the workspace's tests, the doc tests,
            and that each family crate builds on its own
   demo     run `thingspace demo` (the SDK against the embedded mock server)
+  fuzz [--iterations N] [--seed S]
+           run the decoder, Location and path fuzzers longer than CI does (default 200000
+           mutants per target)
   help     this text
 ";
 
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => cargo(&["run", "--quiet", "-p", "thingspace-cli", "--", "demo"]),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -124,6 +128,51 @@ fn count(line: &str, word: &str) -> u64 {
         .find(|w| w[1].trim_end_matches(';') == word)
         .and_then(|w| w[0].parse().ok())
         .unwrap_or(0)
+}
+
+/// Runs the fuzz targets (tests/tests/fuzz.rs) with many more mutants than CI.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let mut iterations = "200000".to_owned();
+    let mut seed = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--iterations" => iterations = it.next().ok_or("--iterations needs a number")?.clone(),
+            "--seed" => seed = Some(it.next().ok_or("--seed needs a number")?.clone()),
+            other => return Err(format!("unknown fuzz option `{other}`")),
+        }
+    }
+    if iterations.parse::<u64>().is_err() {
+        return Err(format!(
+            "--iterations must be a whole number, not `{iterations}`"
+        ));
+    }
+    // The settings go to the child's environment only.
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "thingspace-tests",
+            "--test",
+            "fuzz",
+        ])
+        .env("THINGSPACE_FUZZ_ITERATIONS", &iterations)
+        .current_dir(root());
+    if let Some(seed) = seed {
+        command.env("THINGSPACE_FUZZ_SEED", seed);
+    }
+    eprintln!("xtask: fuzzing with {iterations} mutants per target");
+    let status = command
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("a fuzz target failed: the panic message shows the input; add it to REGRESSIONS in tests/tests/fuzz.rs".to_owned())
+    }
 }
 
 /// Each family crate compiles on its own and depends on the core only, never on another family.

@@ -36,7 +36,7 @@ struct Cli {
     username: Option<String>,
     /// Per-attempt timeout in seconds.
     #[arg(long, global = true, value_name = "SECS")]
-    timeout_secs: Option<u64>,
+    timeout_secs: Option<f64>,
     /// Total attempts per request (1 turns retries off).
     #[arg(long, global = true, value_name = "N")]
     max_attempts: Option<u32>,

@@ -9,11 +9,12 @@
 //! | `username` | `THINGSPACE_USERNAME` | |
 //! | `password` | `THINGSPACE_PASSWORD` | |
 //! | `scope` | `THINGSPACE_SCOPE` | none |
-//! | `timeout_secs` | `THINGSPACE_TIMEOUT_SECS` | `30` |
+//! | `timeout_secs` | `THINGSPACE_TIMEOUT_SECS` | `30` (per attempt; fractions allowed) |
 //! | `max_body_bytes` | `THINGSPACE_MAX_BODY_BYTES` | 32 MiB |
 //! | `[retry] max_attempts` | `THINGSPACE_RETRY__MAX_ATTEMPTS` | `3` |
 //! | `[retry] initial_backoff_ms` | `THINGSPACE_RETRY__INITIAL_BACKOFF_MS` | `200` |
 //! | `[retry] max_backoff_ms` | `THINGSPACE_RETRY__MAX_BACKOFF_MS` | `10000` |
+//! | `[retry] deadline_secs` | `THINGSPACE_RETRY__DEADLINE_SECS` | `120` (no retry starts past it) |
 //!
 //! Tables of other families (such as `[oc]`, `THINGSPACE_OC__BASE_URL`) are read by those
 //! families from the same layers with [`LoadedConfig::extract_table`].
@@ -72,9 +73,9 @@ pub struct Config {
     pub username: Option<String>,
     /// UWS password for the M2M session.
     pub password: Option<SecretString>,
-    /// Per-attempt timeout in seconds.
-    #[serde(deserialize_with = "lenient_u64")]
-    pub timeout_secs: u64,
+    /// Per-attempt timeout in seconds (fractions allowed).
+    #[serde(deserialize_with = "lenient_f64")]
+    pub timeout_secs: f64,
     /// Largest response body accepted, in bytes.
     #[serde(deserialize_with = "lenient_u64")]
     pub max_body_bytes: u64,
@@ -92,7 +93,7 @@ impl Default for Config {
             scope: None,
             username: None,
             password: None,
-            timeout_secs: 30,
+            timeout_secs: 30.0,
             max_body_bytes: crate::transport::DEFAULT_MAX_BODY_BYTES as u64,
             retry: RetryConfig::default(),
         }
@@ -118,7 +119,7 @@ impl Config {
 
     /// The per-attempt timeout.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_secs)
+        secs(self.timeout_secs).unwrap_or(Duration::from_secs(30))
     }
 
     /// The retry policy.
@@ -394,6 +395,19 @@ fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
     lenient_string(d).map(Some)
 }
 
+/// A positive, finite number of seconds as a duration (at most a day).
+pub(crate) fn secs(value: f64) -> Option<Duration> {
+    (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0)))
+}
+
+/// Deserializes a number from a number or numeric text.
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let text = lenient_string(d)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("expected a number, found `{text}`")))
+}
+
 /// Deserializes an unsigned integer from a number or numeric text.
 pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let text = lenient_string(d)?;
@@ -421,7 +435,7 @@ mod tests {
             "https://thingspace.verizon.com/api/ts/v1/oauth2/token"
         );
         assert_eq!(c.retry.max_attempts, 3);
-        assert_eq!(c.timeout_secs, 30);
+        assert_eq!(c.timeout(), Duration::from_secs(30));
     }
 
     #[test]
@@ -453,7 +467,7 @@ mod tests {
             Some("0012")
         );
         assert_eq!(ts.username.as_deref(), Some("from-code"));
-        assert_eq!(ts.timeout_secs, 5);
+        assert_eq!(ts.timeout(), Duration::from_secs(5));
         assert_eq!(ts.retry.max_attempts, 4);
 
         #[derive(Debug, Default, Deserialize)]

@@ -10,7 +10,8 @@ use serde::Deserialize;
 /// Retried: 429, 502, 503, 504, connection failures and timeouts, for GET requests and token
 /// requests. Backoff is exponential from `initial_backoff`, capped at `max_backoff`, with full
 /// jitter; a `Retry-After` header replaces the computed delay when it is no longer than
-/// `max_retry_after` (a longer one ends the retries, and the error carries the delay).
+/// `max_retry_after` (a longer one ends the retries, and the error carries the delay). No retry
+/// starts once it could not begin before the overall `deadline` (two minutes by default).
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,6 +27,7 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
+    deadline: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +37,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            deadline: Some(Duration::from_secs(120)),
         }
     }
 }
@@ -69,6 +72,18 @@ impl RetryPolicy {
         self
     }
 
+    /// The overall time budget of one operation, all attempts and waits included: a retry that
+    /// could not start before it is not made. `None` removes the budget.
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The overall time budget of one operation.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
     /// Total attempts, the first included.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
@@ -95,7 +110,7 @@ impl RetryPolicy {
 }
 
 /// `[retry]` configuration table.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct RetryConfig {
@@ -108,6 +123,9 @@ pub struct RetryConfig {
     /// Longest delay between attempts, in milliseconds.
     #[serde(deserialize_with = "crate::config::lenient_u64")]
     pub max_backoff_ms: u64,
+    /// Overall budget of one operation in seconds, retries and waits included (0: none).
+    #[serde(deserialize_with = "crate::config::lenient_f64")]
+    pub deadline_secs: f64,
 }
 
 impl Default for RetryConfig {
@@ -117,6 +135,7 @@ impl Default for RetryConfig {
             max_attempts: u64::from(p.max_attempts),
             initial_backoff_ms: p.initial_backoff.as_millis() as u64,
             max_backoff_ms: p.max_backoff.as_millis() as u64,
+            deadline_secs: p.deadline.map_or(0.0, |d| d.as_secs_f64()),
         }
     }
 }
@@ -127,6 +146,7 @@ impl From<&RetryConfig> for RetryPolicy {
             .with_max_attempts(u32::try_from(c.max_attempts).unwrap_or(u32::MAX))
             .with_initial_backoff(Duration::from_millis(c.initial_backoff_ms))
             .with_max_backoff(Duration::from_millis(c.max_backoff_ms))
+            .with_deadline(crate::config::secs(c.deadline_secs))
     }
 }
 
@@ -168,6 +188,7 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = crate::Result<crate::Response>>,
 {
+    let started = tokio::time::Instant::now();
     let mut n = 1;
     loop {
         let outcome = attempt(n).await;
@@ -179,6 +200,13 @@ where
         let Some(delay) = policy.delay_after(n, retry_after) else {
             return outcome;
         };
+        if policy
+            .deadline
+            .is_some_and(|budget| started.elapsed() + delay >= budget)
+        {
+            tracing::debug!(operation, attempt = n, "no retry: the deadline would pass");
+            return outcome;
+        }
         match &outcome {
             Ok(r) => tracing::debug!(
                 operation,
@@ -242,6 +270,34 @@ mod tests {
         );
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_starts_past_the_deadline() {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(100)
+            .with_initial_backoff(Duration::from_secs(1))
+            .with_max_backoff(Duration::from_secs(1))
+            .with_deadline(Some(Duration::from_secs(5)));
+        let mut calls = 0;
+        let started = tokio::time::Instant::now();
+        let outcome = run(&policy, "op", |_| {
+            calls += 1;
+            async {
+                Ok(crate::Response::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    HeaderMap::new(),
+                    "",
+                ))
+            }
+        })
+        .await;
+        assert!(outcome.is_ok_and(|r| r.status == StatusCode::SERVICE_UNAVAILABLE));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            (5..=11).contains(&calls),
+            "{calls} attempts within a 5 s budget of 0.5-1 s waits"
+        );
     }
 
     #[test]

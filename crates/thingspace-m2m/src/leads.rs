@@ -83,7 +83,8 @@ pub struct LeadAddress {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LeadsBody {
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// Required: a body without `leads` is not a page of no leads, it is not a leads page.
+    #[serde(deserialize_with = "null_as_default")]
     leads: Vec<Lead>,
     #[serde(default)]
     has_more_data: Option<bool>,
@@ -107,21 +108,30 @@ impl PageSource for LeadPages {
         if let Some(next) = cursor {
             request = request.query("next", next);
         }
-        let response = self.client.send(&request).await?;
-        let body: LeadsBody = response.json(LIST_LEADS)?;
-        // hasMoreData is the truth; a 202 without it is taken to mean more, as documented.
-        let more = body
-            .has_more_data
-            .unwrap_or(response.status.as_u16() == 202);
-        if !more {
-            return Ok(Page::last(body.leads));
-        }
-        let next = match response.header(LOCATION) {
-            Some(location) => Some(next_from_location(location)?),
-            None => None,
-        };
-        Ok(Page::more(body.leads, next))
+        decode_page(&self.client.send(&request).await?)
     }
+}
+
+/// Decodes one leads response: its leads, whether more follow, and the `next` cursor from its
+/// `Location` header.
+///
+/// # Errors
+/// [`ErrorKind::Decode`] for a body that is not a leads page; [`ErrorKind::Pagination`] for a
+/// `Location` whose `next` is not an int64.
+pub fn decode_page(response: &thingspace_core::Response) -> Result<Page<Lead, LeadCursor>> {
+    let body: LeadsBody = response.json(LIST_LEADS)?;
+    // hasMoreData is the truth; a 202 without it is taken to mean more, as documented.
+    let more = body
+        .has_more_data
+        .unwrap_or(response.status.as_u16() == 202);
+    if !more {
+        return Ok(Page::last(body.leads));
+    }
+    let next = match response.header(LOCATION) {
+        Some(location) => Some(next_from_location(location)?),
+        None => None,
+    };
+    Ok(Page::more(body.leads, next))
 }
 
 /// The `next` value of a `Location` header, absolute (`https://host/api/m2m/v1/leads/x?next=5`)
@@ -279,6 +289,12 @@ mod tests {
         assert_eq!(body.leads[1].address.zip.as_deref(), Some("20500"));
         assert_eq!(body.leads[1].address.phone.as_deref(), Some("5551234"));
         assert_eq!(body.has_more_data, None);
+    }
+
+    #[test]
+    fn a_body_without_leads_is_an_error_not_an_empty_page() {
+        assert!(serde_json::from_str::<LeadsBody>(r#"{"hasMoreData":false}"#).is_err());
+        assert!(serde_json::from_str::<LeadsBody>(r#"{"leads":null,"hasMoreData":false}"#).is_ok());
     }
 
     #[test]

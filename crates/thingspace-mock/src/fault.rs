@@ -29,6 +29,10 @@ pub enum Fault {
     Json(u16, String),
     /// Answer 401 with the envelope, as if the credentials had expired on the server.
     Unauthorized,
+    /// Send the status line and headers, then drop the connection without a body.
+    Reset,
+    /// Answer 200 announcing a body, send the start of the JSON, then drop the connection.
+    CutBody,
     /// Leads only: answer the page normally, but a 202 page comes without its `Location` header.
     NoLocation,
     /// Leads only: the 202 page's `Location` has no `next` parameter.
@@ -98,6 +102,23 @@ impl Fault {
             )
                 .into_response(),
             Fault::NoLocation | Fault::LocationWithoutNext | Fault::RepeatCursor => return None,
+            Fault::Reset => {
+                let chunks: Vec<Result<&'static str, std::io::Error>> =
+                    vec![Err(std::io::Error::other("connection reset by the mock"))];
+                (StatusCode::OK, Body::from_stream(futures_util::stream::iter(chunks))).into_response()
+            }
+            Fault::CutBody => {
+                let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
+                    Ok(r#"{"accountName":"0000123456","carriers":["Verizon"#),
+                    Err(std::io::Error::other("connection dropped by the mock")),
+                ];
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_LENGTH, "4096")],
+                    Body::from_stream(futures_util::stream::iter(chunks)),
+                )
+                    .into_response()
+            }
             Fault::Unauthorized => envelope(
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedAccess",

@@ -124,6 +124,10 @@ pub struct MockConfig {
     pub leads_page_size: usize,
     /// The form of the `Location` header on 202 leads pages.
     pub location_form: LocationForm,
+    /// With [`LocationForm::Absolute`], the scheme and host the `Location` names instead of the
+    /// mock's own (such as another server's `http://127.0.0.2:<port>`), to test that no client
+    /// follows it there.
+    pub location_origin: Option<String>,
     /// How managed-accounts responses are spelled.
     pub managed_spelling: ManagedSpelling,
     /// Operator Connect: the Entra app's client id.
@@ -150,6 +154,7 @@ impl Default for MockConfig {
             send_session_expiry: true,
             leads_page_size: 1000,
             location_form: LocationForm::Relative,
+            location_origin: None,
             managed_spelling: ManagedSpelling::Document,
             oc_client_id: OC_CLIENT_ID.into(),
             oc_client_secret: OC_CLIENT_SECRET.into(),
@@ -182,6 +187,13 @@ impl MockConfig {
     /// The form of the `Location` header of leads pages.
     pub fn location_form(mut self, form: LocationForm) -> Self {
         self.location_form = form;
+        self
+    }
+
+    /// Absolute `Location` headers name `origin` (such as `http://127.0.0.2:8080`).
+    pub fn location_origin(mut self, origin: impl Into<String>) -> Self {
+        self.location_form = LocationForm::Absolute;
+        self.location_origin = Some(origin.into());
         self
     }
 
@@ -232,6 +244,7 @@ pub(crate) struct State {
     page_faults: Mutex<HashMap<(Route, usize), VecDeque<Fault>>>,
     pub(crate) lead_counts: Mutex<HashMap<String, usize>>,
     pub(crate) seq: AtomicU64,
+    pub(crate) total: std::sync::atomic::AtomicUsize,
 }
 
 /// Locks a mutex, recovering it if a handler panicked while holding it.
@@ -260,6 +273,18 @@ impl State {
             None => self.arrive(route),
         }
     }
+}
+
+/// Counts every request, whatever its path.
+async fn count_all(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    state
+        .total
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    next.run(request).await
 }
 
 /// A running mock server. Stopped when dropped.
@@ -293,6 +318,20 @@ impl MockServer {
     /// # Errors
     /// When no port can be bound.
     pub async fn start_with(config: MockConfig) -> std::io::Result<Self> {
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST, config).await
+    }
+
+    /// Starts a mock with `config` on another loopback address, such as `127.0.0.2`.
+    ///
+    /// # Errors
+    /// When the address is not a loopback address or no port can be bound.
+    pub async fn start_on(ip: std::net::Ipv4Addr, config: MockConfig) -> std::io::Result<Self> {
+        if !ip.is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the mock only listens on loopback addresses",
+            ));
+        }
         let state = Arc::new(State {
             config,
             tokens: Mutex::default(),
@@ -303,6 +342,7 @@ impl MockServer {
             page_faults: Mutex::default(),
             lead_counts: Mutex::default(),
             seq: AtomicU64::new(1),
+            total: std::sync::atomic::AtomicUsize::new(0),
         });
         let app = Router::new()
             .route("/api/ts/v1/oauth2/token", post(auth::token))
@@ -329,8 +369,12 @@ impl MockServer {
             .route("/{tenant}/oauth2/v2.0/token", post(oc::token))
             .route("/tenantui/api/v2/oc/lead", get(oc::leads))
             .fallback(fault::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                count_all,
+            ))
             .with_state(state.clone());
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -404,6 +448,11 @@ impl MockServer {
         (0..self.state.config.oc_lead_count)
             .map(data::oc_lead)
             .collect()
+    }
+
+    /// How many requests reached the mock on any route, unknown paths included.
+    pub fn total_requests(&self) -> usize {
+        self.state.total.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many requests reached `route` (faulty ones included).

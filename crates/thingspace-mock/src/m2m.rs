@@ -116,11 +116,14 @@ pub(crate) async fn leads(
         (Some(Fault::LocationWithoutNext), _) => Some(path),
         (_, LocationForm::Relative) => Some(format!("{path}?next={next}")),
         (_, LocationForm::Absolute) => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1");
-            Some(format!("http://{host}/api/m2m/v1{path}?next={next}"))
+            let origin = state.config.location_origin.clone().unwrap_or_else(|| {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("127.0.0.1");
+                format!("http://{host}")
+            });
+            Some(format!("{origin}/api/m2m/v1{path}?next={next}"))
         }
     };
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();

@@ -8,7 +8,8 @@ use thingspace_core::url::Url;
 use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
 
 /// The `[oc]` table: `base_url`, `token_url`, `client_id`, `client_secret`, `scope`,
-/// `timeout_secs`, `[oc.retry]` (environment: `THINGSPACE_OC__BASE_URL`, …).
+/// `timeout_secs`, `[oc.retry]` (environment: `THINGSPACE_OC__BASE_URL`, …). `timeout_secs` and
+/// `retry` default to the top-level settings of the same names.
 #[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -25,11 +26,20 @@ pub struct OcConfig {
     /// The scope, `api://<app-id>/.default`.
     #[serde(deserialize_with = "opt_string_or_number")]
     pub scope: Option<String>,
-    /// Per-attempt timeout in seconds (30 when absent).
+    /// Per-attempt timeout in seconds (the top-level `timeout_secs`, or 30, when absent).
     #[serde(deserialize_with = "opt_f64_lenient")]
     pub timeout_secs: Option<f64>,
-    /// Retry settings.
-    pub retry: RetryConfig,
+    /// Retry settings (the top-level `[retry]` when absent).
+    pub retry: Option<RetryConfig>,
+}
+
+/// The top-level settings the `[oc]` table inherits.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Inherited {
+    #[serde(deserialize_with = "opt_f64_lenient")]
+    timeout_secs: Option<f64>,
+    retry: Option<RetryConfig>,
 }
 
 /// The settings every request needs, all present.
@@ -47,7 +57,11 @@ impl OcConfig {
     /// # Errors
     /// A malformed value, naming the key and the layer it came from.
     pub fn load(loaded: &LoadedConfig) -> Result<Self> {
-        loaded.extract_table("oc")
+        let mut oc: OcConfig = loaded.extract_table("oc")?;
+        let top: Inherited = loaded.figment().extract()?;
+        oc.timeout_secs = oc.timeout_secs.or(top.timeout_secs);
+        oc.retry = oc.retry.or(top.retry);
+        Ok(oc)
     }
 
     /// The per-attempt timeout.
@@ -61,7 +75,10 @@ impl OcConfig {
 
     /// The retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::from(&self.retry)
+        self.retry
+            .as_ref()
+            .map(RetryPolicy::from)
+            .unwrap_or_default()
     }
 
     pub(crate) fn require(&self) -> Result<Required> {
@@ -147,6 +164,31 @@ mod tests {
         assert_eq!(r.client_id, "0012");
         assert_eq!(r.scope, "api://app/.default");
         assert!(!format!("{oc:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn inherits_timeout_and_retry_from_the_top_level() {
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .without_env()
+            .set("timeout_secs", "2.5")
+            .set("retry.max_attempts", "5")
+            .load()
+            .expect("load");
+        let oc = OcConfig::load(&loaded).expect("oc");
+        assert_eq!(oc.timeout(), Duration::from_millis(2500));
+        assert_eq!(oc.retry_policy().max_attempts(), 5);
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .without_env()
+            .set("timeout_secs", "2.5")
+            .set("oc.timeout_secs", "1")
+            .load()
+            .expect("load");
+        assert_eq!(
+            OcConfig::load(&loaded).expect("oc").timeout(),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -291,7 +291,11 @@ fn validate_page_size(size: u32) -> Result<()> {
 }
 
 /// Decodes a JSON array of leads; an empty body or `null` is an empty list.
-fn decode_leads(
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything else that is not an
+/// array of leads.
+pub fn decode_leads(
     operation: &'static str,
     response: &thingspace_core::Response,
 ) -> Result<Vec<OcLead>> {

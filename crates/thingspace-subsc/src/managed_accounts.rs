@@ -229,12 +229,24 @@ impl<'a> ManagedAccountsApi<'a> {
         service: &ServiceName,
         status: Option<ManagedStatus>,
     ) -> Result<ManagedAccounts> {
-        let wire: Wire = self
-            .client
-            .get_json(&request(account, service, status))
-            .await?;
-        Ok(wire.into_model(status))
+        let response = self.client.send(&request(account, service, status)).await?;
+        decode(&response, status)
     }
+}
+
+/// Decodes a managed-accounts response, in any of its spellings, for a request made with
+/// `status` (which says the state of accounts in the document's `managedAccList`).
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for a body that is not a
+/// managed-accounts response.
+pub fn decode(
+    response: &thingspace_core::Response,
+    status: Option<ManagedStatus>,
+) -> Result<ManagedAccounts> {
+    Ok(response
+        .json::<Wire>(LIST_MANAGED_ACCOUNTS)?
+        .into_model(status))
 }
 
 /// The request of [`ManagedAccountsApi::list`].

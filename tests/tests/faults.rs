@@ -1,0 +1,255 @@
+//! The fault matrix: every operation against every fault the mock can inject.
+//! docs/reliability.md lists the same matrix; each cell is checked here.
+
+use std::time::Duration;
+
+use thingspace::{
+    Client, Error,
+    m2m::M2m,
+    mock::{Fault, MockServer, Route},
+    oc::{OcConfig, OperatorConnect},
+    subsc::{ServiceName, Subsc},
+};
+use thingspace_tests::loader_for;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    AccountGet,
+    LeadsList,
+    StatesAndServices,
+    ManagedAccounts,
+    OcLeadGet,
+    OcLeadsList,
+}
+
+const OPS: [Op; 6] = [
+    Op::AccountGet,
+    Op::LeadsList,
+    Op::StatesAndServices,
+    Op::ManagedAccounts,
+    Op::OcLeadGet,
+    Op::OcLeadsList,
+];
+
+impl Op {
+    fn route(self) -> Route {
+        match self {
+            Op::AccountGet => Route::Account,
+            Op::LeadsList => Route::Leads,
+            Op::StatesAndServices => Route::StatesAndServices,
+            Op::ManagedAccounts => Route::ManagedAccounts,
+            Op::OcLeadGet | Op::OcLeadsList => Route::OcLeads,
+        }
+    }
+}
+
+struct Clients {
+    server: MockServer,
+    m2m: M2m,
+    subsc: Subsc,
+    oc: OperatorConnect,
+}
+
+async fn clients() -> Clients {
+    let server = MockServer::start().await.expect("mock");
+    let loaded = loader_for(&server)
+        .set("timeout_secs", "0.4")
+        .load()
+        .expect("load");
+    let client = Client::thingspace(&loaded.thingspace().expect("config")).expect("client");
+    let oc =
+        OperatorConnect::from_config(&OcConfig::load(&loaded).expect("oc")).expect("oc client");
+    server.set_lead_count("0000123456", 2_500);
+    Clients {
+        m2m: M2m::new(client.clone()),
+        subsc: Subsc::new(client),
+        oc,
+        server,
+    }
+}
+
+async fn run(c: &Clients, op: Op) -> Result<(), Error> {
+    match op {
+        Op::AccountGet => c.m2m.accounts().get("0000123456").await.map(drop),
+        Op::LeadsList => c
+            .m2m
+            .leads()
+            .all("0000123456")
+            .await
+            .map(|l| assert_eq!(l.len(), 2_500)),
+        Op::StatesAndServices => c
+            .m2m
+            .states_and_services()
+            .get("0000123456")
+            .await
+            .map(drop),
+        Op::ManagedAccounts => c
+            .subsc
+            .managed_accounts()
+            .list("2024009649-00001", &ServiceName::Location, None)
+            .await
+            .map(drop),
+        Op::OcLeadGet => {
+            c.oc.leads()
+                .get("f94238e5-4f2c-4e1b-8125-2d27122ca75f")
+                .await
+                .map(drop)
+        }
+        Op::OcLeadsList => c.oc.leads().all(10).await.map(|l| assert_eq!(l.len(), 25)),
+    }
+}
+
+/// Warm the credentials, so the counts below are of the operation's own requests.
+async fn warm(c: &Clients) {
+    run(c, Op::AccountGet).await.expect("warm m2m");
+    run(c, Op::OcLeadGet).await.expect("warm oc");
+    c.server.reset_counts();
+}
+
+/// Requests one successful run of `op` makes with no fault.
+fn clean_requests(op: Op) -> usize {
+    match op {
+        Op::LeadsList => 3,
+        Op::OcLeadsList => 3,
+        _ => 1,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_faults_are_retried_for_every_operation() {
+    let c = clients().await;
+    warm(&c).await;
+    let transient = [
+        Fault::RetryAfter(429, "0".into()),
+        Fault::RetryAfter(429, "Wed, 21 Oct 2015 07:28:00 GMT".into()),
+        Fault::Status(502),
+        Fault::Status(503),
+        Fault::Status(504),
+        Fault::Html(502),
+        Fault::Reset,
+        Fault::CutBody,
+        Fault::Delay(Duration::from_millis(1_500)),
+    ];
+    for op in OPS {
+        for fault in &transient {
+            c.server.reset_counts();
+            c.server.inject(op.route(), fault.clone());
+            run(&c, op)
+                .await
+                .unwrap_or_else(|e| panic!("{op:?} under {fault:?}: {e}"));
+            assert_eq!(
+                c.server.count(op.route()),
+                clean_requests(op) + 1,
+                "{op:?} under {fault:?}: one retry"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_stop_at_the_attempt_limit() {
+    let c = clients().await;
+    warm(&c).await;
+    for op in OPS {
+        c.server.reset_counts();
+        c.server.inject_times(op.route(), Fault::Status(503), 3);
+        let e = run(&c, op).await.expect_err("three 503s");
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(503), "{op:?}");
+        assert!(e.is_retryable());
+        assert_eq!(
+            c.server.count(op.route()),
+            3,
+            "{op:?}: three attempts, no more"
+        );
+        c.server.clear_faults();
+    }
+    c.server.reset_counts();
+    c.server
+        .inject_times(Route::Account, Fault::Delay(Duration::from_secs(2)), 3);
+    let e = run(&c, Op::AccountGet).await.expect_err("timeouts");
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(c.server.count(Route::Account), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_errors_and_500_are_never_retried() {
+    let c = clients().await;
+    warm(&c).await;
+    for op in OPS {
+        for status in [400u16, 403, 404, 500] {
+            c.server.reset_counts();
+            c.server.inject(op.route(), Fault::Status(status));
+            let outcome = run(&c, op).await;
+            if op == Op::OcLeadGet && status == 404 {
+                assert!(outcome.is_ok(), "no such lead is an empty answer");
+            } else {
+                let e = outcome.expect_err("an error");
+                assert_eq!(e.status().map(|s| s.as_u16()), Some(status), "{op:?}");
+                assert!(!e.is_retryable());
+                assert_eq!(
+                    e.api_code(),
+                    Some("INJECTED_FAULT"),
+                    "{op:?}: the envelope reaches the caller"
+                );
+            }
+            assert_eq!(
+                c.server.count(op.route()),
+                1,
+                "{op:?} {status}: not retried"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_is_retried_once_through_reauthentication() {
+    let c = clients().await;
+    warm(&c).await;
+    for op in OPS {
+        c.server.reset_counts();
+        c.server.inject(op.route(), Fault::Unauthorized);
+        run(&c, op).await.unwrap_or_else(|e| panic!("{op:?}: {e}"));
+        assert_eq!(c.server.count(op.route()), clean_requests(op) + 1, "{op:?}");
+        let renewals = c.server.count(Route::Login) + c.server.count(Route::EntraToken);
+        assert_eq!(renewals, 1, "{op:?}: one re-authentication");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_bodies_are_typed_errors_with_a_snippet() {
+    let c = clients().await;
+    warm(&c).await;
+    let bodies = [
+        "<html><body>Service Unavailable</body></html>",
+        "",
+        "null",
+        r#"{"accountName": 12, "carriers": "Verizon"}"#,
+        r#"[1, 2, 3]"#,
+        r#"{"leads": "none", "hasMoreData": "maybe"}"#,
+    ];
+    for op in [
+        Op::AccountGet,
+        Op::LeadsList,
+        Op::StatesAndServices,
+        Op::ManagedAccounts,
+    ] {
+        for body in bodies {
+            c.server.reset_counts();
+            c.server.inject(op.route(), Fault::Json(200, body.into()));
+            match run(&c, op).await {
+                Ok(()) => {}
+                Err(e) => {
+                    assert!(e.is_decode(), "{op:?} {body:?}: {e:?}");
+                    if !body.is_empty() {
+                        assert!(e.body_snippet().is_some(), "{op:?} {body:?}");
+                    }
+                }
+            }
+            assert_eq!(
+                c.server.count(op.route()),
+                1,
+                "{op:?}: a decode error is not retried"
+            );
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Fuzzing of every response decoder, the Location parser and the path encoder.
+//!
+//! A mutation fuzzer that runs on the stable toolchain: valid seeds are mutated at random
+//! (bytes flipped, tokens such as `null` or `1e999` spliced in, ranges cut or doubled) and fed
+//! to each target, which must never panic and must keep its invariants. CI runs a short,
+//! bounded pass with a fixed seed; run it longer with
+//! `cargo xtask fuzz --iterations 200000` (or `THINGSPACE_FUZZ_ITERATIONS` and
+//! `THINGSPACE_FUZZ_SEED`). A crash prints the input; add it to `REGRESSIONS` below.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use thingspace::{
+    Error, Response,
+    http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
+    m2m::{Account, StatesAndServices, leads},
+    oc::leads::{decode_leads, validate_tenant_id},
+    path::encode_param,
+    subsc::managed_accounts,
+};
+
+const SEEDS: &[&str] = &[
+    r#"{"accountName":"0000123456","accountNumber":"1234567890-77777","isProvisioningAllowed":true,"carriers":["Verizon Wireless"],"ipPools":[{"poolName":"P","poolType":"Static IP","isDefaultPool":true}],"servicePlans":[{"name":"","code":"92876","sizeKb":"","extendedAttributes":[{"key":"k","value":"v"}]}]}"#,
+    r#"{"leads":[{"leadId":"L-1","leadState":"Qualified","address":{"addressLine1":"1 Main","addressLine2":"","city":"Austin","state":"TX","zip":"78701","zip4":"0001"}}],"hasMoreData":true}"#,
+    r#"{"engagement":[{"engagementId":"1234","chargingGroup":"E","services":[{"name":"S","description":"d","states":[{"name":"A","workflowSequenceNumber":1.5,"ratingGroups":[{"code":"124","ratingGroupMinValue":"1","ratingGroupMaxValue":"8"}],"servicePlans":["x"]}]}]}]}"#,
+    r#"{"accountName":"2024009649-00001","managedAccList":[{"id":"1","TxId":"t"}],"ManagedAccAddedList":[{"id":"2","txid":"u"}],"managedAccProvisionedList":[]}"#,
+    r#"[{"civicAddresses":[{"id":"a","locations":[{"id":"l","isDefault":true}]}],"status":"Active","consentedOn":"2024-04-03T13:32:12.8286742Z","consentedCountries":["US"],"contactDetails":{"companyName":"SIPTest","contacts":[{"fullName":"x"}]}}]"#,
+    r#"{"errorCode":"INVALID_REQUEST","errorMessage":"bad"}"#,
+    r#"{"error":"invalid_client","error_description":"nope"}"#,
+    "<html><body>502 Bad Gateway</body></html>",
+];
+
+const TOKENS: &[&str] = &[
+    "null",
+    "[]",
+    "{}",
+    "\"\"",
+    "-1",
+    "1e999",
+    "-0",
+    "99999999999999999999999",
+    "\"\\u0000\"",
+    "true",
+    ",",
+    ":",
+    "\"",
+    "\\",
+    "é",
+    "\u{202e}",
+    "[[[[[[[[",
+    "}}}}",
+    "\"2024-13-45T99:99:99Z\"",
+    "\"Suspended\"",
+    "0.5",
+];
+
+/// Regressions found by earlier runs (none so far); they run first, every time.
+const REGRESSIONS: &[&str] = &[];
+
+fn iterations() -> usize {
+    std::env::var("THINGSPACE_FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_500)
+}
+
+fn rng() -> fastrand::Rng {
+    let seed = std::env::var("THINGSPACE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x7153_9ace);
+    fastrand::Rng::with_seed(seed)
+}
+
+fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..rng.usize(1..=4) {
+        let len = out.len();
+        match rng.u8(0..6) {
+            0 if len > 0 => {
+                let i = rng.usize(0..len);
+                out[i] = rng.u8(..);
+            }
+            1 => {
+                let token = TOKENS[rng.usize(0..TOKENS.len())].as_bytes();
+                let at = rng.usize(0..=len);
+                out.splice(at..at, token.iter().copied());
+            }
+            2 if len > 0 => {
+                let a = rng.usize(0..len);
+                let b = rng.usize(a..=len.min(a + 16));
+                out.drain(a..b);
+            }
+            3 if len > 0 => {
+                let a = rng.usize(0..len);
+                let b = rng.usize(a..=len.min(a + 32));
+                let copy = out[a..b].to_vec();
+                out.splice(b..b, copy);
+            }
+            4 => out.truncate(rng.usize(0..=len)),
+            _ => {
+                let at = rng.usize(0..=len);
+                out.insert(at, rng.u8(..));
+            }
+        }
+    }
+    out
+}
+
+/// Runs `target` on every regression and on `iterations()` mutants; a panic fails the test and
+/// prints the input that caused it.
+fn fuzz(name: &str, mut target: impl FnMut(&[u8])) {
+    let mut rng = rng();
+    let mut inputs: Vec<Vec<u8>> = REGRESSIONS.iter().map(|r| r.as_bytes().to_vec()).collect();
+    inputs.extend(SEEDS.iter().map(|s| s.as_bytes().to_vec()));
+    for _ in 0..iterations() {
+        let seed = SEEDS[rng.usize(0..SEEDS.len())].as_bytes();
+        inputs.push(mutate(&mut rng, seed));
+    }
+    for input in inputs {
+        if catch_unwind(AssertUnwindSafe(|| target(&input))).is_err() {
+            panic!(
+                "{name} panicked on input {:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+}
+
+fn response(status: u16, headers: HeaderMap, body: &[u8]) -> Response {
+    Response::new(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        headers,
+        body.to_vec(),
+    )
+}
+
+/// Every decode error is typed and its display bounded, whatever the body.
+fn check_error(e: &Error) {
+    let text = e.to_string();
+    assert!(
+        text.len() < 4_096,
+        "an error's text stays bounded: {} bytes",
+        text.len()
+    );
+    if let Some(s) = e.body_snippet() {
+        assert!(s.len() <= thingspace::error::SNIPPET_LIMIT + 3);
+    }
+}
+
+#[test]
+fn fuzz_account_decoder() {
+    fuzz("account", |body| {
+        if let Err(e) = response(200, HeaderMap::new(), body).json::<Account>("fuzz") {
+            assert!(e.is_decode());
+            check_error(&e);
+        }
+    });
+}
+
+#[test]
+fn fuzz_states_and_services_decoder() {
+    fuzz("states and services", |body| {
+        if let Err(e) = response(200, HeaderMap::new(), body).json::<StatesAndServices>("fuzz") {
+            assert!(e.is_decode());
+            check_error(&e);
+        }
+    });
+}
+
+#[test]
+fn fuzz_leads_page_decoder() {
+    let mut rng = rng();
+    fuzz("leads page", |body| {
+        let mut headers = HeaderMap::new();
+        let location = format!("/leads/x?next={}", rng.i64(..));
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            headers.insert(LOCATION, v);
+        }
+        let status = if rng.bool() { 200 } else { 202 };
+        match leads::decode_page(&response(status, headers, body)) {
+            Ok(page) => assert!(!page.has_more || page.next.is_some()),
+            Err(e) => check_error(&e),
+        }
+    });
+}
+
+#[test]
+fn fuzz_managed_accounts_decoder() {
+    fuzz("managed accounts", |body| {
+        if let Err(e) = managed_accounts::decode(&response(200, HeaderMap::new(), body), None) {
+            check_error(&e);
+        }
+    });
+}
+
+#[test]
+fn fuzz_oc_leads_decoder() {
+    fuzz("oc leads", |body| {
+        if let Err(e) = decode_leads("fuzz", &response(200, HeaderMap::new(), body)) {
+            check_error(&e);
+        }
+    });
+}
+
+#[test]
+fn fuzz_error_envelopes() {
+    let mut rng = rng();
+    fuzz("error envelope", |body| {
+        let status = [400, 401, 403, 404, 429, 500, 502, 503][rng.usize(0..8)];
+        check_error(&Error::from_response(
+            "fuzz",
+            &response(status, HeaderMap::new(), body),
+        ));
+    });
+}
+
+#[test]
+fn fuzz_location_parser() {
+    fuzz("location", |bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        for candidate in [
+            text.to_string(),
+            format!("/leads/a?next={text}"),
+            format!("https://h/x?{text}"),
+        ] {
+            if let Err(e) = leads::next_from_location(&candidate) {
+                assert_eq!(e.kind(), thingspace::ErrorKind::Pagination);
+                check_error(&e);
+            }
+        }
+    });
+}
+
+#[test]
+fn fuzz_path_encoder_and_tenant_ids() {
+    fuzz("path", |bytes| {
+        let value = String::from_utf8_lossy(bytes);
+        let _ = validate_tenant_id(&value);
+        if let Ok(encoded) = encode_param("accountname", &value) {
+            assert!(
+                encoded
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)),
+                "only unreserved characters and escapes: {encoded}"
+            );
+            assert_ne!(encoded, ".");
+            assert_ne!(encoded, "..");
+            let decoded = percent_decode(&encoded);
+            assert_eq!(
+                decoded,
+                value.as_bytes(),
+                "the server gets back exactly the value"
+            );
+        }
+    });
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}

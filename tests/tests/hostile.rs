@@ -1,0 +1,221 @@
+//! Hostile input from the network and from the user; credentials under concurrency.
+
+use std::{net::Ipv4Addr, time::Duration};
+
+use thingspace::{
+    Client, ErrorKind,
+    m2m::M2m,
+    mock::{Fault, MockConfig, MockServer, Route},
+    oc::{OcConfig, OperatorConnect},
+    subsc::{ServiceName, Subsc},
+};
+use thingspace_tests::{Harness, loader_for};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_requests_while_bearer_and_session_expire() {
+    let h = Harness::start_with(
+        MockConfig::default()
+            .token_ttl(Duration::from_secs(2))
+            .session_ttl(Duration::from_secs(2)),
+    )
+    .await
+    .expect("harness");
+    let mut handles = Vec::new();
+    for wave in 0..2u32 {
+        for i in 0..500u32 {
+            let m2m = h.m2m.clone();
+            handles.push(tokio::spawn(async move {
+                m2m.accounts().get(&format!("{wave}{i:09}")).await
+            }));
+        }
+        if wave == 0 {
+            // Half the requests are in flight or done; then both credentials expire.
+            tokio::time::sleep(Duration::from_millis(2_200)).await;
+        }
+    }
+    for handle in handles {
+        handle.await.expect("join").expect("no request fails");
+    }
+    assert_eq!(h.server.count(Route::Account), 1_000);
+    assert_eq!(
+        h.server.count(Route::Token),
+        2,
+        "one token per expiry, not one per request"
+    );
+    assert_eq!(
+        h.server.count(Route::Login),
+        2,
+        "one login per expiry, not one per request"
+    );
+}
+
+#[tokio::test]
+async fn a_location_naming_another_host_is_never_followed() {
+    let elsewhere = MockServer::start_on(Ipv4Addr::new(127, 0, 0, 2), MockConfig::default())
+        .await
+        .expect("second server on 127.0.0.2");
+    let h = Harness::start_with(
+        MockConfig::default()
+            .leads_page_size(100)
+            .location_origin(elsewhere.url()),
+    )
+    .await
+    .expect("harness");
+    h.server.set_lead_count("0000123456", 350);
+    let leads = h
+        .m2m
+        .leads()
+        .all("0000123456")
+        .await
+        .expect("all pages from the configured host");
+    assert_eq!(leads.len(), 350);
+    assert_eq!(h.server.count(Route::Leads), 4);
+    assert_eq!(
+        elsewhere.total_requests(),
+        0,
+        "no request, so no credential, went to the Location's host"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_refused_without_reading_it_all() {
+    let server = MockServer::start().await.expect("mock");
+    let config = loader_for(&server)
+        .set("max_body_bytes", "65536")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let huge = format!(
+        r#"{{"accountName":"x","features":["{}"]}}"#,
+        "a".repeat(200_000)
+    );
+    server.inject(Route::Account, Fault::Json(200, huge));
+    let e = m2m
+        .accounts()
+        .get("0000123456")
+        .await
+        .expect_err("too large");
+    assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e}");
+    assert!(e.to_string().contains("65536"));
+    m2m.accounts()
+        .get("0000123456")
+        .await
+        .expect("normal bodies still pass");
+}
+
+#[tokio::test]
+async fn hostile_account_names_are_refused_or_reach_exactly_the_resource_named() {
+    let h = Harness::start().await.expect("harness");
+    let server = &h.server;
+    let subsc = Subsc::new(h.m2m.client().clone());
+    let refused = [
+        "",
+        "   ",
+        ".",
+        "..",
+        "a\u{0}b",
+        "tab\there",
+        "new\nline",
+        &"9".repeat(300),
+    ];
+    for name in refused {
+        assert_eq!(
+            h.m2m.accounts().get(name).await.expect_err(name).kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            h.m2m
+                .states_and_services()
+                .get(name)
+                .await
+                .expect_err(name)
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            h.m2m.leads().list(name).expect_err(name).kind(),
+            ErrorKind::InvalidInput
+        );
+        let e = subsc
+            .managed_accounts()
+            .list(name, &ServiceName::Location, None)
+            .await
+            .expect_err(name);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    }
+    assert_eq!(
+        server.total_requests(),
+        0,
+        "nothing was sent for a refused name"
+    );
+
+    for name in [
+        "a/b",
+        "x?y=1",
+        "#frag",
+        "100%",
+        "../admin",
+        "a/../../b",
+        "zürich",
+        "名前",
+        "%2e%2e",
+        "0000123456",
+    ] {
+        let account = h.m2m.accounts().get(name).await.expect(name);
+        assert_eq!(
+            account.account_name.as_deref(),
+            Some(name),
+            "the server saw exactly {name:?}"
+        );
+        let managed = subsc
+            .managed_accounts()
+            .list(name, &ServiceName::Location, None)
+            .await
+            .expect(name);
+        assert_eq!(managed.account_name.as_deref(), Some(name));
+    }
+    assert_eq!(server.count(Route::Account), 10);
+    assert_eq!(server.count(Route::ManagedAccounts), 10);
+}
+
+#[tokio::test]
+async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
+    let server = MockServer::start().await.expect("mock");
+    let config = loader_for(&server)
+        .set("base_url", "http://thingspace.example.com/api")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    assert_eq!(
+        Client::thingspace(&config).expect_err("insecure").kind(),
+        ErrorKind::Insecure
+    );
+    let config = loader_for(&server)
+        .set("token_url", "http://login.example.com/token")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    assert_eq!(
+        Client::thingspace(&config).expect_err("insecure").kind(),
+        ErrorKind::Insecure
+    );
+    let loaded = loader_for(&server)
+        .set(
+            "oc.token_url",
+            "http://login.example.com/t/oauth2/v2.0/token",
+        )
+        .load()
+        .expect("load");
+    let oc = OperatorConnect::from_config(&OcConfig::load(&loaded).expect("oc")).expect("client");
+    let e = oc
+        .leads()
+        .get("f94238e5-4f2c-4e1b-8125-2d27122ca75f")
+        .await
+        .expect_err("insecure token URL");
+    assert_eq!(e.kind(), ErrorKind::Insecure);
+    assert_eq!(server.total_requests(), 0);
+}
