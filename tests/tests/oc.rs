@@ -146,6 +146,7 @@ async fn a_wrong_secret_or_scope_is_refused_as_entra_does() {
         assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
         assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some(error));
         assert!(!e.to_string().contains("mock-oc-secret"));
+        assert!(e.to_string().contains("Entra app"), "{e}");
     }
     assert_eq!(server.count(Route::OcLeads), 0);
     assert!(OC_SCOPE.starts_with("api://"));

@@ -55,6 +55,7 @@ impl OperatorConnect {
             ClientAuthStyle::RequestBody,
         )
         .with_scope(settings.scope)
+        .with_label("Entra app")
         .with_retry(config.retry_policy())
         .with_timeout(config.timeout());
         let client = Client::builder(settings.base_url)

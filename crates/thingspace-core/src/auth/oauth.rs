@@ -36,6 +36,7 @@ pub struct ClientCredentials {
     client_secret: SecretString,
     scope: Option<String>,
     style: ClientAuthStyle,
+    label: &'static str,
     transport: SharedTransport,
     retry: RetryPolicy,
     timeout: Option<Duration>,
@@ -63,10 +64,17 @@ impl ClientCredentials {
             client_secret,
             scope: None,
             style,
+            label: "OAuth client",
             transport,
             retry: RetryPolicy::default(),
             timeout: None,
         }
+    }
+
+    /// What the client is called in errors, such as `Entra app` (default: `OAuth client`).
+    pub fn with_label(mut self, label: &'static str) -> Self {
+        self.label = label;
+        self
     }
 
     /// Requests this `scope` (required by Entra ID: `api://<app-id>/.default`).
@@ -146,13 +154,13 @@ impl CredentialSource for ClientCredentials {
             };
             let what = if refused {
                 format!(
-                    "the token endpoint refused OAuth client `{}`",
-                    self.client_id
+                    "the token endpoint refused {} `{}`",
+                    self.label, self.client_id
                 )
             } else {
                 format!(
-                    "the token endpoint failed for OAuth client `{}`",
-                    self.client_id
+                    "the token endpoint failed for {} `{}`",
+                    self.label, self.client_id
                 )
             };
             return Err(
