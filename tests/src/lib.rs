@@ -1,4 +1,11 @@
 //! Helpers shared by the end-to-end tests: a mock server and a client configured for it.
+//! Also home to the example family of `docs/extending.md` and the compiled examples of
+//! `docs/testing.md`.
+
+pub mod example_family;
+
+#[doc = include_str!("../../docs/testing.md")]
+pub mod testing_guide {}
 
 use std::sync::{Arc, Mutex};
 

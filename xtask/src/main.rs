@@ -14,6 +14,9 @@ Commands:
   test     the whole check CI runs: fmt, clippy (-D warnings), the workspace's tests, the doc tests,
            and that each family crate builds on its own
   demo     run `thingspace demo` (the SDK against the embedded mock server)
+  bench [--smoke]
+           build in release mode and run the benchmarks (SDK against hand-written reqwest +
+           serde_json, the mock in a separate process); figures in target/bench/
   fuzz [--iterations N] [--seed S]
            run the decoder, Location and path fuzzers longer than CI does (default 200000
            mutants per target)
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => cargo(&["run", "--quiet", "-p", "thingspace-cli", "--", "demo"]),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -128,6 +132,25 @@ fn count(line: &str, word: &str) -> u64 {
         .find(|w| w[1].trim_end_matches(';') == word)
         .and_then(|w| w[0].parse().ok())
         .unwrap_or(0)
+}
+
+/// Builds the benchmark harness in release mode and runs it.
+fn bench(args: &[String]) -> Result<(), String> {
+    cargo(&["build", "--release", "-p", "thingspace-bench"])?;
+    let exe = root()
+        .join("target")
+        .join("release")
+        .join("thingspace-bench");
+    let mut command = Command::new(exe);
+    command.arg("run").args(args).current_dir(root());
+    let status = command
+        .status()
+        .map_err(|e| format!("could not run the benchmarks: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the benchmarks failed ({status})"))
+    }
 }
 
 /// Runs the fuzz targets (tests/tests/fuzz.rs) with many more mutants than CI.

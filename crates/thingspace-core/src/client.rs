@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use http::{HeaderValue, Method, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use tokio::time::Instant;
 use tracing::{Instrument, field::Empty};
 use url::Url;
@@ -74,7 +74,9 @@ impl ApiRequest {
     pub fn url(&self, base: &Url) -> Result<Url> {
         let path =
             expand(self.template, &self.params).map_err(|e| e.with_operation(self.operation))?;
-        let mut url = join(base, &path)?;
+        // Only the path is parsed again; the scheme and host of the base stay as parsed.
+        let mut url = base.clone();
+        url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
         if !self.query.is_empty() {
             url.query_pairs_mut()
                 .extend_pairs(self.query.iter().map(|(k, v)| (*k, v.as_str())));
@@ -319,7 +321,14 @@ impl Client {
                 if let Some(auth) = &self.inner.auth {
                     auth.authorize(&mut http).await?;
                 }
-                let sent = self.inner.auth.as_ref().map(|_| http.headers.clone());
+                // The credentials sent (headers marked sensitive), to forget them after a 401.
+                let sent = self.inner.auth.as_ref().map(|_| {
+                    let mut sent = HeaderMap::new();
+                    for (name, value) in http.headers.iter().filter(|(_, v)| v.is_sensitive()) {
+                        sent.append(name.clone(), value.clone());
+                    }
+                    sent
+                });
                 let response = self.inner.transport.send(http).await;
                 let span = tracing::Span::current();
                 span.record("latency_ms", started.elapsed().as_millis() as u64);
@@ -573,8 +582,9 @@ mod tests {
             .returning(|_| ok("{}"));
         let mut a = MockAuthProvider::new();
         a.expect_authorize().times(2).returning(|r| {
-            r.headers
-                .insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+            let mut value = HeaderValue::from_static("Bearer t");
+            value.set_sensitive(true);
+            r.headers.insert(header::AUTHORIZATION, value);
             Ok(())
         });
         a.expect_invalidate()

@@ -9,6 +9,7 @@ pub mod de;
 pub mod error;
 pub mod pagination;
 pub mod path;
+pub mod replay;
 pub mod retry;
 mod secret;
 pub mod transport;

@@ -106,10 +106,16 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
     body: &[u8],
     sensitive: bool,
 ) -> Result<T> {
+    // The fast path: plain serde_json. Only a body that fails is decoded again, tracking the
+    // path, to say where it failed.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(de)
-        .map_err(|e| Error::decode(operation, body, e, sensitive))?;
-    Ok(value)
+    match serde_path_to_error::deserialize(de) {
+        Ok(value) => Ok(value),
+        Err(e) => Err(Error::decode(operation, body, e, sensitive)),
+    }
 }
 
 /// Sends HTTP requests. The SDK holds one as `Arc<dyn Transport>`; swap it in tests.
@@ -228,8 +234,11 @@ mod reqwest_transport {
             let mut builder = self
                 .client
                 .request(request.method, request.url)
-                .headers(request.headers)
-                .body(request.body);
+                .headers(request.headers);
+            if !request.body.is_empty() {
+                // A GET goes without a body (and so without `content-length: 0`), as by hand.
+                builder = builder.body(request.body);
+            }
             if let Some(t) = request.timeout {
                 builder = builder.timeout(t);
             }
@@ -242,6 +251,18 @@ mod reqwest_transport {
             }
             let status = response.status();
             let headers = std::mem::take(response.headers_mut());
+            if response.content_length().is_some() {
+                // The length is known and within the cap: let reqwest read it in one piece.
+                let body = response.bytes().await.map_err(Self::map_error)?;
+                if body.len() > self.max_body_bytes {
+                    return Err(self.too_large());
+                }
+                return Ok(Response {
+                    status,
+                    headers,
+                    body,
+                });
+            }
             let mut body = Vec::with_capacity(
                 response
                     .content_length()

@@ -124,6 +124,8 @@ pub struct MockConfig {
     pub leads_page_size: usize,
     /// The form of the `Location` header on 202 leads pages.
     pub location_form: LocationForm,
+    /// How long the mock takes to answer each leads page (server latency).
+    pub leads_latency: Duration,
     /// With [`LocationForm::Absolute`], the scheme and host the `Location` names instead of the
     /// mock's own (such as another server's `http://127.0.0.2:<port>`), to test that no client
     /// follows it there.
@@ -154,6 +156,7 @@ impl Default for MockConfig {
             send_session_expiry: true,
             leads_page_size: 1000,
             location_form: LocationForm::Relative,
+            leads_latency: Duration::ZERO,
             location_origin: None,
             managed_spelling: ManagedSpelling::Document,
             oc_client_id: OC_CLIENT_ID.into(),
@@ -187,6 +190,12 @@ impl MockConfig {
     /// The form of the `Location` header of leads pages.
     pub fn location_form(mut self, form: LocationForm) -> Self {
         self.location_form = form;
+        self
+    }
+
+    /// Each leads page takes `latency` to answer.
+    pub fn leads_latency(mut self, latency: Duration) -> Self {
+        self.leads_latency = latency;
         self
     }
 
@@ -273,6 +282,18 @@ impl State {
             None => self.arrive(route),
         }
     }
+}
+
+/// `GET /__mock/counts`: the request counts per route, for a mock in another process.
+async fn counts(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+) -> axum::Json<serde_json::Value> {
+    let counts = lock(&state.counts);
+    let map: serde_json::Map<String, serde_json::Value> = counts
+        .iter()
+        .map(|(route, n)| (format!("{route:?}"), serde_json::Value::from(*n)))
+        .collect();
+    axum::Json(serde_json::Value::Object(map))
 }
 
 /// Counts every request, whatever its path.
@@ -368,6 +389,7 @@ impl MockServer {
             )
             .route("/{tenant}/oauth2/v2.0/token", post(oc::token))
             .route("/tenantui/api/v2/oc/lead", get(oc::leads))
+            .route("/__mock/counts", get(counts))
             .fallback(fault::not_found)
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),

@@ -97,6 +97,9 @@ pub(crate) async fn leads(
             &format!("Account {name} was not found"),
         );
     }
+    if !state.config.leads_latency.is_zero() {
+        tokio::time::sleep(state.config.leads_latency).await;
+    }
     let total = state.lead_count(&name);
     let end = (offset + size).min(total);
     let leads: Vec<_> = (offset..end).map(|i| data::lead(&name, i)).collect();

@@ -32,9 +32,10 @@ pub trait AuthProvider: Send + Sync + fmt::Debug {
     /// Adds this provider's credential headers to `request`, obtaining them first if needed.
     async fn authorize(&self, request: &mut Request) -> Result<()>;
 
-    /// The server answered 401 to a request sent with `sent` headers: forget the credentials
-    /// found there, so the next [`authorize`](Self::authorize) obtains fresh ones. Credentials
-    /// already replaced since are kept.
+    /// The server answered 401 to a request that carried the credential headers `sent` (the
+    /// request's headers marked sensitive: providers mark theirs, as [`Credential`] does):
+    /// forget the credentials found there, so the next [`authorize`](Self::authorize) obtains
+    /// fresh ones. Credentials already replaced since are kept.
     async fn invalidate(&self, sent: &HeaderMap);
 }
 

@@ -1,0 +1,185 @@
+//! The baseline: what a user would write by hand with `reqwest` and `serde_json`.
+
+use serde::Deserialize;
+use thingspace::mock::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
+
+/// Plain structs equivalent to the SDK's models.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Fields are decoded to cost what the SDK's decoding costs.
+pub(crate) struct PlainAccount {
+    account_name: Option<String>,
+    account_number: Option<String>,
+    organization_name: Option<String>,
+    is_provisioning_allowed: Option<bool>,
+    #[serde(default)]
+    carriers: Vec<String>,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default, alias = "iPPools")]
+    ip_pools: Vec<serde_json::Value>,
+    #[serde(default)]
+    service_plans: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct PlainAddress {
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    zip: Option<String>,
+    zip4: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct PlainLead {
+    lead_id: Option<String>,
+    lead_state: Option<String>,
+    address: PlainAddress,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlainPage {
+    pub(crate) leads: Vec<PlainLead>,
+    #[serde(default)]
+    pub(crate) has_more_data: bool,
+}
+
+/// A hand-written client: one token and one session, obtained once.
+#[derive(Clone)]
+pub(crate) struct Baseline {
+    http: reqwest::Client,
+    base: String,
+    bearer: String,
+    session: String,
+}
+
+impl Baseline {
+    pub(crate) async fn login(url: &str) -> Result<Self, String> {
+        // The same client settings as the SDK's default transport: reqwest's defaults, and
+        // the same per-request timeout (a hand-written production client would set one too).
+        let http = reqwest::Client::new();
+        let base = format!("{url}/api");
+        let token = http
+            .post(format!("{base}/ts/v1/oauth2/token"))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        let token: serde_json::Value = serde_json::from_slice(&token).map_err(|e| e.to_string())?;
+        let bearer = token["access_token"].as_str().ok_or("no token")?.to_owned();
+        let session = http
+            .post(format!("{base}/m2m/v1/session/login"))
+            .bearer_auth(&bearer)
+            .header("Content-Type", "application/json")
+            .body(serde_json::json!({"username": USERNAME, "password": PASSWORD}).to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        let session: serde_json::Value =
+            serde_json::from_slice(&session).map_err(|e| e.to_string())?;
+        let session = session["sessionToken"]
+            .as_str()
+            .ok_or("no session")?
+            .to_owned();
+        Ok(Self {
+            http,
+            base,
+            bearer,
+            session,
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.bearer)
+            .header("VZ-M2M-Token", &self.session)
+            .header("Accept", "application/json")
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(format!("HTTP {}", response.status()))
+        }
+    }
+
+    pub(crate) async fn account(&self, name: &str) -> Result<PlainAccount, String> {
+        let body = self
+            .get(&format!("/m2m/v1/accounts/{name}"))
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+
+    /// One page of leads and the `next` cursor from `Location`.
+    pub(crate) async fn leads_page(
+        &self,
+        account: &str,
+        next: Option<&str>,
+    ) -> Result<(PlainPage, Option<String>), String> {
+        let path = match next {
+            Some(n) => format!("/m2m/v1/leads/{account}?next={n}"),
+            None => format!("/m2m/v1/leads/{account}"),
+        };
+        let response = self.get(&path).await?;
+        let next = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| l.split("next=").nth(1))
+            .map(|n| n.split('&').next().unwrap_or(n).to_owned());
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        let page: PlainPage = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        Ok((page, next))
+    }
+
+    /// The raw body of the first leads page of `account`.
+    pub(crate) async fn page_body(&self, account: &str) -> Result<Vec<u8>, String> {
+        let response = self.get(&format!("/m2m/v1/leads/{account}")).await?;
+        Ok(response.bytes().await.map_err(|e| e.to_string())?.to_vec())
+    }
+
+    /// Every lead, page after page: fetch, then process, then fetch the next.
+    pub(crate) async fn all_leads(
+        &self,
+        account: &str,
+        mut per_page: impl FnMut(&PlainPage),
+        work: std::time::Duration,
+    ) -> Result<usize, String> {
+        let mut next: Option<String> = None;
+        let mut count = 0;
+        loop {
+            let (page, n) = self.leads_page(account, next.as_deref()).await?;
+            count += page.leads.len();
+            per_page(&page);
+            if !work.is_zero() {
+                tokio::time::sleep(work).await;
+            }
+            if !page.has_more_data {
+                return Ok(count);
+            }
+            next = Some(n.ok_or("a page with more data but no next")?);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `thingspace-bench`: the SDK against hand-written `reqwest` + `serde_json` code, side by side.
+//!
+//! `thingspace-bench run [--smoke] [--out DIR]` starts the mock server in a separate process,
+//! runs every scenario through the SDK and through the baseline, prints a table (figures,
+//! ratio, target, met) and writes the figures as JSON. The other subcommands are its children:
+//! `serve` (the mock) and `stream` (one listing, reporting its peak resident memory).
+
+mod baseline;
+mod scenarios;
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, ExitCode, Stdio},
+    time::Duration,
+};
+
+use thingspace::mock::{MockConfig, MockServer};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("thingspace-bench: no runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match args.first().map(String::as_str) {
+        Some("run") => runtime.block_on(scenarios::run(Options::parse(&args[1..]))),
+        Some("serve") => runtime.block_on(serve(&args[1..])),
+        Some("overhead") => runtime.block_on(scenarios::overhead()),
+        Some("stream") => runtime.block_on(scenarios::stream_child(&args[1..])),
+        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | serve [--latency-ms N] [--leads ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("thingspace-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) smoke: bool,
+    pub(crate) out: PathBuf,
+    /// Scenario numbers to run (all when empty).
+    pub(crate) only: Vec<u32>,
+}
+
+impl Options {
+    /// Whether scenario `n` runs.
+    pub(crate) fn wants(&self, n: u32) -> bool {
+        self.only.is_empty() || self.only.contains(&n)
+    }
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Self {
+        let mut o = Options {
+            smoke: false,
+            out: PathBuf::from("target/bench"),
+            only: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--smoke" => o.smoke = true,
+                "--only" => {
+                    if let Some(list) = it.next() {
+                        o.only = list
+                            .split(',')
+                            .filter_map(|n| n.trim().parse().ok())
+                            .collect();
+                    }
+                }
+                "--out" => {
+                    if let Some(dir) = it.next() {
+                        o.out = PathBuf::from(dir);
+                    }
+                }
+                _ => {}
+            }
+        }
+        o
+    }
+}
+
+/// `serve`: runs a mock until stdin closes, after printing `LISTENING <url>`.
+async fn serve(args: &[String]) -> Result<(), String> {
+    let mut config = MockConfig::default();
+    let mut leads = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--latency-ms" => {
+                let ms: u64 = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--latency-ms N")?;
+                config = config.leads_latency(Duration::from_millis(ms));
+            }
+            "--leads" => {
+                let spec = it.next().ok_or("--leads ACCOUNT=N")?;
+                let (account, n) = spec.split_once('=').ok_or("--leads ACCOUNT=N")?;
+                leads.push((
+                    account.to_owned(),
+                    n.parse::<usize>().map_err(|e| e.to_string())?,
+                ));
+            }
+            other => return Err(format!("unknown serve option {other}")),
+        }
+    }
+    let server = MockServer::start_with(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (account, n) in leads {
+        server.set_lead_count(&account, n);
+    }
+    println!("LISTENING {}", server.url());
+    // Serve until the parent closes our stdin (or dies).
+    let mut line = String::new();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    use tokio::io::AsyncBufReadExt;
+    while stdin
+        .read_line(&mut line)
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+    {
+        line.clear();
+    }
+    drop(server);
+    Ok(())
+}
+
+/// A mock server in a child process, stopped when dropped.
+pub(crate) struct ServerProcess {
+    child: Child,
+    pub(crate) url: String,
+}
+
+impl ServerProcess {
+    pub(crate) fn start(args: &[&str]) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start the mock process: {e}"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("no stdout from the mock process")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let url = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .ok_or_else(|| format!("unexpected first line from the mock: {line:?}"))?
+            .to_owned();
+        Ok(Self { child, url })
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if self.child.wait().is_err() {
+            let _ = self.child.kill();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The benchmark harness in smoke mode: every scenario runs, with a few hundred requests, so
+//! the harness cannot rot. The targets are not checked here (debug build, noisy machine).
+
+use std::process::Command;
+
+#[test]
+fn every_scenario_runs_and_reports() {
+    let out_dir =
+        std::env::temp_dir().join(format!("thingspace-bench-smoke-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_thingspace-bench"))
+        .args(["run", "--smoke", "--out"])
+        .arg(&out_dir)
+        .output()
+        .expect("run the harness");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = std::fs::read_to_string(out_dir.join("smoke.json")).expect("report written");
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let figures = report["figures"].as_array().expect("figures");
+    assert_eq!(figures.len(), 7, "{json}");
+    for f in figures {
+        assert!(f["sdk"].as_f64().is_some_and(|v| v > 0.0), "{f}");
+        assert!(f["baseline"].as_f64().is_some_and(|v| v > 0.0), "{f}");
+    }
+    let concurrent = &figures[1]["target"];
+    assert!(
+        concurrent
+            .as_str()
+            .is_some_and(|t| t.contains("tokens 1, logins 1")),
+        "{concurrent}"
+    );
+    std::fs::remove_dir_all(out_dir).ok();
+}

@@ -1,0 +1,401 @@
+//! Record and replay: a transport that writes every exchange to a file with the secrets
+//! scrubbed, and one that serves such a file, for tests that run offline.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use thingspace_core::replay::{RecordingTransport, ReplayTransport};
+//! use thingspace_core::{ReqwestTransport, Transport};
+//!
+//! # async fn run() -> thingspace_core::Result<()> {
+//! // Once, against a real or mock service: record.
+//! let recorder = Arc::new(RecordingTransport::new(Arc::new(ReqwestTransport::new()?), "tests/cassettes/account.json"));
+//! // ... build the client with `.transport(recorder.clone())` and run the flow ...
+//!
+//! // Then, in CI, offline: replay, and check that the same requests were made.
+//! let replay = Arc::new(ReplayTransport::from_file("tests/cassettes/account.json")?);
+//! // ... build the client with `.transport(replay.clone())` and run the same flow ...
+//! replay.assert_done()?;
+//! # Ok(()) }
+//! ```
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::{Request, Response, SharedTransport, Transport};
+
+/// What a scrubbed secret is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// Header names whose values are always scrubbed.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "vz-m2m-token",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
+
+/// JSON and form fields whose values are always scrubbed (compared without case).
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "sessiontoken",
+    "token",
+];
+
+/// One recorded request and its response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The request, scrubbed.
+    pub request: RecordedRequest,
+    /// The response, scrubbed.
+    pub response: RecordedResponse,
+}
+
+/// A recorded request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// The method, such as `GET`.
+    pub method: String,
+    /// The path and query (the host is left out, so a replay works on any base URL).
+    pub path_and_query: String,
+    /// Headers, secrets scrubbed.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The body as text, secrets scrubbed.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// A recorded response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    /// The status code.
+    pub status: u16,
+    /// Headers, secrets scrubbed.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The body as text, secrets scrubbed.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// A file of exchanges.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cassette {
+    /// The exchanges, in the order they happened.
+    pub exchanges: Vec<Exchange>,
+}
+
+impl Cassette {
+    /// Reads a cassette file.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the file cannot be read or is not a cassette.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!("could not read the cassette {}", path.display())).with_source(e)
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::config(format!("{} is not a cassette", path.display())).with_source(e)
+        })
+    }
+
+    /// Writes the cassette as pretty JSON.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::config(format!("could not create {}", dir.display())).with_source(e)
+            })?;
+        }
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::config("could not encode the cassette").with_source(e))?;
+        std::fs::write(path, text + "\n").map_err(|e| {
+            Error::config(format!("could not write the cassette {}", path.display())).with_source(e)
+        })
+    }
+}
+
+fn scrub_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let value = if SECRET_HEADERS.contains(&n.as_str()) || v.is_sensitive() {
+                REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (n.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+fn is_secret_field(name: &str) -> bool {
+    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
+fn scrub_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_field(k) && !v.is_null() {
+                    *v = Value::String(REDACTED.to_owned());
+                } else {
+                    scrub_json(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        _ => {}
+    }
+}
+
+/// Scrubs secrets from a body: JSON fields, or form fields, by name.
+pub fn scrub_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
+        scrub_json(&mut json);
+        return json.to_string();
+    }
+    if text.contains('=') && !text.contains(char::is_whitespace) {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .map(|(k, v)| {
+                let v = if is_secret_field(&k) {
+                    REDACTED.into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        return url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+    }
+    text.into_owned()
+}
+
+fn path_and_query(request: &Request) -> String {
+    match request.url.query() {
+        Some(q) => format!("{}?{q}", request.url.path()),
+        None => request.url.path().to_owned(),
+    }
+}
+
+/// A transport that forwards to another and records every exchange, secrets scrubbed, to a
+/// cassette file (rewritten after each exchange, so a test that stops early keeps what it did).
+pub struct RecordingTransport {
+    inner: SharedTransport,
+    path: PathBuf,
+    cassette: Mutex<Cassette>,
+}
+
+impl RecordingTransport {
+    /// Records what `inner` sends and receives into `path`.
+    pub fn new(inner: SharedTransport, path: impl Into<PathBuf>) -> Self {
+        Self {
+            inner,
+            path: path.into(),
+            cassette: Mutex::new(Cassette::default()),
+        }
+    }
+
+    /// The exchanges recorded so far.
+    pub fn cassette(&self) -> Cassette {
+        self.cassette.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for RecordingTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordingTransport")
+            .field("inner", &self.inner)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Transport for RecordingTransport {
+    async fn send(&self, request: Request) -> Result<Response> {
+        let recorded = RecordedRequest {
+            method: request.method.to_string(),
+            path_and_query: path_and_query(&request),
+            headers: scrub_headers(&request.headers),
+            body: scrub_body(&request.body),
+        };
+        let response = self.inner.send(request).await?;
+        let exchange = Exchange {
+            request: recorded,
+            response: RecordedResponse {
+                status: response.status.as_u16(),
+                headers: scrub_headers(&response.headers),
+                body: scrub_body(&response.body),
+            },
+        };
+        let snapshot = {
+            let mut cassette = self
+                .cassette
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cassette.exchanges.push(exchange);
+            cassette.clone()
+        };
+        snapshot.save(&self.path)?;
+        Ok(response)
+    }
+}
+
+/// A transport that answers from a cassette, in order, and checks that each request is the
+/// one recorded (method, path and query).
+pub struct ReplayTransport {
+    cassette: Cassette,
+    next: Mutex<usize>,
+}
+
+impl ReplayTransport {
+    /// Replays `cassette`.
+    pub fn new(cassette: Cassette) -> Self {
+        Self {
+            cassette,
+            next: Mutex::new(0),
+        }
+    }
+
+    /// Replays the cassette file at `path`.
+    ///
+    /// # Errors
+    /// As [`Cassette::load`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self::new(Cassette::load(path)?))
+    }
+
+    /// Fails unless every recorded exchange was replayed.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming how many exchanges were left.
+    pub fn assert_done(&self) -> Result<()> {
+        let next = *self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total = self.cassette.exchanges.len();
+        if next == total {
+            Ok(())
+        } else {
+            Err(Error::invalid_input(format!(
+                "replay: {} of {total} recorded exchanges were not requested",
+                total - next
+            )))
+        }
+    }
+}
+
+impl fmt::Debug for ReplayTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayTransport")
+            .field("exchanges", &self.cassette.exchanges.len())
+            .field("next", &self.next)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Transport for ReplayTransport {
+    async fn send(&self, request: Request) -> Result<Response> {
+        let index = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let i = *next;
+            *next += 1;
+            i
+        };
+        let actual = format!("{} {}", request.method, path_and_query(&request));
+        let Some(exchange) = self.cassette.exchanges.get(index) else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "replay: unexpected request #{} {actual}: the cassette has only {}",
+                    index + 1,
+                    self.cassette.exchanges.len()
+                ),
+            ));
+        };
+        let expected = format!(
+            "{} {}",
+            exchange.request.method, exchange.request.path_and_query
+        );
+        if actual != expected {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "replay: request #{} was {actual}, the cassette expected {expected}",
+                    index + 1
+                ),
+            ));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &exchange.response.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                headers.append(n, v);
+            }
+        }
+        let status = StatusCode::from_u16(exchange.response.status)
+            .map_err(|e| Error::config("the cassette has an invalid status").with_source(e))?;
+        Ok(Response::new(
+            status,
+            headers,
+            exchange.response.body.clone().into_bytes(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrubs_json_form_and_headers() {
+        let json = scrub_body(br#"{"username":"u","password":"p4ss","nested":[{"access_token":"tok"}],"sessionToken":"s"}"#);
+        assert!(
+            !json.contains("p4ss") && !json.contains("tok\"") && !json.contains("\"s\""),
+            "{json}"
+        );
+        assert!(json.contains("\"username\":\"u\""));
+        let form = scrub_body(
+            b"grant_type=client_credentials&client_id=id&client_secret=shh&scope=api%3A%2F%2Fx",
+        );
+        assert!(
+            !form.contains("shh") && form.contains("client_id=id"),
+            "{form}"
+        );
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_static("Bearer secret"));
+        h.insert("accept", HeaderValue::from_static("application/json"));
+        let s = scrub_headers(&h);
+        assert!(s.contains(&("authorization".into(), REDACTED.into())));
+        assert!(s.contains(&("accept".into(), "application/json".into())));
+    }
+}
