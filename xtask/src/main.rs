@@ -14,6 +14,11 @@ Commands:
   test     the whole check CI runs: fmt, clippy (-D warnings), the workspace's tests, the doc tests,
            and that each family crate builds on its own
   demo     run `thingspace demo` (the SDK against the embedded mock server)
+  release <version> [--dry-run] [--no-package]
+           bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
+           `cargo package` the crates in dependency order, commit and tag; refuses a dirty
+           tree, a version not greater than the current one, or a crate missing metadata;
+           --dry-run checks and prints the plan, changing nothing
   bench [--smoke]
            build in release mode and run the benchmarks (SDK against hand-written reqwest +
            serde_json, the mock in a separate process); figures in target/bench/
@@ -26,6 +31,8 @@ Commands:
 /// The family crates: each must build alone and depend on no other family.
 const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];
 
+mod release;
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -33,6 +40,7 @@ fn main() -> ExitCode {
         Some("demo") => cargo(&["run", "--quiet", "-p", "thingspace-cli", "--", "demo"]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("release") => release::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -48,7 +56,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// The repository: `$XTASK_ROOT` when set (tests run xtask on a copy), else this workspace.
 fn root() -> PathBuf {
+    if let Some(dir) = env::var_os("XTASK_ROOT") {
+        return PathBuf::from(dir);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -83,7 +95,9 @@ fn test() -> Result<(), String> {
     let mut totals = Totals::default();
     let unit = cargo_test(&["test", "--workspace", "--all-targets"], &mut totals);
     let doc = unit.and_then(|()| cargo_test(&["test", "--workspace", "--doc"], &mut totals));
-    let families = doc.and_then(|()| families_stand_alone());
+    let families = doc
+        .and_then(|()| families_stand_alone())
+        .and_then(|()| rustdoc_clean());
     println!("tests: {} passed, {} failed", totals.passed, totals.failed);
     families
 }
@@ -195,6 +209,23 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err("a fuzz target failed: the panic message shows the input; add it to REGRESSIONS in tests/tests/fuzz.rs".to_owned())
+    }
+}
+
+/// `cargo doc` with warnings denied, so the documentation stays buildable and its links valid.
+fn rustdoc_clean() -> Result<(), String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("xtask: cargo doc --workspace --no-deps (warnings denied)");
+    let status = Command::new(cargo)
+        .args(["doc", "--workspace", "--no-deps", "--quiet"])
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not run cargo doc: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("`cargo doc` has warnings".to_owned())
     }
 }
 

@@ -19,3 +19,31 @@ pub use thingspace_oc as oc;
 /// The embedded mock server.
 #[cfg(feature = "mock")]
 pub use thingspace_mock as mock;
+
+/// Configuration for examples and first steps: the configured service when credentials are
+/// configured (`THINGSPACE_CLIENT_ID` in the environment or `client_id` in the file), otherwise
+/// an embedded mock server, started here, with every layer pointed at it. Keep the returned
+/// server alive as long as the client is used.
+///
+/// # Errors
+/// A configuration error, or a mock that could not start.
+#[cfg(feature = "mock")]
+pub async fn load_or_mock() -> Result<(LoadedConfig, Option<thingspace_mock::MockServer>)> {
+    let loaded = ConfigLoader::new().load()?;
+    if loaded.thingspace()?.client_id.is_some() {
+        return Ok((loaded, None));
+    }
+    let server = thingspace_mock::MockServer::start()
+        .await
+        .map_err(|e| Error::config("could not start the embedded mock server").with_source(e))?;
+    server.set_lead_count("0000123456", 2_500);
+    let mut loader = ConfigLoader::new().without_env().without_default_file();
+    for (key, value) in server.settings() {
+        loader = loader.set(key, value);
+    }
+    eprintln!(
+        "(no credentials configured: using the embedded mock at {})",
+        server.base_url()
+    );
+    Ok((loader.load()?, Some(server)))
+}

@@ -1,0 +1,35 @@
+//! Every lead of an account, page after page: `cargo run -p thingspace --example m2m_leads_list --features mock`.
+//! A failure part way says where to resume.
+
+use futures_util::StreamExt;
+use thingspace::{Client, m2m::M2m};
+
+#[tokio::main]
+async fn main() -> thingspace::Result<()> {
+    let account = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "0000123456".to_owned());
+    let (config, _mock) = thingspace::load_or_mock().await?;
+    let m2m = M2m::new(Client::thingspace(&config.thingspace()?)?);
+    let mut pages = m2m.leads().pages(&account)?;
+    let mut total = 0;
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => {
+                total += page.items.len();
+                println!(
+                    "{} leads (cursor {:?}, next {:?})",
+                    page.items.len(),
+                    page.cursor,
+                    page.next
+                );
+            }
+            Err(e) => {
+                eprintln!("stopped after {total} leads: {e}");
+                return Err(e);
+            }
+        }
+    }
+    println!("{total} leads in all");
+    Ok(())
+}
