@@ -18,16 +18,16 @@ use thingspace::{
     subsc::managed_accounts,
 };
 
-const SEEDS: &[&str] = &[
-    r#"{"accountName":"0000123456","accountNumber":"1234567890-77777","isProvisioningAllowed":true,"carriers":["Verizon Wireless"],"ipPools":[{"poolName":"P","poolType":"Static IP","isDefaultPool":true}],"servicePlans":[{"name":"","code":"92876","sizeKb":"","extendedAttributes":[{"key":"k","value":"v"}]}]}"#,
-    r#"{"leads":[{"leadId":"L-1","leadState":"Qualified","address":{"addressLine1":"1 Main","addressLine2":"","city":"Austin","state":"TX","zip":"78701","zip4":"0001"}}],"hasMoreData":true}"#,
-    r#"{"engagement":[{"engagementId":"1234","chargingGroup":"E","services":[{"name":"S","description":"d","states":[{"name":"A","workflowSequenceNumber":1.5,"ratingGroups":[{"code":"124","ratingGroupMinValue":"1","ratingGroupMaxValue":"8"}],"servicePlans":["x"]}]}]}]}"#,
-    r#"{"accountName":"2024009649-00001","managedAccList":[{"id":"1","TxId":"t"}],"ManagedAccAddedList":[{"id":"2","txid":"u"}],"managedAccProvisionedList":[]}"#,
-    r#"[{"civicAddresses":[{"id":"a","locations":[{"id":"l","isDefault":true}]}],"status":"Active","consentedOn":"2024-04-03T13:32:12.8286742Z","consentedCountries":["US"],"contactDetails":{"companyName":"SIPTest","contacts":[{"fullName":"x"}]}}]"#,
-    r#"{"errorCode":"INVALID_REQUEST","errorMessage":"bad"}"#,
-    r#"{"error":"invalid_client","error_description":"nope"}"#,
-    "<html><body>502 Bad Gateway</body></html>",
-];
+/// The seeds: every committed fixture small enough to mutate quickly, and an HTML page.
+fn seeds() -> Vec<&'static str> {
+    let mut seeds: Vec<&'static str> = thingspace::mock::fixtures::EMBEDDED
+        .iter()
+        .map(|(_, text)| *text)
+        .filter(|text| text.len() < 10_000)
+        .collect();
+    seeds.push("<html><body>502 Bad Gateway</body></html>");
+    seeds
+}
 
 const TOKENS: &[&str] = &[
     "null",
@@ -111,9 +111,10 @@ fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
 fn fuzz(name: &str, mut target: impl FnMut(&[u8])) {
     let mut rng = rng();
     let mut inputs: Vec<Vec<u8>> = REGRESSIONS.iter().map(|r| r.as_bytes().to_vec()).collect();
-    inputs.extend(SEEDS.iter().map(|s| s.as_bytes().to_vec()));
+    let seeds = seeds();
+    inputs.extend(seeds.iter().map(|s| s.as_bytes().to_vec()));
     for _ in 0..iterations() {
-        let seed = SEEDS[rng.usize(0..SEEDS.len())].as_bytes();
+        let seed = seeds[rng.usize(0..seeds.len())].as_bytes();
         inputs.push(mutate(&mut rng, seed));
     }
     for input in inputs {

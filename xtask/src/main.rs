@@ -13,6 +13,9 @@ cargo xtask <command>
 Commands:
   test     the whole check CI runs: fmt, clippy (-D warnings), the workspace's tests, the doc tests,
            and that each family crate builds on its own
+  fixtures [--check] [--seed N]
+           write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
+           --check fails when the committed files differ from what the generator makes
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   release <version> [--dry-run] [--no-package]
            bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("release") => release::run(&args[1..]),
+        Some("fixtures") => fixtures(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -84,6 +88,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
+    fixtures(&["--check".to_owned()])?;
     cargo(&[
         "clippy",
         "--workspace",
@@ -146,6 +151,48 @@ fn count(line: &str, word: &str) -> u64 {
         .find(|w| w[1].trim_end_matches(';') == word)
         .and_then(|w| w[0].parse().ok())
         .unwrap_or(0)
+}
+
+/// Writes (or, with `--check`, compares) the fixtures generated from one seed.
+fn fixtures(args: &[String]) -> Result<(), String> {
+    let check = args.iter().any(|a| a == "--check");
+    let seed = match args.iter().position(|a| a == "--seed") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("--seed needs a whole number")?,
+        None => thingspace_mock::fixtures::SEED,
+    };
+    let dir = root()
+        .join("crates")
+        .join("thingspace-mock")
+        .join("fixtures");
+    let mut stale = Vec::new();
+    for (name, text) in thingspace_mock::fixtures::generate(seed) {
+        let path = dir.join(name);
+        if check {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(name);
+            }
+        } else {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    if !stale.is_empty() {
+        return Err(format!(
+            "these fixtures differ from what the generator makes (run `cargo xtask fixtures`): {}",
+            stale.join(", ")
+        ));
+    }
+    eprintln!(
+        "xtask: fixtures {} ({})",
+        if check { "up to date" } else { "written" },
+        dir.display()
+    );
+    Ok(())
 }
 
 /// Builds the benchmark harness in release mode and runs it.

@@ -327,11 +327,18 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         // The limit fell inside a multi-byte character: stop before it.
         cut = &cut[..e.valid_up_to()];
     }
-    let mut out: String = String::from_utf8_lossy(cut)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if body.len() > SNIPPET_LIMIT {
+    let mut out = String::with_capacity(SNIPPET_LIMIT + 3);
+    let mut cut_short = body.len() > SNIPPET_LIMIT;
+    // Invalid bytes become U+FFFD (three bytes each), so the output is bounded on its own.
+    for c in String::from_utf8_lossy(cut).chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if out.len() + c.len_utf8() > SNIPPET_LIMIT {
+            cut_short = true;
+            break;
+        }
+        out.push(c);
+    }
+    if cut_short {
         out.push('…');
     }
     out
@@ -480,6 +487,16 @@ mod tests {
         let s = snippet(long.as_bytes());
         assert!(s.len() <= SNIPPET_LIMIT + '…'.len_utf8());
         assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn snippet_stays_bounded_when_invalid_bytes_expand() {
+        // Found by the fuzzer: each invalid byte becomes a three-byte U+FFFD.
+        let s = snippet(&[0xff; 600]);
+        assert!(s.len() <= SNIPPET_LIMIT + '…'.len_utf8(), "{}", s.len());
+        assert!(s.ends_with('…'));
+        let s = snippet(&[0xff; 10]);
+        assert_eq!(s.chars().count(), 10);
     }
 
     #[test]

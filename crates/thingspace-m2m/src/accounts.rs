@@ -138,17 +138,14 @@ pub fn get_request(account_name: &str) -> ApiRequest {
 mod tests {
     use super::*;
 
-    /// The document's example, with its invalid `"sizeKb":,` repaired.
-    const DOCUMENT: &str = r#"{"accountName":"Chintan_CPNStaticBulk","accountNumber":"1234567890-77777",
-      "organizationName":"ChintanCPNBulk","isProvisioningAllowed":true,"carriers":["Verizon Wireless"],
-      "features":["Static IP","Dynamic IP","Customer PN"],
-      "ipPools":[{"poolName":"ACMESTATIC001","poolType":"Static IP","isDefaultPool":true},
-                 {"poolName":"ACMEDYNAMIC001","poolType":"Dynamic IP","isDefaultPool":false}],
-      "servicePlans":[{"name":"","code":"92876","sizeKb":"","carrierServicePlanCode":"","extendedAttributes":""}]}"#;
+    /// The document's example (its invalid `"sizeKb":,` repaired), from the shared fixtures.
+    fn document() -> &'static str {
+        thingspace_mock::fixtures::get("m2m/account.document.json").expect("fixture")
+    }
 
     #[test]
     fn decodes_the_document_example() {
-        let a: Account = serde_json::from_str(DOCUMENT).expect("decode");
+        let a: Account = serde_json::from_str(document()).expect("decode");
         assert_eq!(a.account_number.as_deref(), Some("1234567890-77777"));
         assert_eq!(a.ip_pools.len(), 2);
         assert_eq!(a.ip_pools[0].is_default_pool, Some(true));
@@ -175,8 +172,16 @@ mod tests {
     }
 
     #[test]
+    fn decodes_the_sdk_fixture() {
+        let text = thingspace_mock::fixtures::get("m2m/account.sdk.json").expect("fixture");
+        let a: Account = serde_json::from_str(text).expect("decode");
+        assert_eq!(a.ip_pools.len(), 2, "iPPools");
+        assert!(a.service_plans.iter().all(|p| p.size_kb_value().is_some()));
+    }
+
+    #[test]
     fn serialises_with_wire_names() {
-        let a: Account = serde_json::from_str(DOCUMENT).expect("decode");
+        let a: Account = serde_json::from_str(document()).expect("decode");
         let v = serde_json::to_value(&a).expect("encode");
         assert!(v.get("accountName").is_some() && v.get("ipPools").is_some());
     }

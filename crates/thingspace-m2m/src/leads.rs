@@ -264,10 +264,7 @@ mod tests {
     #[test]
     fn decodes_the_document_example() {
         let body: LeadsBody = serde_json::from_str(
-            r#"{"leads":[{"leadId":"L-10001","leadState":"Qualified","address":{"addressLine1":"1600 Pennsylvania Avenue",
-            "addressLine2":"","city":"Washington","state":"DC","zip":"20500"}},{"leadId":"L-10003","leadState":"Closed",
-            "address":{"addressLine1":"2000 Las Vegas Blvd S","addressLine2":"","city":"Las Vegas City","state":"Nevada",
-            "zip":"89104-0001"}}],"hasMoreData":false}"#,
+            thingspace_mock::fixtures::get("m2m/leads.document.json").expect("fixture"),
         )
         .expect("decode");
         assert_eq!(body.leads.len(), 2);
@@ -276,6 +273,16 @@ mod tests {
         let v = serde_json::to_value(&body.leads[0]).expect("encode");
         assert_eq!(v["address"]["addressLine1"], "1600 Pennsylvania Avenue");
         assert_eq!(v["leadId"], "L-10001");
+    }
+
+    #[test]
+    fn decodes_a_full_synthetic_page() {
+        let body: LeadsBody = serde_json::from_str(
+            thingspace_mock::fixtures::get("m2m/leads.page.json").expect("fixture"),
+        )
+        .expect("decode");
+        assert_eq!(body.leads.len(), 1000);
+        assert_eq!(body.has_more_data, Some(true));
     }
 
     #[test]

@@ -123,16 +123,13 @@ impl<'a> StatesAndServicesApi<'a> {
 mod tests {
     use super::*;
 
-    const DOCUMENT: &str = r#"{"engagement":[{"engagementId":"1234","chargingGroup":"Engagement1234","services":[
-      {"name":"Svc1","description":"Usage Segmentation - Main Line","states":[
-        {"name":"Svc1 Activate","workflowSequenceNumber":1,"servicePlans":["4523aef7250f67205fd5","4d4090c0f2d48814c94d"]}]},
-      {"name":"WIFI","description":"Usage Segmentation - WiFi","states":[
-        {"name":"WIFI Redirect","workflowSequenceNumber":2,"ratingGroups":[{"code":"124","ratingGroupMinValue":"10001",
-         "ratingGroupMaxValue":"10008"}],"servicePlans":["4d4090c0f2d48814c94d"]}]}]}]}"#;
+    fn document() -> &'static str {
+        thingspace_mock::fixtures::get("m2m/states-and-services.document.json").expect("fixture")
+    }
 
     #[test]
     fn decodes_the_document_example() {
-        let s: StatesAndServices = serde_json::from_str(DOCUMENT).expect("decode");
+        let s: StatesAndServices = serde_json::from_str(document()).expect("decode");
         let services = &s.engagement[0].services;
         assert_eq!(services.len(), 2);
         assert!(services[0].states[0].rating_groups.is_empty());

@@ -16,10 +16,14 @@ pub(crate) fn hash(s: &str) -> u64 {
 /// so clients meet both.
 pub(crate) fn account(name: &str) -> Value {
     if name == DOCUMENT_ACCOUNT {
-        return document_account();
+        return crate::fixtures::json("m2m/account.document.json");
     }
+    account_spelled(name, hash(name) % 2 == 1)
+}
+
+/// The account `name` in the SDKs' spelling (`sdk_spelling`) or the document's.
+pub(crate) fn account_spelled(name: &str, sdk_spelling: bool) -> Value {
     let h = hash(name);
-    let sdk_spelling = h % 2 == 1;
     let plan = |code: u64, size: u64| {
         if sdk_spelling {
             json!({
@@ -49,24 +53,6 @@ pub(crate) fn account(name: &str) -> Value {
     });
     v[if sdk_spelling { "iPPools" } else { "ipPools" }] = pools;
     v
-}
-
-/// The document's example, with its invalid `"sizeKb":,` repaired to an empty string.
-fn document_account() -> Value {
-    let plan = json!({"name": "", "code": "92876", "sizeKb": "", "carrierServicePlanCode": "", "extendedAttributes": ""});
-    json!({
-        "accountName": "Chintan_CPNStaticBulk",
-        "accountNumber": "1234567890-77777",
-        "organizationName": "ChintanCPNBulk",
-        "isProvisioningAllowed": true,
-        "carriers": ["Verizon Wireless"],
-        "features": ["Static IP", "Dynamic IP", "Customer PN"],
-        "ipPools": [
-            {"poolName": "ACMESTATIC001", "poolType": "Static IP", "isDefaultPool": true},
-            {"poolName": "ACMEDYNAMIC001", "poolType": "Dynamic IP", "isDefaultPool": false}
-        ],
-        "servicePlans": [plan.clone(), plan]
-    })
 }
 
 /// Cursors are offsets in disguise, so a client cannot guess them by counting.
@@ -134,10 +120,19 @@ pub(crate) fn lead(account: &str, index: usize) -> Value {
 /// States and services of `account`: the document's example for even hashes; for odd ones
 /// the generated SDKs' shape (float sequence numbers, no rating groups, a state with no plans).
 pub(crate) fn states_and_services(account: &str) -> Value {
+    if hash(account) % 2 == 0 {
+        crate::fixtures::json("m2m/states-and-services.document.json")
+    } else {
+        states_and_services_sdk(account)
+    }
+}
+
+/// The document's example of states and services (what the fixture holds).
+pub(crate) fn states_and_services_document() -> Value {
     let rg = |code: &str| json!([{ "code": code, "ratingGroupMinValue": "10001", "ratingGroupMaxValue": "10008" }]);
     let plans2 = json!(["4523aef7250f67205fd5", "4d4090c0f2d48814c94d"]);
     let plans1 = json!(["4d4090c0f2d48814c94d"]);
-    if hash(account) % 2 == 0 {
+    {
         json!({ "engagement": [{
             "engagementId": "1234",
             "chargingGroup": "Engagement1234",
@@ -155,7 +150,14 @@ pub(crate) fn states_and_services(account: &str) -> Value {
                 ]},
             ],
         }]})
-    } else {
+    }
+}
+
+/// States and services in the generated SDKs' shape: float sequence numbers, no rating groups,
+/// a service with no states.
+pub(crate) fn states_and_services_sdk(account: &str) -> Value {
+    let plans1 = json!(["4d4090c0f2d48814c94d"]);
+    {
         json!({ "engagement": [{
             "engagementId": format!("{}", hash(account) % 10_000),
             "chargingGroup": null,
@@ -212,7 +214,18 @@ const OC_STATUSES: &[&str] = &["Active", "Active", "Suspended", "Removed"];
 /// Operator Connect lead `index`: the same every time. The first is the document's example.
 pub(crate) fn oc_lead(index: usize) -> Value {
     if index == 0 {
-        return json!({
+        return crate::fixtures::json("oc/lead.document.json")
+            .as_array()
+            .and_then(|a| a.first().cloned())
+            .unwrap_or_default();
+    }
+    oc_lead_synthetic(index)
+}
+
+/// The document's Operator Connect lead (what the fixture holds, in an array).
+pub(crate) fn oc_lead_document() -> Value {
+    {
+        json!({
             "civicAddresses": null, "comments": null, "umpCustomerGuid": null, "isNotActive": null,
             "ovocChannelId": null, "isDirectLead": true, "id": "da68eafc-d3c6-4d3b-9a10-c48b26c6086b",
             "tenantId": "f94238e5-4f2c-4e1b-8125-2d27122ca75f", "tenantOrigin": null, "operatorId": null,
@@ -220,8 +233,12 @@ pub(crate) fn oc_lead(index: usize) -> Value {
             "lastModifiedOn": "2024-04-03T13:32:12.82872Z", "consentedCountries": [],
             "contactDetails": { "fullName": null, "email": null, "phoneNumber": null,
                 "companyName": "SIPTest", "companySize": null, "contacts": null },
-        });
+        })
     }
+}
+
+/// A synthetic Operator Connect lead.
+pub(crate) fn oc_lead_synthetic(index: usize) -> Value {
     let x = (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x0c0f_fee0;
     let company = COMPANIES[index % COMPANIES.len()];
     let tenant = guid(x);

@@ -5,6 +5,7 @@
 mod auth;
 mod data;
 mod fault;
+pub mod fixtures;
 mod m2m;
 mod oc;
 mod subsc;

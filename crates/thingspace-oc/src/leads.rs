@@ -432,16 +432,13 @@ impl<'a> OcLeads<'a> {
 mod tests {
     use super::*;
 
-    const DOCUMENT: &str = r#"[{"civicAddresses": null, "comments": null, "umpCustomerGuid": null, "isNotActive": null,
-      "ovocChannelId": null, "isDirectLead": true, "id": "da68eafc-d3c6-4d3b-9a10-c48b26c6086b",
-      "tenantId": "f94238e5-4f2c-4e1b-8125-2d27122ca75f", "tenantOrigin": null, "operatorId": null,
-      "status": "Active", "consentedOn": "2024-04-03T13:32:12.8286742Z", "lastModifiedOn": "2024-04-03T13:32:12.82872Z",
-      "consentedCountries": [], "contactDetails": {"fullName": null, "email": null, "phoneNumber": null,
-      "companyName": "SIPTest", "companySize": null, "contacts": null}}]"#;
+    fn document() -> &'static str {
+        thingspace_mock::fixtures::get("oc/lead.document.json").expect("fixture")
+    }
 
     #[test]
     fn decodes_the_document_example() {
-        let leads: Vec<OcLead> = serde_json::from_str(DOCUMENT).expect("decode");
+        let leads: Vec<OcLead> = serde_json::from_str(document()).expect("decode");
         let l = &leads[0];
         assert_eq!(l.status, Some(ConsentStatus::Active));
         assert_eq!(
@@ -458,6 +455,18 @@ mod tests {
         let v = serde_json::to_value(l).expect("encode");
         assert_eq!(v["tenantId"], "f94238e5-4f2c-4e1b-8125-2d27122ca75f");
         assert_eq!(v["consentedOn"], "2024-04-03T13:32:12.8286742Z");
+    }
+
+    #[test]
+    fn decodes_a_synthetic_page() {
+        let text = thingspace_mock::fixtures::get("oc/leads.page.json").expect("fixture");
+        let leads: Vec<OcLead> = serde_json::from_str(text).expect("decode");
+        assert_eq!(leads.len(), 20);
+        assert!(
+            leads
+                .iter()
+                .all(|l| l.consented_on.is_some() && !l.civic_addresses.is_empty())
+        );
     }
 
     #[test]
