@@ -1,7 +1,8 @@
 //! The token endpoint, the M2M login and the checks every API route makes.
 
 use std::{
-    sync::{Arc, atomic::Ordering},
+    collections::HashMap,
+    sync::{Arc, Mutex, atomic::Ordering},
     time::Instant,
 };
 
@@ -81,16 +82,20 @@ pub(crate) async fn token(
 }
 
 fn bearer_ok(state: &State, headers: &HeaderMap) -> bool {
-    let Some(token) = headers
+    bearer_in(&state.tokens, headers)
+}
+
+/// Whether the request's bearer token is one of `issued` and has not expired.
+pub(crate) fn bearer_in(issued: &Mutex<HashMap<String, Instant>>, headers: &HeaderMap) -> bool {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    lock(&state.tokens)
-        .get(token)
-        .is_some_and(|exp| Instant::now() < *exp)
+        .is_some_and(|token| {
+            lock(issued)
+                .get(token)
+                .is_some_and(|exp| Instant::now() < *exp)
+        })
 }
 
 fn unauthorized(message: &str) -> Response {

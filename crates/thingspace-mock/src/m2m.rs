@@ -12,6 +12,21 @@ use serde_json::json;
 
 use crate::{Fault, LocationForm, MISSING_ACCOUNT_PREFIX, Route, State, auth, data, fault};
 
+/// The answer to a request the service would refuse: missing or expired credentials (401),
+/// or an account that does not exist (404).
+pub(crate) fn refuse(state: &State, headers: &HeaderMap, account: &str) -> Option<Response> {
+    if let Some(r) = auth::check(state, headers) {
+        return Some(r);
+    }
+    account.starts_with(MISSING_ACCOUNT_PREFIX).then(|| {
+        fault::envelope(
+            StatusCode::NOT_FOUND,
+            "AccountNotFound",
+            &format!("Account {account} was not found"),
+        )
+    })
+}
+
 /// `GET /api/m2m/v1/accounts/{accountname}`.
 pub(crate) async fn account(
     AxumState(state): AxumState<Arc<State>>,
@@ -21,15 +36,8 @@ pub(crate) async fn account(
     if let Some(r) = fault::apply(state.arrive(Route::Account)).await {
         return r;
     }
-    if let Some(r) = auth::check(&state, &headers) {
+    if let Some(r) = refuse(&state, &headers, &name) {
         return r;
-    }
-    if name.starts_with(MISSING_ACCOUNT_PREFIX) {
-        return fault::envelope(
-            StatusCode::NOT_FOUND,
-            "AccountNotFound",
-            &format!("Account {name} was not found"),
-        );
     }
     Json(data::account(&name)).into_response()
 }
@@ -43,15 +51,8 @@ pub(crate) async fn states_and_services(
     if let Some(r) = fault::apply(state.arrive(Route::StatesAndServices)).await {
         return r;
     }
-    if let Some(r) = auth::check(&state, &headers) {
+    if let Some(r) = refuse(&state, &headers, &name) {
         return r;
-    }
-    if name.starts_with(MISSING_ACCOUNT_PREFIX) {
-        return fault::envelope(
-            StatusCode::NOT_FOUND,
-            "AccountNotFound",
-            &format!("Account {name} was not found"),
-        );
     }
     Json(data::states_and_services(&name)).into_response()
 }
@@ -87,15 +88,8 @@ pub(crate) async fn leads(
     if let Some(r) = fault::apply(fault).await {
         return r;
     }
-    if let Some(r) = auth::check(&state, &headers) {
+    if let Some(r) = refuse(&state, &headers, &name) {
         return r;
-    }
-    if name.starts_with(MISSING_ACCOUNT_PREFIX) {
-        return fault::envelope(
-            StatusCode::NOT_FOUND,
-            "AccountNotFound",
-            &format!("Account {name} was not found"),
-        );
     }
     if !state.config.leads_latency.is_zero() {
         tokio::time::sleep(state.config.leads_latency).await;

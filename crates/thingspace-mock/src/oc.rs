@@ -8,7 +8,7 @@ use std::{
 use axum::{
     Json,
     extract::{Path, Query, State as AxumState},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -112,15 +112,7 @@ pub(crate) async fn leads(
     if let Some(r) = fault::apply(state.arrive(Route::OcLeads)).await {
         return r;
     }
-    let authorized = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| {
-            lock(&state.oc_tokens)
-                .get(t)
-                .is_some_and(|exp| Instant::now() < *exp)
-        });
+    let authorized = crate::auth::bearer_in(&state.oc_tokens, &headers);
     if !authorized {
         return (
             StatusCode::UNAUTHORIZED,

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use crate::{MISSING_ACCOUNT_PREFIX, ManagedSpelling, Route, State, auth, data, fault};
+use crate::{ManagedSpelling, Route, State, data, fault};
 
 /// `GET /api/subsc/v1/managedaccounts/{account}/service/{service}`.
 pub(crate) async fn managed_accounts(
@@ -40,7 +40,8 @@ async fn respond(
     if let Some(r) = fault::apply(state.arrive(Route::ManagedAccounts)).await {
         return r;
     }
-    if let Some(r) = auth::check(state, headers) {
+
+    if let Some(r) = crate::m2m::refuse(state, headers, account) {
         return r;
     }
     if service != "Location" {
@@ -60,13 +61,7 @@ async fn respond(
             "status must be ADD or PROVISION",
         );
     }
-    if account.starts_with(MISSING_ACCOUNT_PREFIX) {
-        return fault::envelope(
-            StatusCode::NOT_FOUND,
-            "AccountNotFound",
-            &format!("Account {account} was not found"),
-        );
-    }
+
     let all = data::managed_accounts(account);
     let pick = |want: &str| -> Vec<&(String, String, &'static str)> {
         all.iter().filter(|(_, _, s)| *s == want).collect()
