@@ -121,32 +121,52 @@ pub struct OcLead {
     pub contact_details: Option<ContactDetails>,
 }
 
-/// A civic address of a customer.
+/// A civic address of a customer (an emergency-calling address in Teams).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-#[allow(missing_docs)] // Field names are the service's; each is what it says.
 pub struct CivicAddress {
+    /// The address id.
     pub id: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
     pub country: Option<String>,
+    /// House number.
     pub house_number: Option<String>,
+    /// House number suffix, such as `A`.
     pub house_number_suffix: Option<String>,
+    /// Directional before the street name, such as `N`.
     pub pre_directional: Option<String>,
+    /// Street name.
     pub street_name: Option<String>,
+    /// Street suffix, such as `St`.
     pub street_suffix: Option<String>,
+    /// Directional after the street name.
     pub post_directional: Option<String>,
+    /// State or province.
     pub state_or_province: Option<String>,
+    /// County or district.
     pub county_or_district: Option<String>,
+    /// City or town.
     pub city_or_town: Option<String>,
+    /// Another name of the city or town.
     pub city_or_town_alias: Option<String>,
+    /// Postal or ZIP code.
     pub postal_or_zip_code: Option<String>,
+    /// A description of the address.
     pub description: Option<String>,
+    /// The company at the address.
     pub company_name: Option<String>,
+    /// The company's id.
     pub company_id: Option<String>,
+    /// The default location of the address.
     pub default_location_id: Option<String>,
+    /// Whether Microsoft validated the address.
     pub validation_status: Option<String>,
+    /// The customer's tenant id.
     pub tenant_id: Option<String>,
+    /// The partner's id.
     pub partner_id: Option<String>,
+    /// The locations (floors, rooms) at the address.
     #[serde(default, deserialize_with = "null_as_default")]
     pub locations: Vec<Location>,
 }
