@@ -8,6 +8,7 @@ use thingspace::{
     m2m::{ExtendedAttributes, M2m, StatesAndServices},
     mock::{DOCUMENT_ACCOUNT, Fault, MockServer, Route},
     oc::{OcConfig, OperatorConnect},
+    replay::{RecordingTransport, ReplayTransport},
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
 
@@ -297,6 +298,48 @@ pub(crate) async fn run() -> Result<(), Error> {
         "{count} OC leads; Entra token requests: {}",
         server.count(Route::EntraToken)
     );
+
+    step("Record a run, then replay it offline (secrets scrubbed from the cassette)");
+    let cassette =
+        std::env::temp_dir().join(format!("thingspace-demo-{}.json", std::process::id()));
+    let recorder = std::sync::Arc::new(RecordingTransport::new(
+        std::sync::Arc::new(thingspace::ReqwestTransport::new()?),
+        &cassette,
+    ));
+    let recorded = M2m::new(Client::thingspace_with_transport(
+        &config,
+        recorder.clone(),
+    )?)
+    .accounts()
+    .get("0000123456")
+    .await?;
+    let replay = std::sync::Arc::new(ReplayTransport::from_file(&cassette)?);
+    let replayed = M2m::new(Client::thingspace_with_transport(&config, replay.clone())?)
+        .accounts()
+        .get("0000123456")
+        .await?;
+    replay.assert_done()?;
+    let text = std::fs::read_to_string(&cassette).unwrap_or_default();
+    println!(
+        "{} exchanges recorded to {}; replayed offline: {}; secrets in the cassette: {}",
+        recorder.cassette().exchanges.len(),
+        cassette.display(),
+        if replayed == recorded {
+            "identical"
+        } else {
+            "DIFFERENT"
+        },
+        if config
+            .client_secret
+            .as_ref()
+            .is_some_and(|secret| text.contains(secret.expose_secret()))
+        {
+            "FOUND"
+        } else {
+            "none"
+        }
+    );
+    std::fs::remove_file(&cassette).ok();
 
     step("Errors carry the service's errorCode and errorMessage");
     match m2m.accounts().get("missing-0001").await {
