@@ -253,7 +253,7 @@ impl Client {
             attempts = Empty,
             latency_ms = Empty,
         );
-        async {
+        let work = async {
             let started = Instant::now();
             let disabled = RetryPolicy::disabled();
             let policy = if request.is_idempotent() {
@@ -286,9 +286,8 @@ impl Client {
                     Err(err.with_operation(request.operation))
                 }
             }
-        }
-        .instrument(span)
-        .await
+        };
+        in_span(span, work).await
     }
 
     /// Sends `request` and decodes the JSON body into `T`.
@@ -310,7 +309,7 @@ impl Client {
             status = Empty,
             latency_ms = Empty
         );
-        async {
+        let work = async {
             let started = Instant::now();
             let mut reauthenticated = false;
             loop {
@@ -345,9 +344,18 @@ impl Client {
                 }
                 return Ok(response);
             }
-        }
-        .instrument(span)
-        .await
+        };
+        in_span(span, work).await
+    }
+}
+
+/// Runs `work` inside `span`; with tracing off, the span is disabled and `work` runs bare, so
+/// the hot path pays nothing for the wrapper on every poll.
+async fn in_span<F: Future>(span: tracing::Span, work: F) -> F::Output {
+    if span.is_disabled() {
+        work.await
+    } else {
+        work.instrument(span).await
     }
 }
 

@@ -85,7 +85,7 @@ impl ServicePlan {
 }
 
 /// `extendedAttributes`, in either spelling.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ExtendedAttributes {
@@ -93,6 +93,38 @@ pub enum ExtendedAttributes {
     Text(String),
     /// Key/value pairs, as in the generated SDKs.
     List(Vec<KeyValue>),
+}
+
+impl<'de> Deserialize<'de> for ExtendedAttributes {
+    /// Text or a list, told apart by the JSON type without buffering the value (as
+    /// `#[serde(untagged)]` would).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ExtendedAttributes;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("text or a list of {key, value}")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ExtendedAttributes::Text(v.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ExtendedAttributes::Text(v))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::<KeyValue>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(ExtendedAttributes::List)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A key/value pair.
@@ -177,6 +209,15 @@ mod tests {
         let a: Account = serde_json::from_str(text).expect("decode");
         assert_eq!(a.ip_pools.len(), 2, "iPPools");
         assert!(a.service_plans.iter().all(|p| p.size_kb_value().is_some()));
+    }
+
+    #[test]
+    fn extended_attributes_reject_other_types() {
+        let e = serde_json::from_str::<ExtendedAttributes>("12").expect_err("a number");
+        assert!(e.to_string().contains("text or a list"), "{e}");
+        let l: ExtendedAttributes =
+            serde_json::from_str(r#"[{"key":"a","value":1}]"#).expect("list");
+        assert!(matches!(l, ExtendedAttributes::List(v) if v[0].value.as_deref() == Some("1")));
     }
 
     #[test]
