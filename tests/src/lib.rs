@@ -53,6 +53,27 @@ impl Harness {
     }
 }
 
+/// Reads `stream` until its first error: the items before it, and the error. Panics if the
+/// stream ends without one.
+pub async fn until_error<T, S>(stream: &mut S) -> (Vec<T>, thingspace::Error)
+where
+    S: futures_core::Stream<Item = Result<T>> + Unpin,
+{
+    let mut items = Vec::new();
+    while let Some(item) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+    {
+        match item {
+            Ok(item) => items.push(item),
+            Err(e) => return (items, e),
+        }
+    }
+    panic!(
+        "the stream ended after {} items without an error",
+        items.len()
+    );
+}
+
 /// A `tracing` writer that keeps everything in memory, to search logs for secrets.
 #[derive(Debug, Clone, Default)]
 pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);

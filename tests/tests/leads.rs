@@ -8,7 +8,7 @@ use thingspace::{
     m2m::Lead,
     mock::{Fault, LocationForm, MockConfig, Route},
 };
-use thingspace_tests::Harness;
+use thingspace_tests::{Harness, until_error};
 
 const ACCOUNT: &str = "0000123456";
 
@@ -86,14 +86,8 @@ async fn a_202_without_location_or_next_ends_with_a_typed_error() {
         h.server.set_lead_count(ACCOUNT, 100);
         h.server.inject_on_page(Route::Leads, 1, fault.clone(), 1);
         let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
-        let mut got = 0;
-        let err = loop {
-            match s.next().await {
-                Some(Ok(_)) => got += 1,
-                Some(Err(e)) => break e,
-                None => panic!("{fault:?}: the stream ended without an error"),
-            }
-        };
+        let (leads, err) = until_error(&mut s).await;
+        let got = leads.len();
         assert_eq!(err.kind(), ErrorKind::Pagination, "{fault:?}: {err}");
         assert!(s.next().await.is_none(), "nothing after the error");
         assert!(got <= 20, "{fault:?}: stopped at page 2, got {got}");
@@ -110,14 +104,8 @@ async fn a_repeated_cursor_ends_with_a_typed_error() {
     h.server
         .inject_on_page(Route::Leads, 2, Fault::RepeatCursor, 1);
     let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
-    let mut got = 0;
-    let err = loop {
-        match s.next().await {
-            Some(Ok(_)) => got += 1,
-            Some(Err(e)) => break e,
-            None => panic!("no error"),
-        }
-    };
+    let (leads, err) = until_error(&mut s).await;
+    let got = leads.len();
     assert_eq!(err.kind(), ErrorKind::Pagination);
     assert!(err.to_string().contains("repeated"), "{err}");
     assert_eq!(got, 30);
@@ -144,14 +132,7 @@ async fn a_page_that_keeps_failing_resumes_with_no_loss_and_no_duplicates() {
     h.server
         .inject_on_page(Route::Leads, 4, Fault::Status(503), 3);
     let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
-    let mut got = Vec::new();
-    let err = loop {
-        match s.next().await {
-            Some(Ok(l)) => got.push(l),
-            Some(Err(e)) => break e,
-            None => panic!("no error"),
-        }
-    };
+    let (mut got, err) = until_error(&mut s).await;
     assert_eq!(got.len(), 400);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     let cursor: i64 = err.resume_cursor().expect("cursor").parse().expect("int64");

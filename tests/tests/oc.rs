@@ -91,13 +91,7 @@ async fn a_failing_page_reports_where_to_resume() {
     let first = pages.next().await.expect("page").expect("ok");
     assert_eq!(first.items.len(), 20);
     server.inject_times(Route::OcLeads, Fault::Status(503), 3);
-    let err = loop {
-        match pages.next().await {
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => break e,
-            None => panic!("no error"),
-        }
-    };
+    let (_, err) = thingspace_tests::until_error(&mut pages).await;
     assert_eq!(err.resume_cursor(), Some("2"));
     let rest = oc.leads().pages_from(20, 2).expect("resume");
     let rest: Vec<_> = rest.collect::<Vec<_>>().await;
