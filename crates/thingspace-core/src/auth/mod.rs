@@ -182,7 +182,19 @@ impl<S: CredentialSource> CachedAuth<S> {
         {
             return Ok(c);
         }
-        let _guard = self.refresh.lock().await;
+        let _guard = match self.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                // Another caller is refreshing. A credential that is still valid serves now
+                // rather than waiting for the early refresh to finish.
+                if let Some(c) = self.cached()
+                    && !c.is_expired(Instant::now())
+                {
+                    return Ok(c);
+                }
+                self.refresh.lock().await
+            }
+        };
         let previous = self.cached();
         if let Some(c) = &previous
             && !c.wants_refresh(Instant::now())
@@ -331,6 +343,46 @@ mod tests {
         assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
         tokio::time::advance(Duration::from_secs(50)).await;
         auth.credential().await.expect("refreshed");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[derive(Debug)]
+    struct Slow {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl CredentialSource for Slow {
+        async fn fetch(&self) -> Result<Credential> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Credential::bearer(&format!("slow-{n}"), Some(Duration::from_secs(100)))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_early_refresh_does_not_hold_up_callers_with_a_valid_credential() {
+        let auth = Arc::new(CachedAuth::new(Slow {
+            calls: AtomicUsize::new(0),
+        }));
+        auth.credential().await.expect("first");
+        // Inside the refresh window (the last quarter), but not expired.
+        tokio::time::advance(Duration::from_secs(80)).await;
+        let refresher = tokio::spawn({
+            let auth = auth.clone();
+            async move { auth.credential().await }
+        });
+        tokio::task::yield_now().await;
+        let started = Instant::now();
+        let during = auth.credential().await.expect("served at once");
+        assert_eq!(during.headers()[0].1, "Bearer slow-0");
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "did not wait for the refresh"
+        );
+        let refreshed = refresher.await.expect("join").expect("refreshed");
+        assert_eq!(refreshed.headers()[0].1, "Bearer slow-1");
         assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
     }
 
