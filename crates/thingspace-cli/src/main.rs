@@ -71,6 +71,13 @@ enum Command {
     },
     /// Start the embedded mock server and run every flow of the SDK against it.
     Demo,
+    /// Run the embedded mock server until interrupted, printing the settings that point the
+    /// SDK and this command at it (as `export` lines for a shell).
+    Mock {
+        /// Give this account this many leads (ACCOUNT=N), for `leads list`; repeatable.
+        #[arg(long, value_name = "ACCOUNT=N")]
+        leads: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +219,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
     };
     match &cli.command {
         Command::Demo => demo::run().await,
+        Command::Mock { leads } => serve_mock(leads).await,
         Command::Accounts {
             command: AccountsCommand::Get { account },
         } => print_json(&m2m()?.accounts().get(account).await?),
@@ -268,6 +276,36 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
         }
     }
+}
+
+/// `thingspace mock`: serves until the process is interrupted.
+async fn serve_mock(leads: &[String]) -> Result<(), Error> {
+    let server = thingspace::mock::MockServer::start()
+        .await
+        .map_err(|e| Error::config("could not start the mock server").with_source(e))?;
+    for spec in leads {
+        let (account, count) = spec
+            .split_once('=')
+            .and_then(|(a, n)| Some((a, n.parse::<usize>().ok()?)))
+            .ok_or_else(|| {
+                Error::invalid_input(format!("--leads takes ACCOUNT=N, not `{spec}`"))
+            })?;
+        server.set_lead_count(account, count);
+    }
+    for (key, value) in server.settings() {
+        println!(
+            "export THINGSPACE_{}={value}",
+            key.to_ascii_uppercase().replace('.', "__")
+        );
+    }
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    eprintln!(
+        "mock ThingSpace and Operator Connect at {}; Ctrl-C stops it",
+        server.url()
+    );
+    std::future::pending::<()>().await;
+    Ok(())
 }
 
 /// Streams every OC lead to stdout as a JSON array or one lead per line.

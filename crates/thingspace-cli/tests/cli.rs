@@ -167,3 +167,38 @@ async fn states_in_json_and_table() {
     .await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("engagement"));
 }
+
+#[test]
+fn the_mock_command_serves_what_it_prints() {
+    use std::io::{BufRead, BufReader};
+    let mut mock = Command::new(env!("CARGO_BIN_EXE_thingspace"))
+        .args(["mock", "--leads", "0000123456=1500"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the mock");
+    let stdout = mock.stdout.take().expect("stdout");
+    let mut vars = Vec::new();
+    for line in BufReader::new(stdout).lines().take(10) {
+        let line = line.expect("line");
+        let (key, value) = line
+            .strip_prefix("export ")
+            .and_then(|l| l.split_once('='))
+            .expect("an export line");
+        vars.push((key.to_owned(), value.to_owned()));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_thingspace"))
+        .args(["leads", "list", "0000123456", "-o", "ndjson"])
+        .env_clear()
+        .envs(vars)
+        .output()
+        .expect("run");
+    mock.kill().ok();
+    mock.wait().ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1_500);
+}
