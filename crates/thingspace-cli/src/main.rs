@@ -232,7 +232,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     print!("{}", demo::states_table(&states));
                     Ok(())
                 }
-                _ => print_json(&states),
+                Format::Json => print_json(&states),
+                other => Err(unsupported("accounts states", *other, "json, table")),
             }
         }
         Command::Leads {
@@ -326,7 +327,10 @@ async fn list_oc_leads(
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut leads = oc.leads().list(page_size)?;
-    let array = format != Format::Ndjson;
+    if matches!(format, Format::Table | Format::Csv) {
+        return Err(unsupported("oc leads list", format, "json, ndjson"));
+    }
+    let array = format == Format::Json;
     if array {
         write!(out, "[").map_err(io_err)?;
     }
@@ -417,6 +421,14 @@ async fn list_leads(
         }
         None => Ok(()),
     }
+}
+
+/// The error for an output format a command does not offer.
+fn unsupported(command: &str, format: Format, offered: &str) -> Error {
+    Error::invalid_input(format!(
+        "`{command}` prints {offered}, not {}",
+        format!("{format:?}").to_lowercase()
+    ))
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {

@@ -202,3 +202,14 @@ fn the_mock_command_serves_what_it_prints() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1_500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formats_a_command_does_not_offer_are_refused() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(&server, &["accounts", "states", "0000123456", "-o", "csv"]).await;
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("prints json, table"));
+    let out = run(&server, &["oc", "leads", "list", "-o", "table"]).await;
+    assert_eq!(out.status.code(), Some(5));
+    assert!(out.stdout.is_empty());
+}
