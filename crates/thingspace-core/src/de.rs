@@ -2,7 +2,12 @@
 //!
 //! Use them with `#[serde(default, deserialize_with = "...")]`.
 
-use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, Visitor},
+};
 
 use crate::secret::StringLike;
 
@@ -24,12 +29,55 @@ where
 /// # Errors
 /// When the value is a list or an object.
 pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    struct Text(#[serde(deserialize_with = "text")] String);
-    fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        d.deserialize_any(StringLike)
+    // One visitor for every spelling, `null` included: no Option or newtype layer between the
+    // parser and the text (this runs for several fields of every lead of a listing).
+    struct OptText;
+
+    impl<'de> Visitor<'de> for OptText {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("text, a number or null")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(StringLike).map(Some)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            StringLike.visit_str(v).map(Some)
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            StringLike.visit_i64(v).map(Some)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            StringLike.visit_u64(v).map(Some)
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            StringLike.visit_f64(v).map(Some)
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            StringLike.visit_bool(v).map(Some)
+        }
     }
-    Ok(Option::<Text>::deserialize(d)?.map(|t| t.0))
+
+    d.deserialize_any(OptText)
 }
 
 /// A number that some producers send as text (`"4"`) or as a float (`4.0`). `null` becomes `None`.
