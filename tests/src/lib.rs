@@ -93,6 +93,18 @@ impl CapturedLogs {
             .with_writer(move || sink.clone())
             .finish()
     }
+
+    /// As [`subscriber`](Self::subscriber), and every span is also logged when it closes,
+    /// with the fields recorded on it by then.
+    pub fn span_subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+        let sink = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(move || sink.clone())
+            .finish()
+    }
 }
 
 impl std::io::Write for CapturedLogs {

@@ -253,41 +253,66 @@ impl Client {
             attempts = Empty,
             latency_ms = Empty,
         );
-        let work = async {
-            let started = Instant::now();
-            let disabled = RetryPolicy::disabled();
-            let policy = if request.is_idempotent() {
-                &self.inner.retry
-            } else {
-                &disabled
-            };
-            let mut attempts = 0;
-            let outcome = retry::run(policy, request.operation, |attempt| {
-                attempts = attempt;
-                self.attempt(request, &url, attempt)
-            })
-            .await;
-            let span = tracing::Span::current();
-            span.record("attempts", attempts);
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            match outcome {
-                Ok(response) => {
-                    span.record("status", response.status.as_u16());
-                    if response.status.is_success() {
-                        Ok(response)
-                    } else {
-                        let err = Error::from_response(request.operation, &response);
-                        tracing::debug!(error = %err, "request failed");
-                        Err(err)
-                    }
+        self.run(request, url).instrument(span).await
+    }
+
+    /// The attempts of one operation, in one flat loop: authorize, send, on a 401 forget the
+    /// credential and send once more, and retry what the policy retries. (Nested futures, one
+    /// per layer, cost measurably more on every wake-up; see `docs/performance.md`.)
+    async fn run(&self, request: &ApiRequest, url: Url) -> Result<Response> {
+        let started = Instant::now();
+        let disabled = RetryPolicy::disabled();
+        let policy = if request.is_idempotent() {
+            &self.inner.retry
+        } else {
+            &disabled
+        };
+        let mut attempt = 1;
+        let mut reauthenticated = false;
+        let outcome = loop {
+            // Each attempt has its own span, entered only while the attempt's futures run.
+            let span = tracing::debug_span!(
+                "thingspace.attempt",
+                attempt,
+                status = Empty,
+                latency_ms = Empty
+            );
+            let attempt_started = Instant::now();
+            let outcome = self
+                .attempt(request, &url, &mut reauthenticated)
+                .instrument(span.clone())
+                .await;
+            span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
+            if let Ok(response) = &outcome {
+                span.record("status", response.status.as_u16());
+            }
+            match retry::next_delay(policy, request.operation, started, attempt, &outcome) {
+                Some(delay) => {
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
                 }
-                Err(err) => {
-                    tracing::debug!(error = %err, "request failed");
-                    Err(err.with_operation(request.operation))
-                }
+                None => break outcome,
             }
         };
-        in_span(span, work).await
+        let span = tracing::Span::current();
+        span.record("attempts", attempt);
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        match outcome {
+            Ok(response) => {
+                span.record("status", response.status.as_u16());
+                if response.status.is_success() {
+                    Ok(response)
+                } else {
+                    let err = Error::from_response(request.operation, &response);
+                    tracing::debug!(error = %err, "request failed");
+                    Err(err)
+                }
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "request failed");
+                Err(err.with_operation(request.operation))
+            }
+        }
     }
 
     /// Sends `request` and decodes the JSON body into `T`.
@@ -301,61 +326,36 @@ impl Client {
         self.send(request).await?.json(request.operation)
     }
 
-    /// One attempt: authorize, send, and on a 401 forget the credential and try once more.
-    async fn attempt(&self, request: &ApiRequest, url: &Url, attempt: u32) -> Result<Response> {
-        let span = tracing::debug_span!(
-            "thingspace.attempt",
-            attempt,
-            status = Empty,
-            latency_ms = Empty
-        );
-        let work = async {
-            let started = Instant::now();
-            let mut reauthenticated = false;
-            loop {
-                let mut http = Request::new(request.method.clone(), url.clone());
-                http.headers
-                    .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-                http.timeout = self.inner.timeout;
-                if let Some(auth) = &self.inner.auth {
-                    auth.authorize(&mut http).await?;
-                }
-                // The credentials sent (headers marked sensitive), to forget them after a 401.
-                let sent = self.inner.auth.as_ref().map(|_| {
-                    let mut sent = HeaderMap::new();
-                    for (name, value) in http.headers.iter().filter(|(_, v)| v.is_sensitive()) {
-                        sent.append(name.clone(), value.clone());
-                    }
-                    sent
-                });
-                let response = self.inner.transport.send(http).await;
-                let span = tracing::Span::current();
-                span.record("latency_ms", started.elapsed().as_millis() as u64);
-                let response = response?;
-                span.record("status", response.status.as_u16());
-                if response.status == http::StatusCode::UNAUTHORIZED
-                    && !reauthenticated
-                    && let (Some(auth), Some(sent)) = (&self.inner.auth, &sent)
-                {
-                    tracing::debug!("401: renewing credentials and retrying once");
-                    auth.invalidate(sent).await;
-                    reauthenticated = true;
-                    continue;
-                }
+    /// One attempt: authorize and send; on the first 401 of the operation, forget the
+    /// credential that was sent and send once more with a fresh one.
+    async fn attempt(
+        &self,
+        request: &ApiRequest,
+        url: &Url,
+        reauthenticated: &mut bool,
+    ) -> Result<Response> {
+        loop {
+            let mut http = Request::new(request.method.clone(), url.clone());
+            http.headers
+                .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+            http.timeout = self.inner.timeout;
+            let Some(auth) = &self.inner.auth else {
+                return self.inner.transport.send(http).await;
+            };
+            auth.authorize(&mut http).await?;
+            // The credentials sent (headers marked sensitive), to forget them after a 401.
+            let mut sent = HeaderMap::new();
+            for (name, value) in http.headers.iter().filter(|(_, v)| v.is_sensitive()) {
+                sent.append(name.clone(), value.clone());
+            }
+            let response = self.inner.transport.send(http).await?;
+            if response.status != http::StatusCode::UNAUTHORIZED || *reauthenticated {
                 return Ok(response);
             }
-        };
-        in_span(span, work).await
-    }
-}
-
-/// Runs `work` inside `span`; with tracing off, the span is disabled and `work` runs bare, so
-/// the hot path pays nothing for the wrapper on every poll.
-async fn in_span<F: Future>(span: tracing::Span, work: F) -> F::Output {
-    if span.is_disabled() {
-        work.await
-    } else {
-        work.instrument(span).await
+            tracing::debug!("401: renewing credentials and retrying once");
+            auth.invalidate(&sent).await;
+            *reauthenticated = true;
+        }
     }
 }
 
@@ -617,6 +617,27 @@ mod tests {
             .await
             .expect_err("401");
         assert!(e.is_auth());
+    }
+
+    #[tokio::test]
+    async fn credentials_are_renewed_once_per_operation_not_once_per_attempt() {
+        // 401 → renew → 503 → retry → 401: the second 401 ends the operation.
+        let mut t = MockTransport::new();
+        let mut seq = Sequence::new();
+        for code in [401, 503, 401] {
+            t.expect_send()
+                .times(1)
+                .in_sequence(&mut seq)
+                .returning(move |_| status(code));
+        }
+        let mut a = MockAuthProvider::new();
+        a.expect_authorize().times(3).returning(|_| Ok(()));
+        a.expect_invalidate().times(1).returning(|_| ());
+        let e = client(t, Some(a))
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect_err("401");
+        assert!(e.is_auth(), "{e}");
     }
 
     #[test]

@@ -192,34 +192,48 @@ where
     let mut n = 1;
     loop {
         let outcome = attempt(n).await;
-        let retry_after = match &outcome {
-            Ok(r) if is_retryable_status(r.status) => retry_after(&r.headers),
-            Err(e) if e.is_retryable() => e.retry_after(),
-            _ => return outcome,
-        };
-        let Some(delay) = policy.delay_after(n, retry_after) else {
+        let Some(delay) = next_delay(policy, operation, started, n, &outcome) else {
             return outcome;
         };
-        if policy
-            .deadline
-            .is_some_and(|budget| started.elapsed() + delay >= budget)
-        {
-            tracing::debug!(operation, attempt = n, "no retry: the deadline would pass");
-            return outcome;
-        }
-        match &outcome {
-            Ok(r) => tracing::debug!(
-                operation,
-                attempt = n,
-                status = r.status.as_u16(),
-                ?delay,
-                "retrying"
-            ),
-            Err(e) => tracing::debug!(operation, attempt = n, error = %e, ?delay, "retrying"),
-        }
         tokio::time::sleep(delay).await;
         n += 1;
     }
+}
+
+/// After attempt `n` of an operation begun at `started` ended with `outcome`: how long to wait
+/// before the next attempt, or `None` when `outcome` is final (a success, a failure not worth
+/// retrying, no attempts left, or the deadline would pass).
+pub(crate) fn next_delay(
+    policy: &RetryPolicy,
+    operation: &'static str,
+    started: tokio::time::Instant,
+    n: u32,
+    outcome: &crate::Result<crate::Response>,
+) -> Option<Duration> {
+    let retry_after = match outcome {
+        Ok(r) if is_retryable_status(r.status) => retry_after(&r.headers),
+        Err(e) if e.is_retryable() => e.retry_after(),
+        _ => return None,
+    };
+    let delay = policy.delay_after(n, retry_after)?;
+    if policy
+        .deadline
+        .is_some_and(|budget| started.elapsed() + delay >= budget)
+    {
+        tracing::debug!(operation, attempt = n, "no retry: the deadline would pass");
+        return None;
+    }
+    match outcome {
+        Ok(r) => tracing::debug!(
+            operation,
+            attempt = n,
+            status = r.status.as_u16(),
+            ?delay,
+            "retrying"
+        ),
+        Err(e) => tracing::debug!(operation, attempt = n, error = %e, ?delay, "retrying"),
+    }
+    Some(delay)
 }
 
 #[cfg(test)]
