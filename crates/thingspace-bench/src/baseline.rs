@@ -57,8 +57,8 @@ pub(crate) struct PlainPage {
 pub(crate) struct Baseline {
     http: reqwest::Client,
     base: String,
-    bearer: String,
-    session: String,
+    pub(crate) bearer: String,
+    pub(crate) session: String,
 }
 
 impl Baseline {

@@ -6,6 +6,7 @@
 //! `serve` (the mock) and `stream` (one listing, reporting its peak resident memory).
 
 mod baseline;
+mod layers;
 mod scenarios;
 
 use std::{
@@ -33,8 +34,9 @@ fn main() -> ExitCode {
         Some("run") => runtime.block_on(scenarios::run(Options::parse(&args[1..]))),
         Some("serve") => runtime.block_on(serve(&args[1..])),
         Some("overhead") => runtime.block_on(scenarios::overhead()),
+        Some("layers") => runtime.block_on(layers::run(&args[1..])),
         Some("stream") => runtime.block_on(scenarios::stream_child(&args[1..])),
-        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | serve [--latency-ms N] [--leads ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline".to_owned()),
+        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -144,6 +146,13 @@ async fn serve(args: &[String]) -> Result<(), String> {
 pub(crate) struct ServerProcess {
     child: Child,
     pub(crate) url: String,
+}
+
+impl ServerProcess {
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl ServerProcess {

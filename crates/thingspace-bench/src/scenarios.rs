@@ -73,7 +73,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn sdk_for(url: &str) -> Result<M2m, String> {
+pub(crate) fn sdk_for(url: &str) -> Result<M2m, String> {
     let config = ConfigLoader::new()
         .without_env()
         .without_default_file()
@@ -134,31 +134,31 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
 
     // 1. Sequential `accounts get`.
     if options.wants(1) {
-        // Short rounds, SDK and baseline back to back in alternating order; the ratio is the
-        // median of the per-round ratios, so the drift of a noisy machine cancels out.
+        // SDK and baseline alternate request by request (who goes first alternates too), each
+        // request timed on its own, so both sides see the same moment of a noisy machine. The
+        // ratio is the median of the per-round ratios.
         let rounds = sizes.reps * 4;
         let per_round = (sizes.sequential / rounds).max(1);
         let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let sdk_first = round % 2 == 0;
-            let (mut sdk_us, mut base_us) = (0.0, 0.0);
-            for side in [sdk_first, !sdk_first] {
-                let t = Instant::now();
-                for i in 0..per_round {
-                    let name = format!("{i:010}");
-                    if side {
+        for _ in 0..rounds {
+            let (mut sdk_s, mut base_s) = (0.0, 0.0);
+            for i in 0..per_round {
+                let name = format!("{i:010}");
+                for sdk_side in [i % 2 == 0, i % 2 != 0] {
+                    let t = Instant::now();
+                    if sdk_side {
                         sdk.accounts().get(&name).await.map_err(|e| e.to_string())?;
+                        sdk_s += t.elapsed().as_secs_f64();
                     } else {
                         base.account(&name).await?;
+                        base_s += t.elapsed().as_secs_f64();
                     }
                 }
-                let us = t.elapsed().as_secs_f64() * 1e6 / per_round as f64;
-                if side {
-                    sdk_us = us;
-                } else {
-                    base_us = us;
-                }
             }
+            let (sdk_us, base_us) = (
+                sdk_s * 1e6 / per_round as f64,
+                base_s * 1e6 / per_round as f64,
+            );
             s.push(sdk_us);
             b.push(base_us);
             r.push(sdk_us / base_us);
