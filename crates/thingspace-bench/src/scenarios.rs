@@ -179,47 +179,52 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
     if options.wants(2) {
         let before = counts(&url).await?;
         let fresh = sdk_for(&url)?;
-        let (mut s, mut b) = (Vec::new(), Vec::new());
-        for _ in 0..sizes.reps {
-            let t = Instant::now();
-            let ok = futures_util::stream::iter(0..sizes.concurrent)
-                .map(|i| {
-                    let sdk = fresh.clone();
-                    async move { sdk.accounts().get(&format!("{i:010}")).await.is_ok() }
-                })
-                .buffer_unordered(64)
-                .filter(|ok| std::future::ready(*ok))
-                .count()
-                .await;
-            if ok != sizes.concurrent {
-                return Err(format!(
-                    "concurrent SDK run: {ok}/{} succeeded",
-                    sizes.concurrent
-                ));
+        // One rep runs both sides back to back, who goes first alternating; the ratio is the
+        // median of the per-rep ratios. Single reps swing by ±15 % on a shared 2-core machine,
+        // so this scenario runs nearly twice as many reps as the others.
+        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for rep in 0..sizes.reps * 2 - 1 {
+            let (mut sdk_rate, mut base_rate) = (0.0, 0.0);
+            for sdk_side in [rep % 2 == 0, rep % 2 != 0] {
+                let t = Instant::now();
+                let ok = futures_util::stream::iter(0..sizes.concurrent)
+                    .map(|i| {
+                        let (sdk, base) = (fresh.clone(), base.clone());
+                        async move {
+                            let name = format!("{i:010}");
+                            if sdk_side {
+                                sdk.accounts().get(&name).await.is_ok()
+                            } else {
+                                base.account(&name).await.is_ok()
+                            }
+                        }
+                    })
+                    .buffer_unordered(64)
+                    .filter(|ok| std::future::ready(*ok))
+                    .count()
+                    .await;
+                if ok != sizes.concurrent {
+                    return Err(format!(
+                        "concurrent {} run: {ok}/{} succeeded",
+                        if sdk_side { "SDK" } else { "baseline" },
+                        sizes.concurrent
+                    ));
+                }
+                let rate = sizes.concurrent as f64 / t.elapsed().as_secs_f64();
+                if sdk_side {
+                    sdk_rate = rate;
+                } else {
+                    base_rate = rate;
+                }
             }
-            s.push(sizes.concurrent as f64 / t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            let ok = futures_util::stream::iter(0..sizes.concurrent)
-                .map(|i| {
-                    let base = base.clone();
-                    async move { base.account(&format!("{i:010}")).await.is_ok() }
-                })
-                .buffer_unordered(64)
-                .filter(|ok| std::future::ready(*ok))
-                .count()
-                .await;
-            if ok != sizes.concurrent {
-                return Err(format!(
-                    "concurrent baseline run: {ok}/{} succeeded",
-                    sizes.concurrent
-                ));
-            }
-            b.push(sizes.concurrent as f64 / t.elapsed().as_secs_f64());
+            s.push(sdk_rate);
+            b.push(base_rate);
+            r.push(sdk_rate / base_rate);
         }
         let after = counts(&url).await?;
         let tokens = count(&after, "Token") - count(&before, "Token");
         let logins = count(&after, "Login") - count(&before, "Login");
-        let (s, b) = (median(s), median(b));
+        let (s, b, ratio) = (median(s), median(b), median(r));
         figures.push(Figure {
             scenario: format!(
                 "2. concurrent accounts get ×{}, 64 in flight",
@@ -228,9 +233,9 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
             metric: "requests per second".into(),
             sdk: s,
             baseline: b,
-            ratio: s / b,
+            ratio,
             target: format!("≥ 0.95; tokens {tokens}, logins {logins} (1 each)"),
-            met: s / b >= 0.95 && tokens == 1 && logins == 1,
+            met: ratio >= 0.95 && tokens == 1 && logins == 1,
         });
     }
 
