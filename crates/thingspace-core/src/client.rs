@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use http::{HeaderMap, HeaderValue, Method, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use tokio::time::Instant;
 use tracing::{Instrument, field::Empty};
 use url::Url;
@@ -256,9 +256,8 @@ impl Client {
         self.run(request, url).instrument(span).await
     }
 
-    /// The attempts of one operation, in one flat loop: authorize, send, on a 401 forget the
-    /// credential and send once more, and retry what the policy retries. (Nested futures, one
-    /// per layer, cost measurably more on every wake-up; see `docs/performance.md`.)
+    /// The attempts of one operation: authorize, send, on a 401 forget the credential and send
+    /// once more, and retry what the policy retries.
     async fn run(&self, request: &ApiRequest, url: Url) -> Result<Response> {
         let started = Instant::now();
         let disabled = RetryPolicy::disabled();
@@ -277,14 +276,17 @@ impl Client {
                 status = Empty,
                 latency_ms = Empty
             );
-            let attempt_started = Instant::now();
+            // Clocks are read for spans only when someone listens.
+            let attempt_started = (!span.is_disabled()).then(Instant::now);
             let outcome = self
                 .attempt(request, &url, &mut reauthenticated)
                 .instrument(span.clone())
                 .await;
-            span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
-            if let Ok(response) = &outcome {
-                span.record("status", response.status.as_u16());
+            if let Some(attempt_started) = attempt_started {
+                span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
+                if let Ok(response) = &outcome {
+                    span.record("status", response.status.as_u16());
+                }
             }
             match retry::next_delay(policy, request.operation, started, attempt, &outcome) {
                 Some(delay) => {
@@ -295,11 +297,15 @@ impl Client {
             }
         };
         let span = tracing::Span::current();
-        span.record("attempts", attempt);
-        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        if !span.is_disabled() {
+            span.record("attempts", attempt);
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            if let Ok(response) = &outcome {
+                span.record("status", response.status.as_u16());
+            }
+        }
         match outcome {
             Ok(response) => {
-                span.record("status", response.status.as_u16());
                 if response.status.is_success() {
                     Ok(response)
                 } else {
@@ -343,17 +349,24 @@ impl Client {
                 return self.inner.transport.send(http).await;
             };
             auth.authorize(&mut http).await?;
-            // The credentials sent (headers marked sensitive), to forget them after a 401.
-            let mut sent = HeaderMap::new();
-            for (name, value) in http.headers.iter().filter(|(_, v)| v.is_sensitive()) {
-                sent.append(name.clone(), value.clone());
-            }
+            // The credentials sent (headers marked sensitive), to forget them after a 401. A
+            // list, not a map: it is needed only after a 401, and hashing costs on every request.
+            let sent: Vec<(HeaderName, HeaderValue)> = http
+                .headers
+                .iter()
+                .filter(|(_, v)| v.is_sensitive())
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
             let response = self.inner.transport.send(http).await?;
             if response.status != http::StatusCode::UNAUTHORIZED || *reauthenticated {
                 return Ok(response);
             }
             tracing::debug!("401: renewing credentials and retrying once");
-            auth.invalidate(&sent).await;
+            let mut headers = HeaderMap::with_capacity(sent.len());
+            for (name, value) in sent {
+                headers.append(name, value);
+            }
+            auth.invalidate(&headers).await;
             *reauthenticated = true;
         }
     }
