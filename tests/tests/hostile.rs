@@ -219,3 +219,41 @@ async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
     assert_eq!(e.kind(), ErrorKind::Insecure);
     assert_eq!(server.total_requests(), 0);
 }
+
+#[tokio::test]
+async fn a_redirect_is_an_error_and_is_never_followed() {
+    let elsewhere = MockServer::start_on(Ipv4Addr::new(127, 0, 0, 2), MockConfig::default())
+        .await
+        .expect("second server on 127.0.0.2");
+    let h = Harness::start().await.expect("harness");
+    // The login first: following it would carry the password and the bearer elsewhere.
+    for (route, code) in [
+        (Route::Login, 307),
+        (Route::Account, 308),
+        (Route::Account, 302),
+    ] {
+        h.server.expire_sessions();
+        h.server.inject(
+            route,
+            Fault::Redirect(
+                code,
+                format!("{}/api/m2m/v1/accounts/0000123456", elsewhere.url()),
+            ),
+        );
+        let e = h
+            .m2m
+            .accounts()
+            .get("0000123456")
+            .await
+            .expect_err("a redirect is not followed");
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(code), "{e}");
+        assert!(!e.is_retryable(), "{e}");
+    }
+    assert_eq!(
+        elsewhere.total_requests(),
+        0,
+        "no request, so no credential, went to the redirect's host"
+    );
+    // The client still works afterwards.
+    h.m2m.accounts().get("0000123456").await.expect("normal");
+}

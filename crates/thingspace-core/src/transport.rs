@@ -161,7 +161,8 @@ mod reqwest_transport {
     use super::*;
     use crate::error::ErrorKind;
 
-    /// The default transport, on [`reqwest`] with rustls.
+    /// The default transport, on [`reqwest`] with rustls. It follows no redirect: a 3xx
+    /// answer reaches the client, which returns it as an error.
     ///
     /// Build it from your own `reqwest::Client` to share its connection pool, proxy and TLS
     /// settings:
@@ -183,6 +184,9 @@ mod reqwest_transport {
         pub fn new() -> Result<Self> {
             let client = reqwest::Client::builder()
                 .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
+                // A redirect is an error, never followed: following one would carry the M2M
+                // session header (and, on 307/308, a login body) to wherever it points.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::config("could not build the HTTP client").with_source(e))?;
             Ok(Self::from_client(client))

@@ -39,6 +39,8 @@ pub enum Fault {
     LocationWithoutNext,
     /// Leads only: the 202 page's `Location` repeats the cursor this page was fetched with.
     RepeatCursor,
+    /// Answer with this redirect status and `Location` (as a misconfigured gateway might).
+    Redirect(u16, String),
 }
 
 pub(crate) fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
@@ -119,6 +121,12 @@ impl Fault {
                 )
                     .into_response()
             }
+            Fault::Redirect(code, location) => (
+                status(code),
+                [(header::LOCATION, location)],
+                Body::empty(),
+            )
+                .into_response(),
             Fault::Unauthorized => envelope(
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedAccess",
