@@ -171,13 +171,29 @@ pub(crate) fn join(base: &Url, rest: &str) -> Result<Url> {
 /// assert_eq!(config.client_id.as_deref(), Some("0042"));
 /// # Ok::<(), thingspace_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConfigLoader {
     file: Option<PathBuf>,
     default_file: bool,
     env: Option<Vec<(String, String)>>,
     use_process_env: bool,
     overrides: Vec<(String, String)>,
+}
+
+impl fmt::Debug for ConfigLoader {
+    /// Keys only: the values set or given as variables may be secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = |pairs: &[(String, String)]| -> Vec<String> {
+            pairs.iter().map(|(k, _)| k.clone()).collect()
+        };
+        f.debug_struct("ConfigLoader")
+            .field("file", &self.file)
+            .field("default_file", &self.default_file)
+            .field("env_keys", &self.env.as_deref().map(keys))
+            .field("use_process_env", &self.use_process_env)
+            .field("override_keys", &keys(&self.overrides))
+            .finish()
+    }
 }
 
 impl Default for ConfigLoader {
@@ -519,5 +535,30 @@ mod tests {
             .expect("config");
         let d = format!("{c:?}");
         assert!(!d.contains("cs-123") && !d.contains("pw-456"), "{d}");
+        let l = loader()
+            .set("client_secret", "cs-123")
+            .env_vars([("THINGSPACE_PASSWORD", "pw-456")]);
+        let d = format!("{l:?}");
+        assert!(!d.contains("cs-123") && !d.contains("pw-456"), "{d}");
+        assert!(
+            d.contains("client_secret") && d.contains("THINGSPACE_PASSWORD"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_file_is_located_without_quoting_its_lines() {
+        let dir = std::env::temp_dir().join(format!("ts-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("thingspace.toml");
+        std::fs::write(&file, "client_id = \"id\"\npassword = hunter2\n").expect("write");
+        let err = loader().file(&file).load().and_then(|l| l.thingspace());
+        let _ = std::fs::remove_dir_all(&dir);
+        let err = err.expect_err("not TOML");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("line 2"), "{text}");
+        assert!(text.contains("thingspace.toml"), "{text}");
+        assert!(std::error::Error::source(&err).is_none());
     }
 }
