@@ -127,7 +127,14 @@ impl Cassette {
         }
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::config("could not encode the cassette").with_source(e))?;
-        std::fs::write(path, text + "\n").map_err(|e| {
+        // Written beside, then renamed over: a reader never sees half a cassette.
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let written =
+            std::fs::write(&partial, text + "\n").and_then(|()| std::fs::rename(&partial, path));
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
             Error::config(format!("could not write the cassette {}", path.display())).with_source(e)
         })
     }
@@ -167,33 +174,48 @@ fn scrub_json(value: &mut Value) {
     }
 }
 
-/// Scrubs secrets from a body: JSON fields, or form fields, by name.
+/// Scrubs secrets from a body: JSON fields, or form fields, by name. A body that is neither
+/// (a UTF-8 byte-order mark aside) and names a secret field anywhere is replaced whole: it
+/// cannot be scrubbed field by field, so none of it is kept.
 pub fn scrub_body(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
         scrub_json(&mut json);
         return json.to_string();
     }
+    let text = String::from_utf8_lossy(body);
     if text.contains('=') && !text.contains(char::is_whitespace) {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
-            .map(|(k, v)| {
-                let v = if is_secret_field(&k) {
-                    REDACTED.into()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        return url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
+        return scrub_form(body);
+    }
+    let lower = text.to_ascii_lowercase();
+    if SECRET_FIELDS.iter().any(|f| lower.contains(f)) {
+        return format!("{REDACTED} (an unparsed body naming a secret field)");
     }
     text.into_owned()
 }
 
+/// Scrubs the secret fields of a form (or a query string).
+fn scrub_form(form: &[u8]) -> String {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form)
+        .map(|(k, v)| {
+            let v = if is_secret_field(&k) {
+                REDACTED.into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
 fn path_and_query(request: &Request) -> String {
     match request.url.query() {
+        Some(q) if request.url.query_pairs().any(|(k, _)| is_secret_field(&k)) => {
+            format!("{}?{}", request.url.path(), scrub_form(q.as_bytes()))
+        }
         Some(q) => format!("{}?{q}", request.url.path()),
         None => request.url.path().to_owned(),
     }
@@ -215,6 +237,18 @@ impl RecordingTransport {
             path: path.into(),
             cassette: Mutex::new(Cassette::default()),
         }
+    }
+
+    /// Writes the exchanges recorded so far to the cassette file (each exchange already
+    /// does; call this at the end of a recording to be told of a failure).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the file cannot be written.
+    pub fn save(&self) -> Result<()> {
+        self.cassette
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .save(&self.path)
     }
 
     /// The exchanges recorded so far.
@@ -250,15 +284,17 @@ impl Transport for RecordingTransport {
                 body: scrub_body(&response.body),
             },
         };
-        let snapshot = {
-            let mut cassette = self
-                .cassette
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            cassette.exchanges.push(exchange);
-            cassette.clone()
-        };
-        snapshot.save(&self.path)?;
+        // Saved under the lock, so concurrent exchanges are written in order and none is lost.
+        // A failed save does not lose the response (the request was made): it is logged, and
+        // [`save`](Self::save) reports it.
+        let mut cassette = self
+            .cassette
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cassette.exchanges.push(exchange);
+        if let Err(e) = cassette.save(&self.path) {
+            tracing::warn!(error = %e, "the cassette could not be saved");
+        }
         Ok(response)
     }
 }
@@ -397,5 +433,39 @@ mod tests {
         let s = scrub_headers(&h);
         assert!(s.contains(&("authorization".into(), REDACTED.into())));
         assert!(s.contains(&("accept".into(), "application/json".into())));
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_or_a_form_keep_no_secret() {
+        // A byte-order mark, a number serde_json refuses, a lone surrogate: not parsable, so
+        // the whole body goes when it names a secret field.
+        for body in [
+            "\u{feff}{\"access_token\":\"tok-1\",\"expires_in\":3600}",
+            "{\"access_token\":\"tok-1\",\"expires_in\":1e400}",
+            "{\"sessionToken\":\"tok-1\",\"x\":\"\\ud800\"}",
+            "access_token: tok-1",
+        ] {
+            let scrubbed = scrub_body(body.as_bytes());
+            assert!(!scrubbed.contains("tok-1"), "{body} → {scrubbed}");
+        }
+        // The byte-order mark is stripped and the JSON scrubbed field by field.
+        let bom = scrub_body("\u{feff}{\"access_token\":\"tok-1\",\"expires_in\":3600}".as_bytes());
+        assert!(bom.contains("3600"), "{bom}");
+        // An HTML error page names nothing secret and is kept.
+        let html = "<html><body>502 Bad Gateway</body></html>";
+        assert_eq!(scrub_body(html.as_bytes()), html);
+    }
+
+    #[test]
+    fn query_strings_are_scrubbed() {
+        let request = Request::new(
+            http::Method::GET,
+            url::Url::parse("https://h/api/x?next=5&access_token=tok-1").expect("url"),
+        );
+        let recorded = path_and_query(&request);
+        assert!(
+            !recorded.contains("tok-1") && recorded.contains("next=5"),
+            "{recorded}"
+        );
     }
 }
