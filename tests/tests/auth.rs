@@ -159,3 +159,45 @@ async fn missing_credentials_are_a_config_error_naming_them() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_tried_once_for_many_concurrent_callers() {
+    let h = Harness::start().await.expect("harness");
+    let config = loader_for(&h.server)
+        .set("password", "wrong-password")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let m2m = m2m.clone();
+            tokio::spawn(async move { m2m.accounts().get(&format!("{i:010}")).await })
+        })
+        .collect();
+    for t in tasks {
+        let e = t.await.expect("join").expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    }
+    // Callers that waited on the refused login share its answer: an account lockout policy
+    // sees one failed login, not fifty.
+    assert_eq!(h.server.count(Route::Login), 1);
+    assert_eq!(h.server.count(Route::Token), 1);
+    assert_eq!(h.server.count(Route::Account), 0);
+}
+
+#[tokio::test]
+async fn an_unavailable_token_endpoint_is_retried_by_its_own_policy_only() {
+    let h = Harness::start().await.expect("harness");
+    h.server.inject_times(Route::Token, Fault::Status(503), 10);
+    let e = h
+        .m2m
+        .accounts()
+        .get("0000000001")
+        .await
+        .expect_err("no token");
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503), "{e}");
+    // Three attempts (the policy's), not three for each of the operation's three attempts.
+    assert_eq!(h.server.count(Route::Token), 3);
+}

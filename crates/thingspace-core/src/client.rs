@@ -278,10 +278,16 @@ impl Client {
             );
             // Clocks are read for spans only when someone listens.
             let attempt_started = (!span.is_disabled()).then(Instant::now);
-            let outcome = self
+            let outcome = match self
                 .attempt(request, &url, &mut reauthenticated)
                 .instrument(span.clone())
-                .await;
+                .await
+            {
+                Ok(outcome) => outcome,
+                // Credentials could not be obtained: their source has retried by its own
+                // policy already, so retrying here would only multiply its attempts.
+                Err(unauthorized) => break Err(unauthorized),
+            };
             if let Some(attempt_started) = attempt_started {
                 span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
                 if let Ok(response) = &outcome {
@@ -333,20 +339,21 @@ impl Client {
     }
 
     /// One attempt: authorize and send; on the first 401 of the operation, forget the
-    /// credential that was sent and send once more with a fresh one.
+    /// credential that was sent and send once more with a fresh one. The outer error is a
+    /// failure to obtain credentials, the inner result what the server or transport said.
     async fn attempt(
         &self,
         request: &ApiRequest,
         url: &Url,
         reauthenticated: &mut bool,
-    ) -> Result<Response> {
+    ) -> std::result::Result<Result<Response>, Error> {
         loop {
             let mut http = Request::new(request.method.clone(), url.clone());
             http.headers
                 .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             http.timeout = self.inner.timeout;
             let Some(auth) = &self.inner.auth else {
-                return self.inner.transport.send(http).await;
+                return Ok(self.inner.transport.send(http).await);
             };
             auth.authorize(&mut http).await?;
             // The credentials sent (headers marked sensitive), to forget them after a 401. A
@@ -357,9 +364,12 @@ impl Client {
                 .filter(|(_, v)| v.is_sensitive())
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect();
-            let response = self.inner.transport.send(http).await?;
+            let response = match self.inner.transport.send(http).await {
+                Ok(response) => response,
+                Err(e) => return Ok(Err(e)),
+            };
             if response.status != http::StatusCode::UNAUTHORIZED || *reauthenticated {
-                return Ok(response);
+                return Ok(Ok(response));
             }
             tracing::debug!("401: renewing credentials and retrying once");
             let mut headers = HeaderMap::with_capacity(sent.len());

@@ -49,10 +49,10 @@ pub enum ErrorKind {
 #[non_exhaustive]
 pub struct ApiErrorBody {
     /// The service's error code, such as `INVALID_REQUEST`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded_opt")]
     pub error_code: Option<String>,
     /// The service's human-readable message.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded_opt")]
     pub error_message: Option<String>,
 }
 
@@ -61,10 +61,31 @@ pub struct ApiErrorBody {
 #[non_exhaustive]
 pub struct OAuthErrorBody {
     /// The OAuth error code, such as `invalid_client`.
+    #[serde(deserialize_with = "bounded")]
     pub error: String,
     /// The server's description, when given.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded_opt")]
     pub error_description: Option<String>,
+}
+
+/// Text from a server, as it goes into messages and logs: bounded, control characters blanked.
+fn bounded<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    Ok(
+        if text.len() <= SNIPPET_LIMIT && !text.contains(char::is_control) {
+            text
+        } else {
+            snippet(text.as_bytes())
+        },
+    )
+}
+
+fn bounded_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Bounded(#[serde(deserialize_with = "bounded")] String);
+    Ok(Option::<Bounded>::deserialize(d)?.map(|b| b.0))
 }
 
 /// The error type of every fallible operation in the SDK.
@@ -205,6 +226,31 @@ impl Error {
         };
         e.inner.json_path = (path != ".").then_some(path);
         e
+    }
+
+    /// A copy for another caller who shares this outcome; the source, which cannot be
+    /// copied, is summed up in the message.
+    pub(crate) fn shared_copy(&self) -> Self {
+        let i = &self.inner;
+        let mut message = i.message.clone();
+        if let Some(source) = &i.source {
+            message.push_str(&format!(": {source}"));
+        }
+        Self {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                message,
+                operation: i.operation,
+                status: i.status,
+                api: i.api.clone(),
+                oauth: i.oauth.clone(),
+                snippet: i.snippet.clone(),
+                json_path: i.json_path.clone(),
+                retry_after: i.retry_after,
+                resume_cursor: i.resume_cursor.clone(),
+                source: None,
+            }),
+        }
     }
 
     pub(crate) fn set_status(mut self, status: StatusCode) -> Self {
@@ -515,6 +561,18 @@ mod tests {
             "{text}"
         );
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn server_messages_are_bounded_and_single_line() {
+        let long = "x".repeat(100_000);
+        let body = format!(r#"{{"errorCode":"E","errorMessage":"{long}\nforged log line"}}"#);
+        let r = Response::new(StatusCode::BAD_REQUEST, HeaderMap::new(), body);
+        let e = Error::from_response("op", &r);
+        let text = e.to_string();
+        assert!(text.len() < 1_000, "{}", text.len());
+        assert!(!text.contains('\n'), "{text}");
+        assert_eq!(e.api_code(), Some("E"));
     }
 
     #[test]

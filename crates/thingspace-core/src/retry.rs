@@ -218,7 +218,7 @@ pub(crate) fn next_delay(
     let delay = policy.delay_after(n, retry_after)?;
     if policy
         .deadline
-        .is_some_and(|budget| started.elapsed() + delay >= budget)
+        .is_some_and(|budget| started.elapsed().saturating_add(delay) >= budget)
     {
         tracing::debug!(operation, attempt = n, "no retry: the deadline would pass");
         return None;

@@ -11,7 +11,7 @@ mod session;
 
 use std::{
     fmt,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
     time::Duration,
 };
 
@@ -43,6 +43,7 @@ pub trait AuthProvider: Send + Sync + fmt::Debug {
 #[derive(Clone)]
 pub struct Credential {
     headers: Vec<(HeaderName, HeaderValue)>,
+    obtained_at: Instant,
     expires_at: Option<Instant>,
     refresh_at: Option<Instant>,
 }
@@ -58,10 +59,13 @@ impl Credential {
                 (n, v)
             })
             .collect();
+        // A lifetime too long to represent is no expiry at all.
+        let lifetime = lifetime.filter(|l| now.checked_add(*l).is_some());
         Self {
             headers,
-            expires_at: lifetime.map(|l| now + l),
-            refresh_at: lifetime.map(|l| now + l.saturating_sub(refresh_margin(l))),
+            obtained_at: now,
+            expires_at: lifetime.and_then(|l| now.checked_add(l)),
+            refresh_at: lifetime.and_then(|l| now.checked_add(l.saturating_sub(refresh_margin(l)))),
         }
     }
 
@@ -92,6 +96,11 @@ impl Credential {
         for (n, v) in &self.headers {
             headers.insert(n.clone(), v.clone());
         }
+    }
+
+    /// How long ago this credential was obtained.
+    pub fn age(&self) -> Duration {
+        self.obtained_at.elapsed()
     }
 
     fn is_expired(&self, now: Instant) -> bool {
@@ -144,7 +153,30 @@ pub struct CachedAuth<S> {
     source: S,
     current: RwLock<Option<Arc<Credential>>>,
     refresh: tokio::sync::Mutex<()>,
+    fetches: Mutex<Fetches>,
 }
+
+/// What the fetches so far came to, for callers who waited on one.
+#[derive(Default)]
+struct Fetches {
+    /// Fetches completed.
+    count: u64,
+    /// The error of the last one, if it failed.
+    failure: Option<Error>,
+    /// After a failed early refresh: the credential in hand serves until then.
+    refresh_paused_until: Option<Instant>,
+    /// After a refusal of the credentials (an `Auth` error, such as a wrong password): the
+    /// refusal is the answer until then, without asking again.
+    refused_until: Option<Instant>,
+}
+
+/// How long a token request or a login attempt may take unless told otherwise: a stalled
+/// endpoint must not hold every caller waiting for a credential forever.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a refusal answers for itself, so a loop of requests with a wrong password does
+/// not become a loop of failed logins (and a locked account).
+const REFUSAL_HOLD: Duration = Duration::from_secs(5);
 
 impl<S: CredentialSource> CachedAuth<S> {
     /// Caches credentials obtained from `source`.
@@ -153,6 +185,7 @@ impl<S: CredentialSource> CachedAuth<S> {
             source,
             current: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
+            fetches: Mutex::new(Fetches::default()),
         }
     }
 
@@ -171,17 +204,48 @@ impl<S: CredentialSource> CachedAuth<S> {
         }
     }
 
+    fn fetches(&self) -> std::sync::MutexGuard<'_, Fetches> {
+        self.fetches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cached credential, unless it is due for a refresh that is not paused (after a
+    /// failed refresh, a valid credential serves on).
+    fn usable(&self, now: Instant) -> Option<Arc<Credential>> {
+        let c = self.cached()?;
+        if !c.wants_refresh(now) {
+            return Some(c);
+        }
+        let paused = {
+            let f = self.fetches();
+            f.refresh_paused_until.is_some_and(|t| now < t)
+                || f.refused_until.is_some_and(|t| now < t)
+        };
+        (paused && !c.is_expired(now)).then_some(c)
+    }
+
     /// A valid credential: the cached one, or a fresh one from the source. Only one caller
-    /// fetches at a time; the others wait and share its result.
+    /// fetches at a time; the others wait and share its result, a failure included (a wrong
+    /// password is tried once, not once per waiting caller). A refusal of the credentials
+    /// (an [`ErrorKind::Auth`] error) answers every caller for five seconds before the source
+    /// is asked again.
     ///
     /// # Errors
     /// The source's error, when there is no still-valid credential to fall back on.
     pub async fn credential(&self) -> Result<Arc<Credential>> {
-        if let Some(c) = self.cached()
-            && !c.wants_refresh(Instant::now())
-        {
+        if let Some(c) = self.usable(Instant::now()) {
             return Ok(c);
         }
+        let seen = {
+            let fetches = self.fetches();
+            if fetches.refused_until.is_some_and(|t| Instant::now() < t)
+                && let Some(refusal) = &fetches.failure
+            {
+                return Err(refusal.shared_copy());
+            }
+            fetches.count
+        };
         let _guard = match self.refresh.try_lock() {
             Ok(guard) => guard,
             Err(_) => {
@@ -195,25 +259,52 @@ impl<S: CredentialSource> CachedAuth<S> {
                 self.refresh.lock().await
             }
         };
-        let previous = self.cached();
-        if let Some(c) = &previous
-            && !c.wants_refresh(Instant::now())
-        {
-            return Ok(c.clone());
+        if let Some(c) = self.usable(Instant::now()) {
+            return Ok(c);
         }
-        match self.source.fetch().await {
+        {
+            // A fetch that ended while this caller waited failed: share its error.
+            let fetches = self.fetches();
+            if fetches.count != seen
+                && let Some(failure) = &fetches.failure
+            {
+                return Err(failure.shared_copy());
+            }
+        }
+        let previous = self.cached();
+        let outcome = self.source.fetch().await;
+        let mut fetches = self.fetches();
+        fetches.count += 1;
+        match outcome {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 self.store(Some(fresh.clone()));
+                fetches.failure = None;
+                fetches.refresh_paused_until = None;
+                fetches.refused_until = None;
                 Ok(fresh)
             }
-            Err(err) => match previous {
-                Some(c) if !c.is_expired(Instant::now()) => {
-                    tracing::warn!(error = %err, "early credential refresh failed; keeping the current one");
-                    Ok(c)
+            Err(err) => {
+                fetches.failure = Some(err.shared_copy());
+                let now = Instant::now();
+                fetches.refused_until = (err.kind() == ErrorKind::Auth)
+                    .then(|| now.checked_add(REFUSAL_HOLD))
+                    .flatten();
+                match previous {
+                    Some(c) if !c.is_expired(now) => {
+                        // Keep the credential in hand, and do not try again on every request:
+                        // wait a quarter of its remaining life (at most 15 s).
+                        let left = c.expires_at.map_or(Duration::from_secs(15), |t| {
+                            t.saturating_duration_since(now)
+                        });
+                        fetches.refresh_paused_until =
+                            now.checked_add((left / 4).min(Duration::from_secs(15)));
+                        tracing::warn!(error = %err, "early credential refresh failed; keeping the current one");
+                        Ok(c)
+                    }
+                    _ => Err(err),
                 }
-                _ => Err(err),
-            },
+            }
         }
     }
 
@@ -384,6 +475,135 @@ mod tests {
         let refreshed = refresher.await.expect("join").expect("refreshed");
         assert_eq!(refreshed.headers()[0].1, "Bearer slow-1");
         assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Fails the fetches whose number (from 0) is in `failing`, after 20 ms: with a refusal,
+    /// or with a connection error when `transient`.
+    #[derive(Debug, Default)]
+    struct Failing {
+        calls: AtomicUsize,
+        failing: Vec<usize>,
+        transient: bool,
+    }
+
+    #[async_trait]
+    impl CredentialSource for Failing {
+        async fn fetch(&self) -> Result<Credential> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if self.failing.contains(&n) {
+                let kind = if self.transient {
+                    ErrorKind::Connect
+                } else {
+                    ErrorKind::Auth
+                };
+                return Err(Error::new(kind, "refused: wrong password")
+                    .with_source(std::io::Error::other("the server said no")));
+            }
+            Credential::bearer(&format!("t-{n}"), Some(Duration::from_secs(100)))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_waiting_on_a_failed_fetch_share_its_error() {
+        let auth = Arc::new(CachedAuth::new(Failing {
+            failing: vec![0],
+            transient: true,
+            ..Default::default()
+        }));
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let auth = auth.clone();
+                tokio::spawn(async move { auth.credential().await })
+            })
+            .collect();
+        for t in tasks {
+            match t.await.expect("join") {
+                // A task that started after the failure tries again, and succeeds.
+                Ok(c) => assert_eq!(c.headers()[0].1, "Bearer t-1"),
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Connect);
+                    assert!(e.to_string().contains("wrong password"), "{e}");
+                }
+            }
+        }
+        assert!(auth.source().calls.load(Ordering::SeqCst) <= 2);
+        // A later caller tries again: the failure was transient.
+        auth.credential().await.expect("a later fetch");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_early_refresh_keeps_the_valid_credential() {
+        let auth = CachedAuth::new(Failing {
+            failing: vec![1, 2, 3, 4],
+            ..Default::default()
+        });
+        auth.credential().await.expect("first");
+        tokio::time::advance(Duration::from_secs(80)).await;
+        for _ in 0..3 {
+            let c = auth.credential().await.expect("kept");
+            assert_eq!(c.headers()[0].1, "Bearer t-0");
+            tokio::time::advance(Duration::from_secs(6)).await;
+        }
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 4);
+        // Expired, and refused again: now it is an error.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        auth.credential().await.expect_err("expired and refused");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_answers_for_itself_for_a_few_seconds() {
+        let auth = CachedAuth::new(Failing {
+            failing: vec![0, 1],
+            ..Default::default()
+        });
+        for _ in 0..10 {
+            let e = auth.credential().await.expect_err("refused");
+            assert_eq!(e.kind(), ErrorKind::Auth);
+        }
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
+        tokio::time::advance(REFUSAL_HOLD).await;
+        auth.credential()
+            .await
+            .expect_err("asked again, refused again");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
+        tokio::time::advance(REFUSAL_HOLD).await;
+        auth.credential().await.expect("accepted at last");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_early_refresh_is_not_retried_on_every_request() {
+        let auth = CachedAuth::new(Failing {
+            failing: vec![1, 2],
+            transient: true,
+            ..Default::default()
+        });
+        auth.credential().await.expect("first");
+        // In the refresh window, 20 s before expiry: the refresh fails, the token serves.
+        tokio::time::advance(Duration::from_secs(80)).await;
+        for _ in 0..10 {
+            let c = auth.credential().await.expect("kept");
+            assert_eq!(c.headers()[0].1, "Bearer t-0");
+        }
+        assert_eq!(
+            auth.source().calls.load(Ordering::SeqCst),
+            2,
+            "one refresh tried"
+        );
+        // Paused for a quarter of the remaining life (5 s), then tried again.
+        tokio::time::advance(Duration::from_secs(6)).await;
+        auth.credential().await.expect("kept again");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 3);
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let c = auth.credential().await.expect("refreshed");
+        assert_eq!(c.headers()[0].1, "Bearer t-3");
+    }
+
+    #[test]
+    fn an_unrepresentable_lifetime_never_expires() {
+        let c = Credential::bearer("t", Some(Duration::MAX)).expect("credential");
+        assert!(!c.is_expired(Instant::now()));
+        assert!(!c.wants_refresh(Instant::now()));
     }
 
     #[tokio::test]

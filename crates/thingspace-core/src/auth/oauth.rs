@@ -8,7 +8,7 @@ use http::{HeaderValue, Method, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Credential, CredentialSource, ensure_secure};
+use super::{Credential, CredentialSource, DEFAULT_TIMEOUT, ensure_secure};
 use crate::error::{Error, ErrorKind, OAuthErrorBody, Result};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::SecretString;
@@ -67,7 +67,7 @@ impl ClientCredentials {
             label: "OAuth client",
             transport,
             retry: RetryPolicy::default(),
-            timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
         }
     }
 
@@ -89,7 +89,7 @@ impl ClientCredentials {
         self
     }
 
-    /// Limits each token request attempt to `timeout`.
+    /// Limits each token request attempt to `timeout` (default 30 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

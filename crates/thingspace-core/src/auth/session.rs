@@ -8,7 +8,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    AuthProvider, CachedAuth, ClientCredentials, Credential, CredentialSource, ensure_secure,
+    AuthProvider, CachedAuth, ClientCredentials, Credential, CredentialSource, DEFAULT_TIMEOUT,
+    ensure_secure,
 };
 use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
 use crate::retry::{self, RetryPolicy};
@@ -62,7 +63,7 @@ impl M2mSession {
             bearer,
             transport,
             retry: RetryPolicy::default(),
-            timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
         }
     }
 
@@ -72,7 +73,7 @@ impl M2mSession {
         self
     }
 
-    /// Limits each login attempt to `timeout`.
+    /// Limits each login attempt to `timeout` (default 30 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
