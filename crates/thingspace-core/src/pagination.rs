@@ -13,6 +13,7 @@ use std::{
 use async_trait::async_trait;
 use futures_core::Stream;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -131,7 +132,8 @@ impl<S: PageSource> Pages<S> {
     fn spawn(&mut self, cursor: Option<S::Cursor>) {
         let source = self.source.clone();
         let c = cursor.clone();
-        let handle = tokio::spawn(async move { source.fetch_page(c).await });
+        // The fetch runs in the caller's span, so its logs nest where the listing started.
+        let handle = tokio::spawn(async move { source.fetch_page(c).await }.in_current_span());
         self.in_flight = Some((cursor, handle));
     }
 }
@@ -202,24 +204,19 @@ impl<S: PageSource> Stream for Pages<S> {
         page.cursor = cursor.clone();
         if page.has_more {
             match &page.next {
+                // These two errors come after a page that is delivered whole: they carry no
+                // cursor, since resuming from this page's own would deliver its items twice,
+                // and there is no later one to give.
                 None => {
-                    this.pending_error = Some(with_cursor(
-                        Error::new(
-                            ErrorKind::Pagination,
-                            "the server said more data follows but gave no cursor for it",
-                        ),
-                        &cursor,
+                    this.pending_error = Some(Error::new(
+                        ErrorKind::Pagination,
+                        "the server said more data follows but gave no cursor for it",
                     ));
                 }
                 Some(next) if !this.seen.insert(next.clone()) => {
-                    this.pending_error = Some(with_cursor(
-                        Error::new(
-                            ErrorKind::Pagination,
-                            format!(
-                                "the server repeated cursor {next}; stopping instead of looping"
-                            ),
-                        ),
-                        &cursor,
+                    this.pending_error = Some(Error::new(
+                        ErrorKind::Pagination,
+                        format!("the server repeated cursor {next}; stopping instead of looping"),
                     ));
                 }
                 Some(next) => {
@@ -409,6 +406,8 @@ mod tests {
         assert!(s.next().await.expect("p2").is_ok());
         let e = s.next().await.expect("error").expect_err("repeat");
         assert_eq!(e.kind(), ErrorKind::Pagination);
+        // Every page was delivered: a cursor to resume from would deliver one twice.
+        assert_eq!(e.resume_cursor(), None);
         assert!(s.next().await.is_none());
     }
 
@@ -423,6 +422,7 @@ mod tests {
         assert!(s.next().await.expect("p1").is_ok());
         let e = s.next().await.expect("error").expect_err("no cursor");
         assert_eq!(e.kind(), ErrorKind::Pagination);
+        assert_eq!(e.resume_cursor(), None);
         assert!(s.next().await.is_none());
     }
 

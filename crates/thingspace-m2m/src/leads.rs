@@ -186,6 +186,7 @@ pub fn next_from_location(location: &str) -> Result<LeadCursor> {
 /// loops: a 202 without a usable `Location` or a repeated cursor ends it with
 /// [`ErrorKind::Pagination`]. A failure mid-listing (after retries) carries the cursor to
 /// resume from in [`Error::resume_cursor`]; resuming there delivers every remaining lead once.
+/// A pagination error after a delivered page carries none: there is nothing left to resume.
 #[derive(Debug, Clone, Copy)]
 pub struct Leads<'a> {
     client: &'a Client,
