@@ -226,30 +226,39 @@ async fn malformed_bodies_are_typed_errors_with_a_snippet() {
         r#"{"accountName": 12, "carriers": "Verizon"}"#,
         r#"[1, 2, 3]"#,
         r#"{"leads": "none", "hasMoreData": "maybe"}"#,
+        "{}",
+        r#"{"somethingElse": []}"#,
     ];
-    for op in [
-        Op::AccountGet,
-        Op::LeadsList,
-        Op::StatesAndServices,
-        Op::ManagedAccounts,
-    ] {
+    // None of these is an answer of any operation: each is a decode error, never an empty
+    // result.
+    for op in OPS {
         for body in bodies {
             c.server.reset_counts();
             c.server.inject(op.route(), Fault::Json(200, body.into()));
-            match run(&c, op).await {
-                Ok(()) => {}
-                Err(e) => {
-                    assert!(e.is_decode(), "{op:?} {body:?}: {e:?}");
-                    if !body.is_empty() {
-                        assert!(e.body_snippet().is_some(), "{op:?} {body:?}");
-                    }
-                }
+            let e = run(&c, op)
+                .await
+                .expect_err(&format!("{op:?} {body:?} is not an answer"));
+            assert!(e.is_decode(), "{op:?} {body:?}: {e:?}");
+            if !body.is_empty() {
+                assert!(e.body_snippet().is_some(), "{op:?} {body:?}");
             }
             assert_eq!(
                 c.server.count(op.route()),
                 1,
                 "{op:?}: a decode error is not retried"
             );
+        }
+        // An error envelope in a 200 is reported as the service's error.
+        c.server.inject(
+            op.route(),
+            Fault::Json(
+                200,
+                r#"{"errorCode":"E1","errorMessage":"in a 200"}"#.into(),
+            ),
+        );
+        let e = run(&c, op).await.expect_err("an envelope is not an answer");
+        if !matches!(op, Op::OcLeadGet | Op::OcLeadsList) {
+            assert_eq!(e.api_code(), Some("E1"), "{op:?}: {e}");
         }
     }
 }

@@ -23,6 +23,30 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A field that must be present, possibly `null`: use it *without* `#[serde(default)]` on an
+/// `Option` field (serde would otherwise take a missing `Option` for `None`), for the fields
+/// that tell one kind of body from another.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Account {
+///     #[serde(rename = "accountName", deserialize_with = "thingspace_core::de::required")]
+///     name: Option<String>,
+/// }
+/// assert!(serde_json::from_str::<Account>(r#"{"accountName":null}"#).is_ok());
+/// assert!(serde_json::from_str::<Account>(r#"{"errorCode":"E"}"#).is_err());
+/// ```
+///
+/// # Errors
+/// When the value is neither `null` nor a `T`; serde reports a missing field.
+pub fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
+}
+
 /// A string that some producers send as a number (or a boolean): kept as its text.
 /// `null` becomes `None`.
 ///

@@ -43,16 +43,18 @@ pub enum ErrorKind {
     Pagination,
 }
 
-/// ThingSpace's error envelope: `{"errorCode": "...", "errorMessage": "..."}`.
+/// A service's error body: ThingSpace's envelope `{"errorCode": "...", "errorMessage": "..."}`,
+/// or an RFC 7807 problem `{"title": "...", "status": 400, "detail": "..."}` (Operator
+/// Connect), read as code and message.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ApiErrorBody {
-    /// The service's error code, such as `INVALID_REQUEST`.
-    #[serde(default, deserialize_with = "bounded_opt")]
+    /// The service's error code, such as `INVALID_REQUEST` (a problem's `title`).
+    #[serde(default, alias = "title", deserialize_with = "bounded_opt")]
     pub error_code: Option<String>,
-    /// The service's human-readable message.
-    #[serde(default, deserialize_with = "bounded_opt")]
+    /// The service's human-readable message (a problem's `detail`).
+    #[serde(default, alias = "detail", deserialize_with = "bounded_opt")]
     pub error_message: Option<String>,
 }
 
@@ -66,6 +68,12 @@ pub struct OAuthErrorBody {
     /// The server's description, when given.
     #[serde(default, deserialize_with = "bounded_opt")]
     pub error_description: Option<String>,
+}
+
+/// True when `body` is a ThingSpace error envelope (an object with `errorCode`).
+pub(crate) fn is_error_envelope(body: &[u8]) -> bool {
+    serde_json::from_slice::<ApiErrorBody>(body)
+        .is_ok_and(|api| api.error_code.is_some() && body.trim_ascii_start().starts_with(b"{"))
 }
 
 /// Text from a server, as it goes into messages and logs: bounded, control characters blanked.
@@ -160,6 +168,10 @@ impl Error {
     pub fn with_resume_cursor(mut self, cursor: impl Into<String>) -> Self {
         self.inner.resume_cursor = Some(cursor.into());
         self
+    }
+
+    pub(crate) fn prepend_message(&mut self, text: &str) {
+        self.inner.message = format!("{text}: {}", self.inner.message);
     }
 
     /// Builds the error for a non-success response: status, envelope or OAuth body, snippet.
@@ -561,6 +573,16 @@ mod tests {
             "{text}"
         );
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn problem_details_are_read_as_code_and_message() {
+        let body = r#"{"title":"Bad Request","status":400,"detail":"PageSize is 1 to 20000"}"#;
+        let r = Response::new(StatusCode::BAD_REQUEST, HeaderMap::new(), body);
+        let e = Error::from_response("op", &r);
+        assert_eq!(e.api_code(), Some("Bad Request"));
+        assert_eq!(e.api_message(), Some("PageSize is 1 to 20000"));
+        assert!(e.to_string().contains("PageSize is 1 to 20000"), "{e}");
     }
 
     #[test]

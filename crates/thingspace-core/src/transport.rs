@@ -81,7 +81,17 @@ impl Response {
     /// # Errors
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not a `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &'static str) -> Result<T> {
-        decode_json(operation, &self.body, false).map_err(|e| e.set_status(self.status))
+        decode_json(operation, &self.body, false).map_err(|e| {
+            // A service that puts its error envelope in a success response: say so, with
+            // the envelope, rather than "not a T".
+            if crate::error::is_error_envelope(&self.body) {
+                let mut err = Error::from_response(operation, self);
+                err.prepend_message("an error envelope in a success response");
+                err
+            } else {
+                e.set_status(self.status)
+            }
+        })
     }
 
     /// The value of a header as text, when present and valid.

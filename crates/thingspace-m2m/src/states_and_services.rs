@@ -12,8 +12,9 @@ pub const GET_STATES_AND_SERVICES: &str = "m2m.accounts.states_and_services";
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StatesAndServices {
-    /// The engagements of the account (`engagement` on the wire).
-    #[serde(default, alias = "engagements", deserialize_with = "null_as_default")]
+    /// The engagements of the account (`engagement` on the wire; required, possibly empty or
+    /// `null`: a body without it is a decode error, not an account without services).
+    #[serde(alias = "engagements", deserialize_with = "null_as_default")]
     pub engagement: Vec<Engagement>,
 }
 

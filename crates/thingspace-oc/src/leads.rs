@@ -310,21 +310,23 @@ fn validate_page_size(size: u32) -> Result<()> {
     }
 }
 
-/// Decodes a JSON array of leads; an empty body or `null` is an empty list.
+/// Decodes a JSON array of leads. Only `[]` (or a 204 without a body) is an empty answer: an
+/// empty 200 body or `null` is what a failing gateway sends, and taking it for "no leads" would
+/// end a listing early without a word.
 ///
 /// # Errors
-/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything else that is not an
-/// array of leads.
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything that is not an array
+/// of leads.
 pub fn decode_leads(
     operation: &'static str,
     response: &thingspace_core::Response,
 ) -> Result<Vec<OcLead>> {
-    if response.body.iter().all(u8::is_ascii_whitespace) {
+    if response.status == thingspace_core::http::StatusCode::NO_CONTENT
+        && response.body.iter().all(u8::is_ascii_whitespace)
+    {
         return Ok(Vec::new());
     }
-    Ok(response
-        .json::<Option<Vec<OcLead>>>(operation)?
-        .unwrap_or_default())
+    response.json::<Vec<OcLead>>(operation)
 }
 
 /// The [`PageSource`] of every lead of the operator; the cursor is the page number (from 1).
@@ -370,8 +372,9 @@ impl<'a> OcLeads<'a> {
         Self { client }
     }
 
-    /// The lead of the customer tenant `ms_tenant_id` (first page of 100). No such lead is an
-    /// empty list, not an error.
+    /// The lead of the customer tenant `ms_tenant_id` (first page of 100). The service answers
+    /// `[]` when the tenant has no lead; a 404 is an error ([`Error::is_not_found`]), since it is
+    /// also what a wrong base URL gets.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
@@ -396,11 +399,8 @@ impl<'a> OcLeads<'a> {
             .query("msTenantID", ms_tenant_id)
             .query("PageNumber", page_number)
             .query("PageSize", page_size);
-        match self.client.send(&request).await {
-            Ok(response) => decode_leads(GET_LEAD, &response),
-            Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        let response = self.client.send(&request).await?;
+        decode_leads(GET_LEAD, &response)
     }
 
     /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use thingspace_core::de::{null_as_default, opt_string_or_number};
+use thingspace_core::de::opt_string_or_number;
 use thingspace_core::{ApiRequest, Client, Result};
 
 /// Operation name of [`ManagedAccountsApi::list`].
@@ -136,8 +136,9 @@ pub struct ManagedAccounts {
 
 #[derive(Deserialize)]
 struct WireItem {
-    #[serde(default, deserialize_with = "opt_string_or_number")]
-    id: Option<String>,
+    /// Required: an entry without a name is a decode error, never silently dropped.
+    #[serde(deserialize_with = "id_text")]
+    id: String,
     #[serde(
         default,
         alias = "TxId",
@@ -148,8 +149,24 @@ struct WireItem {
     txid: Option<String>,
 }
 
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    opt_string_or_number(d)?
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| serde::de::Error::custom("a managed account without an id"))
+}
+
+/// A list of the body: `Some` when its key is present (`null` is an empty list).
+fn present_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<WireItem>>, D::Error> {
+    Ok(Some(
+        Option::<Vec<WireItem>>::deserialize(d)?.unwrap_or_default(),
+    ))
+}
+
+/// The body as sent, every spelling; it must hold at least one of the lists.
 #[derive(Deserialize)]
-struct Wire {
+struct RawWire {
     #[serde(
         default,
         rename = "accountName",
@@ -160,34 +177,60 @@ struct Wire {
         default,
         rename = "managedAccList",
         alias = "ManagedAccList",
-        deserialize_with = "null_as_default"
+        deserialize_with = "present_list"
     )]
-    list: Vec<WireItem>,
+    list: Option<Vec<WireItem>>,
     #[serde(
         default,
         rename = "ManagedAccAddedList",
         alias = "managedAccAddedList",
-        deserialize_with = "null_as_default"
+        deserialize_with = "present_list"
     )]
-    added: Vec<WireItem>,
+    added: Option<Vec<WireItem>>,
     #[serde(
         default,
         rename = "managedAccProvisionedList",
         alias = "ManagedAccProvisionedList",
-        deserialize_with = "null_as_default"
+        deserialize_with = "present_list"
     )]
+    provisioned: Option<Vec<WireItem>>,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "RawWire")]
+struct Wire {
+    account_name: Option<String>,
+    list: Vec<WireItem>,
+    added: Vec<WireItem>,
     provisioned: Vec<WireItem>,
+}
+
+impl TryFrom<RawWire> for Wire {
+    type Error = &'static str;
+
+    fn try_from(raw: RawWire) -> std::result::Result<Self, Self::Error> {
+        if raw.list.is_none() && raw.added.is_none() && raw.provisioned.is_none() {
+            // `{}` or another object is not "no managed accounts".
+            return Err(
+                "no list of managed accounts (managedAccList, ManagedAccAddedList or managedAccProvisionedList)",
+            );
+        }
+        Ok(Wire {
+            account_name: raw.account_name,
+            list: raw.list.unwrap_or_default(),
+            added: raw.added.unwrap_or_default(),
+            provisioned: raw.provisioned.unwrap_or_default(),
+        })
+    }
 }
 
 impl Wire {
     fn into_model(self, filter: Option<ManagedStatus>) -> ManagedAccounts {
         let tag = |items: Vec<WireItem>, state: Option<ManagedAccountState>| {
-            items.into_iter().filter_map(move |i| {
-                Some(ManagedAccount {
-                    id: i.id?,
-                    tx_id: i.txid,
-                    state,
-                })
+            items.into_iter().map(move |i| ManagedAccount {
+                id: i.id,
+                tx_id: i.txid,
+                state,
             })
         };
         let generic_state = filter.map(ManagedStatus::state);
@@ -320,6 +363,35 @@ mod tests {
             None,
         );
         assert!(m.managed_accounts.is_empty());
+    }
+
+    #[test]
+    fn nothing_is_dropped_and_nothing_else_passes_for_a_list() {
+        let response = |body: &'static str| {
+            thingspace_core::Response::new(
+                thingspace_core::http::StatusCode::OK,
+                Default::default(),
+                body,
+            )
+        };
+        // An entry without an id is an error, not one account fewer.
+        for body in [
+            r#"{"managedAccList":[{"id":"a","TxId":"1"},{"TxId":"2"}]}"#,
+            r#"{"managedAccList":[{"id":null}]}"#,
+            "{}",
+            r#"{"accountName":"2024009649-00001"}"#,
+        ] {
+            let e = super::decode(&response(body), None).expect_err(body);
+            assert!(e.is_decode(), "{body}: {e}");
+        }
+        // A present but null or empty list is an answer: no managed accounts.
+        for body in [
+            r#"{"managedAccList":null}"#,
+            r#"{"ManagedAccAddedList":[]}"#,
+        ] {
+            let m = super::decode(&response(body), None).expect(body);
+            assert!(m.managed_accounts.is_empty());
+        }
     }
 
     #[test]
