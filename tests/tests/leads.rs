@@ -210,3 +210,48 @@ async fn states_and_services_decode_both_shapes() {
     assert!(seen_rating_groups && seen_float);
     assert_eq!(h.server.count(Route::StatesAndServices), 4);
 }
+
+#[tokio::test]
+async fn states_and_services_answer_under_either_path_spelling() {
+    use thingspace::mock::StatesPaths;
+    // Only the generated SDKs' `statesandservices`: found on the second try, then used first.
+    let h = Harness::start_with(MockConfig::default().states_paths(StatesPaths::Sdk))
+        .await
+        .expect("harness");
+    h.m2m.accounts().get("0000123456").await.expect("warm");
+    let before = h.server.total_requests();
+    h.m2m
+        .states_and_services()
+        .get("0000123456")
+        .await
+        .expect("the SDKs' spelling");
+    assert_eq!(
+        h.server.total_requests() - before,
+        2,
+        "404, then the other spelling"
+    );
+    let clone = h.m2m.clone();
+    clone
+        .states_and_services()
+        .get("0000123457")
+        .await
+        .expect("again");
+    assert_eq!(
+        h.server.total_requests() - before,
+        3,
+        "the working spelling, at once"
+    );
+
+    // Only the document's: one request.
+    let h = Harness::start_with(MockConfig::default().states_paths(StatesPaths::Document))
+        .await
+        .expect("harness");
+    h.m2m.accounts().get("0000123456").await.expect("warm");
+    let before = h.server.total_requests();
+    h.m2m
+        .states_and_services()
+        .get("0000123456")
+        .await
+        .expect("the document's spelling");
+    assert_eq!(h.server.total_requests() - before, 1);
+}

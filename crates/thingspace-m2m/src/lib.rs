@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod leads;
 pub mod states_and_services;
 
+use std::sync::{Arc, atomic::AtomicU8};
+
 use thingspace_core::Client;
 
 pub use accounts::{Account, Accounts, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
@@ -18,12 +20,17 @@ pub use states_and_services::{
 #[derive(Debug, Clone)]
 pub struct M2m {
     client: Client,
+    /// Which states-and-services path spelling the service answers, once known.
+    states_spelling: Arc<AtomicU8>,
 }
 
 impl M2m {
     /// The M2M family on `client` (built with [`Client::thingspace`]).
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            states_spelling: Arc::new(AtomicU8::new(states_and_services::UNKNOWN)),
+        }
     }
 
     /// The client underneath.
@@ -41,8 +48,9 @@ impl M2m {
         Leads::new(&self.client)
     }
 
-    /// Custom states and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`.
+    /// Custom states and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`
+    /// (or the SDKs' `statesandservices`, whichever the service answers).
     pub fn states_and_services(&self) -> StatesAndServicesApi<'_> {
-        StatesAndServicesApi::new(&self.client)
+        StatesAndServicesApi::new(&self.client, &self.states_spelling)
     }
 }

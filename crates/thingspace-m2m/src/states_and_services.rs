@@ -1,5 +1,7 @@
 //! States and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use serde::{Deserialize, Serialize};
 use thingspace_core::de::{null_as_default, opt_string_or_number};
 use thingspace_core::{ApiRequest, Client, Result};
@@ -95,28 +97,60 @@ pub struct RatingGroup {
 
 /// The states-and-services resource. Get it with
 /// [`M2m::states_and_services`](crate::M2m::states_and_services).
+///
+/// The document spells the path `stateandservices`, the generated SDKs `statesandservices`.
+/// The document's is tried first; on a 404 the other is tried, and whichever answers is used
+/// from then on by every clone of the [`M2m`](crate::M2m) handle.
 #[derive(Debug, Clone, Copy)]
 pub struct StatesAndServicesApi<'a> {
     client: &'a Client,
+    spelling: &'a AtomicU8,
 }
 
+/// The path spellings, in the order they are tried.
+const PATHS: [&str; 2] = [
+    "/m2m/v1/accounts/{accountname}/stateandservices",
+    "/m2m/v1/accounts/{accountname}/statesandservices",
+];
+
+/// The spelling known to work: [`UNKNOWN`], or 1 + an index of [`PATHS`].
+pub(crate) const UNKNOWN: u8 = 0;
+
 impl<'a> StatesAndServicesApi<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
-        Self { client }
+    pub(crate) fn new(client: &'a Client, spelling: &'a AtomicU8) -> Self {
+        Self { client, spelling }
     }
 
     /// The custom services and states of `account`.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
-    /// for an empty name; the service's error otherwise.
+    /// for an empty name; the service's error otherwise (a 404 from both spellings is the
+    /// first's).
     pub async fn get(&self, account: &str) -> Result<StatesAndServices> {
-        let request = ApiRequest::get(
-            GET_STATES_AND_SERVICES,
-            "/m2m/v1/accounts/{accountname}/stateandservices",
-        )
-        .path_param("accountname", account);
-        self.client.get_json(&request).await
+        let request = |path: &'static str| {
+            ApiRequest::get(GET_STATES_AND_SERVICES, path).path_param("accountname", account)
+        };
+        let known = self.spelling.load(Ordering::Relaxed);
+        if let Some(path) = PATHS.get(usize::from(known).wrapping_sub(1)) {
+            return self.client.get_json(&request(path)).await;
+        }
+        let mut first_error = None;
+        for (i, path) in PATHS.iter().enumerate() {
+            match self.client.get_json(&request(path)).await {
+                Ok(answer) => {
+                    self.spelling.store(i as u8 + 1, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(e) if e.is_not_found() => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first_error.unwrap_or_else(|| {
+            thingspace_core::Error::invalid_input("no states-and-services path to try")
+        }))
     }
 }
 

@@ -92,6 +92,19 @@ pub enum ManagedSpelling {
     Sdk,
 }
 
+/// Which spellings of the states-and-services path the mock serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StatesPaths {
+    /// Both `stateandservices` (the document's) and `statesandservices` (the SDKs').
+    #[default]
+    Both,
+    /// Only the document's `stateandservices`.
+    Document,
+    /// Only the SDKs' `statesandservices`.
+    Sdk,
+}
+
 /// How the mock writes the `Location` header of a 202 leads page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -133,6 +146,8 @@ pub struct MockConfig {
     pub location_origin: Option<String>,
     /// How managed-accounts responses are spelled.
     pub managed_spelling: ManagedSpelling,
+    /// Which states-and-services paths are served (the other answers 404).
+    pub states_paths: StatesPaths,
     /// Operator Connect: the Entra app's client id.
     pub oc_client_id: String,
     /// Operator Connect: the Entra app's client secret.
@@ -160,6 +175,7 @@ impl Default for MockConfig {
             leads_latency: Duration::ZERO,
             location_origin: None,
             managed_spelling: ManagedSpelling::Document,
+            states_paths: StatesPaths::Both,
             oc_client_id: OC_CLIENT_ID.into(),
             oc_client_secret: OC_CLIENT_SECRET.into(),
             oc_scope: OC_SCOPE.into(),
@@ -191,6 +207,12 @@ impl MockConfig {
     /// The form of the `Location` header of leads pages.
     pub fn location_form(mut self, form: LocationForm) -> Self {
         self.location_form = form;
+        self
+    }
+
+    /// Serves only some spellings of the states-and-services path.
+    pub fn states_paths(mut self, paths: StatesPaths) -> Self {
+        self.states_paths = paths;
         self
     }
 
@@ -366,19 +388,25 @@ impl MockServer {
             seq: AtomicU64::new(1),
             total: std::sync::atomic::AtomicUsize::new(0),
         });
-        let app = Router::new()
+        let states_paths = state.config.states_paths;
+        let mut app = Router::new()
             .route("/api/ts/v1/oauth2/token", post(auth::token))
             .route("/api/m2m/v1/session/login", post(auth::login))
             .route("/api/m2m/v1/session/logout", post(auth::logout))
-            .route("/api/m2m/v1/accounts/{accountname}", get(m2m::account))
-            .route(
+            .route("/api/m2m/v1/accounts/{accountname}", get(m2m::account));
+        if states_paths != StatesPaths::Sdk {
+            app = app.route(
                 "/api/m2m/v1/accounts/{accountname}/stateandservices",
                 get(m2m::states_and_services),
-            )
-            .route(
+            );
+        }
+        if states_paths != StatesPaths::Document {
+            app = app.route(
                 "/api/m2m/v1/accounts/{accountname}/statesandservices",
                 get(m2m::states_and_services),
-            )
+            );
+        }
+        let app = app
             .route("/api/m2m/v1/leads/{accountname}", get(m2m::leads))
             .route(
                 "/api/subsc/v1/managedaccounts/{account}/service/{service}",
