@@ -158,3 +158,40 @@ async fn missing_oc_settings_name_the_keys() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("oc.token_url"), "{e}");
 }
+
+#[tokio::test]
+async fn check_online_is_sent_only_when_asked_for() {
+    use std::sync::Arc;
+    use thingspace::{ReqwestTransport, replay::RecordingTransport};
+    let server = MockServer::start_with(MockConfig::default().oc_lead_count(3))
+        .await
+        .expect("mock");
+    let cassette =
+        std::env::temp_dir().join(format!("oc-check-online-{}.json", std::process::id()));
+    let recorder = Arc::new(RecordingTransport::new(
+        Arc::new(ReqwestTransport::new().expect("transport")),
+        &cassette,
+    ));
+    let oc = OperatorConnect::from_config_with_transport(
+        &OcConfig::load(&loader_for(&server).load().expect("load")).expect("oc"),
+        recorder.clone(),
+    )
+    .expect("client");
+    oc.leads().all(10).await.expect("plain");
+    oc.leads()
+        .check_online(true)
+        .all(10)
+        .await
+        .expect("checked");
+    let _ = std::fs::remove_file(&cassette);
+    let lists: Vec<String> = recorder
+        .cassette()
+        .exchanges
+        .into_iter()
+        .map(|e| e.request.path_and_query)
+        .filter(|p| p.contains("/api/v2/oc/lead"))
+        .collect();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert!(!lists[0].contains("checkOnline"), "{}", lists[0]);
+    assert!(lists[1].contains("checkOnline=true"), "{}", lists[1]);
+}

@@ -265,9 +265,7 @@ pub(crate) async fn run() -> Result<(), Error> {
         println!(
             "lead of tenant {tenant}: status {:?}, company {:?}, consented {:?}",
             lead.status.as_ref().map(ToString::to_string),
-            lead.contact_details
-                .as_ref()
-                .and_then(|c| c.company_name.clone()),
+            lead.contact().and_then(|c| c.company_name.clone()),
             lead.consented_on
         );
     }

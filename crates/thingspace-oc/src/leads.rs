@@ -116,9 +116,17 @@ pub struct OcLead {
     /// ISO 3166-1 alpha-2 codes of the countries the customer consented for.
     #[serde(default, deserialize_with = "null_as_default")]
     pub consented_countries: Vec<String>,
-    /// The customer's contact details.
-    #[serde(default, deserialize_with = "one_or_first")]
-    pub contact_details: Option<ContactDetails>,
+    /// The customer's contact details: documented as a list, sent as one object; both are
+    /// read, and every entry is kept. See [`OcLead::contact`].
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub contact_details: Vec<ContactDetails>,
+}
+
+impl OcLead {
+    /// The first (usually the only) contact details.
+    pub fn contact(&self) -> Option<&ContactDetails> {
+        self.contact_details.first()
+    }
 }
 
 /// A civic address of a customer (an emergency-calling address in Teams).
@@ -221,12 +229,15 @@ pub struct Contact {
     pub email: Option<String>,
     /// Phone number.
     pub phone_number: Option<String>,
+    /// Company size, such as `L250_U999`.
+    pub company_size: Option<String>,
 }
 
-/// `contactDetails` is documented as a "list array" but sent as an object: accept both.
-fn one_or_first<'de, D: Deserializer<'de>>(
+/// `contactDetails` is documented as a "list array" but sent as an object: accept both (and
+/// `null`), keeping every entry.
+fn one_or_many<'de, D: Deserializer<'de>>(
     d: D,
-) -> std::result::Result<Option<ContactDetails>, D::Error> {
+) -> std::result::Result<Vec<ContactDetails>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -234,9 +245,9 @@ fn one_or_first<'de, D: Deserializer<'de>>(
         Many(Vec<ContactDetails>),
     }
     Ok(match Option::<OneOrMany>::deserialize(d)? {
-        None => None,
-        Some(OneOrMany::One(c)) => Some(c),
-        Some(OneOrMany::Many(v)) => v.into_iter().next(),
+        None => Vec::new(),
+        Some(OneOrMany::One(c)) => vec![c],
+        Some(OneOrMany::Many(v)) => v,
     })
 }
 
@@ -365,11 +376,22 @@ impl PageSource for OcLeadPages {
 #[derive(Debug, Clone, Copy)]
 pub struct OcLeads<'a> {
     client: &'a Client,
+    check_online: Option<bool>,
 }
 
 impl<'a> OcLeads<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            check_online: None,
+        }
+    }
+
+    /// Listings ask the service to check whether each customer is online (`checkOnline`);
+    /// without this, the parameter is left out and the service's default applies.
+    pub fn check_online(mut self, check: bool) -> Self {
+        self.check_online = Some(check);
+        self
     }
 
     /// The lead of the customer tenant `ms_tenant_id` (first page of 100). The service answers
@@ -426,7 +448,7 @@ impl<'a> OcLeads<'a> {
         let source = OcLeadPages {
             client: self.client.clone(),
             page_size,
-            check_online: None,
+            check_online: self.check_online,
         };
         Ok(Pages::starting_at(source, (page > 1).then_some(page)))
     }
@@ -466,9 +488,7 @@ mod tests {
             Some((2024, 828_674_200))
         );
         assert_eq!(
-            l.contact_details
-                .as_ref()
-                .and_then(|c| c.company_name.as_deref()),
+            l.contact().and_then(|c| c.company_name.as_deref()),
             Some("SIPTest")
         );
         assert!(l.civic_addresses.is_empty());
@@ -492,15 +512,21 @@ mod tests {
     #[test]
     fn tolerates_unknown_states_arrays_and_offsetless_dates() {
         let l: OcLead = serde_json::from_str(
-            r#"{"status":"PendingReview","lastModifiedOn":"2024-04-03T13:32:12.82872","contactDetails":[{"email":"a@b"}],
+            r#"{"status":"PendingReview","lastModifiedOn":"2024-04-03T13:32:12.82872","contactDetails":[{"email":"a@b"},{"email":"c@d","contacts":[{"companySize":"L1_U49"}]}],
                "civicAddresses":[{"locations":null,"isNew":1}]}"#,
         )
         .expect("decode");
         assert_eq!(l.status, Some(ConsentStatus::Other("PendingReview".into())));
         assert!(l.last_modified_on.is_some());
+        let emails: Vec<_> = l
+            .contact_details
+            .iter()
+            .filter_map(|c| c.email.as_deref())
+            .collect();
+        assert_eq!(emails, ["a@b", "c@d"], "every entry is kept");
         assert_eq!(
-            l.contact_details.and_then(|c| c.email).as_deref(),
-            Some("a@b")
+            l.contact_details[1].contacts[0].company_size.as_deref(),
+            Some("L1_U49")
         );
         assert!(serde_json::from_str::<OcLead>(r#"{"consentedOn":"yesterday"}"#).is_err());
     }

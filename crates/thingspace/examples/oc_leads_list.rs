@@ -11,10 +11,7 @@ async fn main() -> thingspace::Result<()> {
     let mut leads = oc.leads().list(100)?;
     while let Some(lead) = leads.next().await {
         let lead = lead?;
-        let company = lead
-            .contact_details
-            .as_ref()
-            .and_then(|c| c.company_name.clone());
+        let company = lead.contact().and_then(|c| c.company_name.clone());
         println!("{:?} {:?} {:?}", lead.tenant_id, lead.status, company);
     }
     Ok(())
