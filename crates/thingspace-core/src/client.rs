@@ -151,38 +151,28 @@ impl Client {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a credential is missing; [`ErrorKind::Insecure`](crate::ErrorKind::Insecure) when a URL
     /// would carry credentials over plain http to a non-loopback host.
     pub fn thingspace_with_transport(config: &Config, transport: SharedTransport) -> Result<Self> {
-        let missing: Vec<&str> = [
-            (
-                "client_id",
-                config.client_id.as_deref().is_none_or(str::is_empty),
-            ),
-            (
-                "client_secret",
-                config.client_secret.as_ref().is_none_or(|s| s.is_empty()),
-            ),
-            (
-                "username",
-                config.username.as_deref().is_none_or(str::is_empty),
-            ),
-            (
-                "password",
-                config.password.as_ref().is_none_or(|s| s.is_empty()),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(k, m)| m.then_some(k))
-        .collect();
-        if !missing.is_empty() {
-            return Err(Error::config(format!(
-                "missing ThingSpace credentials: {} (set them in thingspace.toml or as THINGSPACE_{})",
-                missing.join(", "),
-                missing
-                    .iter()
-                    .map(|k| k.to_ascii_uppercase())
-                    .collect::<Vec<_>>()
-                    .join(", THINGSPACE_"),
-            )));
-        }
+        crate::config::require_settings(
+            "ThingSpace credentials",
+            &[
+                (
+                    "client_id",
+                    config.client_id.as_deref().is_some_and(|v| !v.is_empty()),
+                ),
+                (
+                    "client_secret",
+                    config.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
+                ),
+                (
+                    "username",
+                    config.username.as_deref().is_some_and(|v| !v.is_empty()),
+                ),
+                (
+                    "password",
+                    config.password.as_ref().is_some_and(|s| !s.is_empty()),
+                ),
+            ],
+            "set them in thingspace.toml or as THINGSPACE_CLIENT_ID, THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and THINGSPACE_PASSWORD",
+        )?;
         let (Some(client_id), Some(secret), Some(username), Some(password)) = (
             &config.client_id,
             &config.client_secret,

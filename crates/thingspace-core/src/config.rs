@@ -117,9 +117,9 @@ impl Config {
         }
     }
 
-    /// The per-attempt timeout.
+    /// The per-attempt timeout (checked positive when loaded).
     pub fn timeout(&self) -> Duration {
-        secs(self.timeout_secs).unwrap_or(Duration::from_secs(30))
+        secs(self.timeout_secs).unwrap_or(DEFAULT_TIMEOUT)
     }
 
     /// The retry policy.
@@ -327,7 +327,9 @@ impl LoadedConfig {
     /// # Errors
     /// A malformed value, naming the key and the layer it came from.
     pub fn thingspace(&self) -> Result<Config> {
-        Ok(self.figment.extract()?)
+        let config: Config = self.figment.extract()?;
+        positive_secs("timeout_secs", config.timeout_secs)?;
+        Ok(config)
     }
 
     /// A family's table, such as `oc`; its type's defaults apply when the table is absent.
@@ -409,6 +411,42 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, 
 
 fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     lenient_string(d).map(Some)
+}
+
+/// The per-attempt timeout when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The setting `key`, a number of seconds, as a duration (at most a day).
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `key` when the value is zero,
+/// negative or not a number: a timeout of nothing is a mistake, not a request for the default.
+pub fn positive_secs(key: &str, value: f64) -> Result<Duration> {
+    secs(value).ok_or_else(|| {
+        Error::config(format!(
+            "`{key}` must be a positive number of seconds, not {value}"
+        ))
+    })
+}
+
+/// Fails naming every setting of `settings` (name, whether it is set) that is not set, as
+/// "missing {what}: a, b ({hint})". Families use it for their own tables.
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) when any is missing.
+pub fn require_settings(what: &str, settings: &[(&str, bool)], hint: &str) -> Result<()> {
+    let missing: Vec<&str> = settings
+        .iter()
+        .filter(|(_, set)| !set)
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "missing {what}: {} ({hint})",
+        missing.join(", ")
+    )))
 }
 
 /// A positive, finite number of seconds as a duration (at most a day).
@@ -522,6 +560,23 @@ mod tests {
             .load()
             .expect_err("missing");
         assert!(err.to_string().contains("missing.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_timeout_of_nothing_is_refused() {
+        for bad in ["0", "-1", "NaN"] {
+            let err = loader()
+                .set("timeout_secs", bad)
+                .load()
+                .and_then(|l| l.thingspace())
+                .expect_err(bad);
+            assert!(err.to_string().contains("timeout_secs"), "{err}");
+        }
+        let ok = loader()
+            .set("timeout_secs", "0.25")
+            .load()
+            .and_then(|l| l.thingspace());
+        assert_eq!(ok.expect("fraction").timeout(), Duration::from_millis(250));
     }
 
     #[test]

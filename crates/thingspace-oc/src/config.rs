@@ -3,6 +3,7 @@
 use std::{fmt, time::Duration};
 
 use serde::Deserialize;
+use thingspace_core::config::{DEFAULT_TIMEOUT, positive_secs, require_settings};
 use thingspace_core::de::{opt_f64_lenient, opt_string_or_number};
 use thingspace_core::url::Url;
 use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
@@ -61,16 +62,17 @@ impl OcConfig {
         let top: Inherited = loaded.figment().extract()?;
         oc.timeout_secs = oc.timeout_secs.or(top.timeout_secs);
         oc.retry = oc.retry.or(top.retry);
+        if let Some(secs) = oc.timeout_secs {
+            positive_secs("oc.timeout_secs", secs)?;
+        }
         Ok(oc)
     }
 
-    /// The per-attempt timeout.
+    /// The per-attempt timeout: `[oc] timeout_secs`, else the top-level one, else 30 s.
     pub fn timeout(&self) -> Duration {
         self.timeout_secs
-            .filter(|t| t.is_finite() && *t > 0.0)
-            .map_or(Duration::from_secs(30), |t| {
-                Duration::from_secs_f64(t.min(86_400.0))
-            })
+            .and_then(|t| positive_secs("oc.timeout_secs", t).ok())
+            .unwrap_or(DEFAULT_TIMEOUT)
     }
 
     /// The retry policy.
@@ -83,21 +85,20 @@ impl OcConfig {
 
     pub(crate) fn require(&self) -> Result<Required> {
         let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        let missing: Vec<&str> = [
-            ("oc.base_url", self.base_url.is_none()),
-            ("oc.token_url", self.token_url.is_none()),
-            ("oc.client_id", text(&self.client_id).is_none()),
-            (
-                "oc.client_secret",
-                self.client_secret
-                    .as_ref()
-                    .is_none_or(SecretString::is_empty),
-            ),
-            ("oc.scope", text(&self.scope).is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(k, m)| m.then_some(k))
-        .collect();
+        require_settings(
+            "Operator Connect settings",
+            &[
+                ("oc.base_url", self.base_url.is_some()),
+                ("oc.token_url", self.token_url.is_some()),
+                ("oc.client_id", text(&self.client_id).is_some()),
+                (
+                    "oc.client_secret",
+                    self.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
+                ),
+                ("oc.scope", text(&self.scope).is_some()),
+            ],
+            "set them in the [oc] table or as THINGSPACE_OC__*",
+        )?;
         match (
             &self.base_url,
             &self.token_url,
@@ -105,9 +106,7 @@ impl OcConfig {
             &self.client_secret,
             text(&self.scope),
         ) {
-            (Some(base_url), Some(token_url), Some(client_id), Some(secret), Some(scope))
-                if missing.is_empty() =>
-            {
+            (Some(base_url), Some(token_url), Some(client_id), Some(secret), Some(scope)) => {
                 Ok(Required {
                     base_url: base_url.clone(),
                     token_url: token_url.clone(),
@@ -116,10 +115,7 @@ impl OcConfig {
                     scope,
                 })
             }
-            _ => Err(Error::config(format!(
-                "missing Operator Connect settings: {} (set them in the [oc] table or as THINGSPACE_OC__*)",
-                missing.join(", ")
-            ))),
+            _ => Err(Error::config("missing Operator Connect settings")),
         }
     }
 }
