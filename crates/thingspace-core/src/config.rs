@@ -329,7 +329,67 @@ impl LoadedConfig {
     pub fn thingspace(&self) -> Result<Config> {
         let config: Config = self.figment.extract()?;
         positive_secs("timeout_secs", config.timeout_secs)?;
+        self.check_keys()?;
         Ok(config)
+    }
+
+    /// Checks the spelling of the settings (done by [`thingspace`](Self::thingspace); families
+    /// call it too). A misspelt setting is not applied, silently, unless someone looks: this
+    /// refuses unknown `[retry]` keys and top-level keys that are a table's key with one
+    /// underscore (`THINGSPACE_RETRY_MAX_ATTEMPTS` for `THINGSPACE_RETRY__MAX_ATTEMPTS`), and logs
+    /// other unknown top-level values, which may belong to something else.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the key, its layer and the
+    /// spelling meant.
+    pub fn check_keys(&self) -> Result<()> {
+        let top: BTreeMap<String, Value> = self.figment.extract()?;
+        let layer = |key: &str| {
+            self.figment
+                .find_metadata(key)
+                .map_or_else(String::new, |m| format!(" (from {})", m.name))
+        };
+        let tables: Vec<&str> = top
+            .iter()
+            .filter(|(_, v)| matches!(v, Value::Dict(..)))
+            .map(|(k, _)| k.as_str())
+            .chain(["retry"])
+            .collect();
+        for (key, value) in &top {
+            if let Value::Dict(_, inner) = value {
+                if key == "retry" {
+                    for k in inner.keys().filter(|k| !RETRY_KEYS.contains(&k.as_str())) {
+                        let path = format!("retry.{k}");
+                        return Err(Error::config(format!(
+                            "unknown setting `{path}`{}; [retry] takes {}",
+                            layer(&path),
+                            RETRY_KEYS.join(", ")
+                        )));
+                    }
+                }
+                continue;
+            }
+            if TOP_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            if let Some((table, rest)) = tables
+                .iter()
+                .find_map(|t| Some((*t, key.strip_prefix(t)?.strip_prefix('_')?)))
+            {
+                return Err(Error::config(format!(
+                    "unknown setting `{key}`{}: did you mean `{table}.{rest}` (THINGSPACE_{}__{})?",
+                    layer(key),
+                    table.to_ascii_uppercase(),
+                    rest.to_ascii_uppercase()
+                )));
+            }
+            tracing::warn!(
+                key = key.as_str(),
+                "unknown ThingSpace setting{}, ignored",
+                layer(key)
+            );
+        }
+        Ok(())
     }
 
     /// A family's table, such as `oc`; its type's defaults apply when the table is absent.
@@ -412,6 +472,27 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, 
 fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     lenient_string(d).map(Some)
 }
+
+/// The top-level settings of [`Config`].
+const TOP_KEYS: &[&str] = &[
+    "base_url",
+    "token_url",
+    "client_id",
+    "client_secret",
+    "scope",
+    "username",
+    "password",
+    "timeout_secs",
+    "max_body_bytes",
+];
+
+/// The settings of the `[retry]` table.
+const RETRY_KEYS: &[&str] = &[
+    "max_attempts",
+    "initial_backoff_ms",
+    "max_backoff_ms",
+    "deadline_secs",
+];
 
 /// The per-attempt timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -560,6 +641,43 @@ mod tests {
             .load()
             .expect_err("missing");
         assert!(err.to_string().contains("missing.toml"), "{err}");
+    }
+
+    #[test]
+    fn misspelt_settings_are_refused_not_ignored() {
+        let err = loader()
+            .env_vars([("THINGSPACE_RETRY_MAX_ATTEMPTS", "1")])
+            .load()
+            .and_then(|l| l.thingspace())
+            .expect_err("one underscore");
+        let text = err.to_string();
+        assert!(
+            text.contains("retry_max_attempts") && text.contains("THINGSPACE_RETRY__MAX_ATTEMPTS"),
+            "{text}"
+        );
+        let err = loader()
+            .set("retry.max_attempt", "1")
+            .load()
+            .and_then(|l| l.thingspace())
+            .expect_err("not a retry key");
+        assert!(err.to_string().contains("retry.max_attempt"), "{err}");
+        // Family tables and unrelated values pass.
+        loader()
+            .set("oc.scope", "s")
+            .env_vars([("THINGSPACE_LOG", "debug")])
+            .load()
+            .and_then(|l| l.thingspace())
+            .expect("fine");
+        let err = loader()
+            .set("oc.scope", "s")
+            .env_vars([("THINGSPACE_OC_CLIENT_ID", "x")])
+            .load()
+            .and_then(|l| l.thingspace())
+            .expect_err("a family table with one underscore");
+        assert!(
+            err.to_string().contains("THINGSPACE_OC__CLIENT_ID"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -58,6 +58,7 @@ impl OcConfig {
     /// # Errors
     /// A malformed value, naming the key and the layer it came from.
     pub fn load(loaded: &LoadedConfig) -> Result<Self> {
+        loaded.check_keys()?;
         let mut oc: OcConfig = loaded.extract_table("oc")?;
         let top: Inherited = loaded.figment().extract()?;
         oc.timeout_secs = oc.timeout_secs.or(top.timeout_secs);
