@@ -358,7 +358,7 @@ impl LoadedConfig {
         for (key, value) in &top {
             if let Value::Dict(_, inner) = value {
                 if key == "retry" {
-                    for k in inner.keys().filter(|k| !RETRY_KEYS.contains(&k.as_str())) {
+                    if let Some(k) = inner.keys().find(|k| !RETRY_KEYS.contains(&k.as_str())) {
                         let path = format!("retry.{k}");
                         return Err(Error::config(format!(
                             "unknown setting `{path}`{}; [retry] takes {}",
