@@ -102,6 +102,9 @@ async fn run(c: &Clients, op: Op) -> Result<(), Error> {
 /// Warm the credentials, so the counts below are of the operation's own requests.
 async fn warm(c: &Clients) {
     run(c, Op::AccountGet).await.expect("warm m2m");
+    // Also learns which states-and-services path spelling the mock answers, so a 404 injected
+    // later is not taken for the other spelling's.
+    run(c, Op::StatesAndServices).await.expect("warm states");
     run(c, Op::OcLeadGet).await.expect("warm oc");
     c.server.reset_counts();
 }
