@@ -20,17 +20,19 @@ pub use thingspace_oc as oc;
 #[cfg(feature = "mock")]
 pub use thingspace_mock as mock;
 
-/// Configuration for examples and first steps: the configured service when credentials are
-/// configured (`THINGSPACE_CLIENT_ID` in the environment or `client_id` in the file), otherwise
-/// an embedded mock server, started here, with every layer pointed at it. Keep the returned
-/// server alive as long as the client is used.
+/// Configuration for examples and first steps: the configured services when credentials are
+/// configured (a ThingSpace `client_id` or an Operator Connect `oc.client_id`, in the
+/// environment or the file), otherwise an embedded mock server, started here, with every layer
+/// pointed at it. Keep the returned server alive as long as the client is used.
 ///
 /// # Errors
 /// A configuration error, or a mock that could not start.
 #[cfg(feature = "mock")]
 pub async fn load_or_mock() -> Result<(LoadedConfig, Option<thingspace_mock::MockServer>)> {
     let loaded = ConfigLoader::new().load()?;
-    if loaded.thingspace()?.client_id.is_some() {
+    let configured = loaded.thingspace()?.client_id.is_some()
+        || loaded.figment().find_value("oc.client_id").is_ok();
+    if configured {
         return Ok((loaded, None));
     }
     let server = thingspace_mock::MockServer::start()
