@@ -350,31 +350,40 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         );
         let response = Response::new(StatusCode::ACCEPTED, headers, first_page.clone());
         let mb = first_page.len() as f64 / 1e6;
-        let (mut s, mut b) = (Vec::new(), Vec::new());
-        for _ in 0..sizes.reps {
-            let t = Instant::now();
-            for _ in 0..sizes.decode_iterations {
-                let page = decode_page(&response).map_err(|e| e.to_string())?;
-                std::hint::black_box(page);
+        // The two decoders alternate page by page, each timed on its own, so both see the
+        // same moment of a noisy machine; the ratio is the median of the per-rep ratios.
+        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..sizes.reps * 2 - 1 {
+            let (mut sdk_s, mut base_s) = (0.0, 0.0);
+            for i in 0..sizes.decode_iterations {
+                for sdk_side in [i % 2 == 0, i % 2 != 0] {
+                    let t = Instant::now();
+                    if sdk_side {
+                        let page = decode_page(&response).map_err(|e| e.to_string())?;
+                        std::hint::black_box(page);
+                        sdk_s += t.elapsed().as_secs_f64();
+                    } else {
+                        let page: crate::baseline::PlainPage =
+                            serde_json::from_slice(&first_page).map_err(|e| e.to_string())?;
+                        std::hint::black_box(page);
+                        base_s += t.elapsed().as_secs_f64();
+                    }
+                }
             }
-            s.push(mb * sizes.decode_iterations as f64 / t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            for _ in 0..sizes.decode_iterations {
-                let page: crate::baseline::PlainPage =
-                    serde_json::from_slice(&first_page).map_err(|e| e.to_string())?;
-                std::hint::black_box(page);
-            }
-            b.push(mb * sizes.decode_iterations as f64 / t.elapsed().as_secs_f64());
+            let total = mb * sizes.decode_iterations as f64;
+            s.push(total / sdk_s);
+            b.push(total / base_s);
+            r.push(base_s / sdk_s);
         }
-        let (s, b) = (median(s), median(b));
+        let (s, b, ratio) = (median(s), median(b), median(r));
         figures.push(Figure {
             scenario: format!("5. decode one 1,000-lead page ({:.0} KB)", mb * 1000.0),
             metric: "MB/s".into(),
             sdk: s,
             baseline: b,
-            ratio: s / b,
+            ratio,
             target: "≥ 0.9".into(),
-            met: s / b >= 0.9,
+            met: ratio >= 0.9,
         });
     }
 
