@@ -12,6 +12,11 @@ use thingspace::{
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
 
+use crate::{
+    error::CliError,
+    output::{out, outln, print_json},
+};
+
 /// The custom states and services as an indented table.
 pub(crate) fn states_table(states: &StatesAndServices) -> String {
     let mut out = String::new();
@@ -56,15 +61,19 @@ pub(crate) fn states_table(states: &StatesAndServices) -> String {
     out
 }
 
-fn step(title: &str) {
-    println!("\n== {title}");
+fn step(title: &str) -> Result<(), CliError> {
+    outln!("\n== {title}")
 }
 
-pub(crate) async fn run() -> Result<(), Error> {
+/// Runs the demo, printing as it goes.
+///
+/// # Errors
+/// A flow that failed, or the output (a closed pipe stops the demo quietly).
+pub(crate) async fn run() -> Result<(), CliError> {
     let server = MockServer::start()
         .await
         .map_err(|e| Error::config("could not start the embedded mock server").with_source(e))?;
-    println!("ThingSpace mock listening at {}", server.base_url());
+    outln!("ThingSpace mock listening at {}", server.base_url())?;
 
     // Configured exactly as users configure the SDK, with the layers pointed at the mock
     // (the environment and ./thingspace.toml are left out so the demo always hits the mock).
@@ -77,28 +86,28 @@ pub(crate) async fn run() -> Result<(), Error> {
     }
     let loaded = loader.load()?;
     let config = loaded.thingspace()?;
-    println!("config: {config:?}");
+    outln!("config: {config:?}")?;
     let client = Client::thingspace(&config)?;
     let m2m = M2m::new(client.clone());
     let subsc = Subsc::new(client);
     let oc_config = OcConfig::load(&loaded)?;
-    println!("oc config: {oc_config:?}");
+    outln!("oc config: {oc_config:?}")?;
     let oc = OperatorConnect::from_config(&oc_config)?;
 
-    step("Get an account (the document's example): token, login and request happen by themselves");
+    step("Get an account (the document's example): token, login and request happen by themselves")?;
     let account = m2m.accounts().get(DOCUMENT_ACCOUNT).await?;
-    crate::print_json(&account)?;
-    println!(
+    print_json(&account)?;
+    outln!(
         "token requests: {}, logins: {}",
         server.count(Route::Token),
         server.count(Route::Login)
-    );
+    )?;
 
-    step("Account names are text: 0000123456 keeps its zeros; both field spellings decode");
+    step("Account names are text: 0000123456 keeps its zeros; both field spellings decode")?;
     for name in ["0000123456", "0000123457"] {
         let a = m2m.accounts().get(name).await?;
         let plan = a.service_plans.first();
-        println!(
+        outln!(
             "{}: number {}, {} IP pools, first plan sizeKb={:?} extendedAttributes={}",
             a.account_name.as_deref().unwrap_or("?"),
             a.account_number.as_deref().unwrap_or("?"),
@@ -109,10 +118,10 @@ pub(crate) async fn run() -> Result<(), Error> {
                 Some(ExtendedAttributes::Text(t)) => format!("text {t:?}"),
                 _ => "absent".to_owned(),
             }
-        );
+        )?;
     }
 
-    step("50 concurrent requests share one token and one session");
+    step("50 concurrent requests share one token and one session")?;
     let started = Instant::now();
     let tasks: Vec<_> = (0..50)
         .map(|i| {
@@ -126,36 +135,36 @@ pub(crate) async fn run() -> Result<(), Error> {
             ok += 1;
         }
     }
-    println!(
+    outln!(
         "{ok}/50 succeeded in {:?}; token requests so far: {}, logins so far: {}",
         started.elapsed(),
         server.count(Route::Token),
         server.count(Route::Login)
-    );
+    )?;
 
-    step("Transient failures are retried: a 503, then a 429 with Retry-After: 1");
+    step("Transient failures are retried: a 503, then a 429 with Retry-After: 1")?;
     server.reset_counts();
     server.inject(Route::Account, Fault::Status(503));
     server.inject(Route::Account, Fault::RetryAfter(429, "1".into()));
     let started = Instant::now();
     m2m.accounts().get("0000123456").await?;
-    println!(
+    outln!(
         "succeeded after {} attempts in {:?}",
         server.count(Route::Account),
         started.elapsed()
-    );
+    )?;
 
-    step("The session expires on the server: one re-login, one retry, no error");
+    step("The session expires on the server: one re-login, one retry, no error")?;
     server.reset_counts();
     server.expire_sessions();
     m2m.accounts().get("0000123456").await?;
-    println!(
+    outln!(
         "logins: {}, account requests: {} (the first was refused with 401)",
         server.count(Route::Login),
         server.count(Route::Account)
-    );
+    )?;
 
-    step("Leads: 2,500 leads over three pages, followed automatically, one page fetched ahead");
+    step("Leads: 2,500 leads over three pages, followed automatically, one page fetched ahead")?;
     let account = "0000123456";
     server.set_lead_count(account, 2_500);
     server.reset_counts();
@@ -165,31 +174,31 @@ pub(crate) async fn run() -> Result<(), Error> {
     while let Some(page) = pages.next().await {
         let page = page?;
         total += page.items.len();
-        println!(
+        outln!(
             "page fetched with cursor {:<12} {:>5} leads, next cursor {:?}",
             page.cursor
                 .map_or_else(|| "(first)".to_owned(), |c| c.to_string()),
             page.items.len(),
             page.next
-        );
+        )?;
     }
-    println!(
+    outln!(
         "{total} leads in {:?} over {} requests",
         started.elapsed(),
         server.count(Route::Leads)
-    );
+    )?;
     let first = m2m.leads().list(account)?.next().await.transpose()?;
     if let Some(lead) = first {
-        println!("first lead, as the CLI prints it:");
-        crate::print_json(&lead)?;
+        outln!("first lead, as the CLI prints it:")?;
+        print_json(&lead)?;
     }
 
     step(
         "Leads under faults: a page that fails twice with 503 is retried; one that keeps failing says where to resume",
-    );
+    )?;
     server.inject_on_page(Route::Leads, 1, Fault::Status(503), 2);
     let all = m2m.leads().all(account).await?;
-    println!("{} leads despite two 503s on page 2", all.len());
+    outln!("{} leads despite two 503s on page 2", all.len())?;
     server.inject_on_page(Route::Leads, 2, Fault::Status(503), 3);
     let mut got = 0;
     let mut stream = m2m.leads().list(account)?;
@@ -198,7 +207,7 @@ pub(crate) async fn run() -> Result<(), Error> {
         match item {
             Ok(_) => got += 1,
             Err(e) => {
-                println!("after {got} leads: {e}");
+                outln!("after {got} leads: {e}")?;
                 cursor = e.resume_cursor().and_then(|c| c.parse().ok());
             }
         }
@@ -209,20 +218,20 @@ pub(crate) async fn run() -> Result<(), Error> {
             .list_from(account, cursor)?
             .collect_all()
             .await?;
-        println!(
+        outln!(
             "resumed from {cursor}: {} more leads, {} in all, none lost or repeated",
             rest.len(),
             got + rest.len()
-        );
+        )?;
     }
 
-    step("States and services of an account");
+    step("States and services of an account")?;
     let states = m2m.states_and_services().get(account).await?;
-    print!("{}", states_table(&states));
+    out!("{}", states_table(&states))?;
 
     step(
         "subsc: managed accounts of a primary account, with the status filter no official SDK has",
-    );
+    )?;
     for status in [
         None,
         Some(ManagedStatus::Add),
@@ -243,61 +252,61 @@ pub(crate) async fn run() -> Result<(), Error> {
                 )
             })
             .collect();
-        println!(
+        outln!(
             "status {:<9} {} accounts: {}",
             status.map_or("(any)", ManagedStatus::as_str),
             shown.len(),
             shown.join(", ")
-        );
+        )?;
     }
-    println!(
+    outln!(
         "the subsc requests reused the m2m token and session: new token requests {}, new logins {}",
         server.count(Route::Token),
         server.count(Route::Login)
-    );
+    )?;
 
     step(
         "Operator Connect: its own base URL and an Entra ID token (client credentials with a scope)",
-    );
+    )?;
     let tenant = "f94238e5-4f2c-4e1b-8125-2d27122ca75f";
     let found = oc.leads().get(tenant).await?;
     if let Some(lead) = found.first() {
-        println!(
+        outln!(
             "lead of tenant {tenant}: status {:?}, company {:?}, consented {:?}",
             lead.status.as_ref().map(ToString::to_string),
             lead.contact().and_then(|c| c.company_name.clone()),
             lead.consented_on
-        );
+        )?;
     }
     let unknown = oc
         .leads()
         .get("00000000-0000-4000-8000-000000000000")
         .await?;
-    println!(
+    outln!(
         "an unknown tenant: {} leads (an empty answer, not an error)",
         unknown.len()
-    );
+    )?;
     match oc.leads().get("not-a-guid").await {
-        Err(e) => println!("a malformed tenant id never leaves the process: {e}"),
-        Ok(_) => println!("unexpected: a malformed tenant id was accepted"),
+        Err(e) => outln!("a malformed tenant id never leaves the process: {e}")?,
+        Ok(_) => outln!("unexpected: a malformed tenant id was accepted")?,
     }
     let mut pages = oc.leads().pages(10)?;
     let mut count = 0;
     while let Some(page) = pages.next().await {
         let page = page?;
         count += page.items.len();
-        println!(
+        outln!(
             "OC page {}: {} leads",
             page.cursor.unwrap_or(1),
             page.items.len()
-        );
+        )?;
     }
-    println!(
+    outln!(
         "{count} OC leads; Entra token requests: {}",
         server.count(Route::EntraToken)
-    );
+    )?;
 
-    step("Record a run, then replay it offline (secrets scrubbed from the cassette)");
+    step("Record a run, then replay it offline (secrets scrubbed from the cassette)")?;
     let cassette =
         std::env::temp_dir().join(format!("thingspace-demo-{}.json", std::process::id()));
     let recorder = std::sync::Arc::new(RecordingTransport::new(
@@ -318,7 +327,7 @@ pub(crate) async fn run() -> Result<(), Error> {
         .await?;
     replay.assert_done()?;
     let text = std::fs::read_to_string(&cassette).unwrap_or_default();
-    println!(
+    outln!(
         "{} exchanges recorded to {}; replayed offline: {}; secrets in the cassette: {}",
         recorder.cassette().exchanges.len(),
         cassette.display(),
@@ -336,40 +345,40 @@ pub(crate) async fn run() -> Result<(), Error> {
         } else {
             "none"
         }
-    );
+    )?;
     std::fs::remove_file(&cassette).ok();
 
-    step("Errors carry the service's errorCode and errorMessage");
+    step("Errors carry the service's errorCode and errorMessage")?;
     match m2m.accounts().get("missing-0001").await {
-        Err(e) => println!(
+        Err(e) => outln!(
             "error: {e}\n  status={:?} code={:?} not_found={} retryable={}",
             e.status().map(|s| s.as_u16()),
             e.api_code(),
             e.is_not_found(),
             e.is_retryable()
-        ),
-        Ok(_) => println!("unexpected: the missing account was found"),
+        )?,
+        Ok(_) => outln!("unexpected: the missing account was found")?,
     }
 
-    step("Bad input: refused before sending, or sent as exactly one encoded path segment");
+    step("Bad input: refused before sending, or sent as exactly one encoded path segment")?;
     server.reset_counts();
     for name in ["", "../../admin", "a/b?c#d"] {
         match m2m.accounts().get(name).await {
-            Err(e) if e.kind() == ErrorKind::InvalidInput => println!("{name:?}: refused: {e}"),
-            Err(e) => println!("{name:?}: sent, encoded as one segment; the service said: {e}"),
-            Ok(a) => println!(
+            Err(e) if e.kind() == ErrorKind::InvalidInput => outln!("{name:?}: refused: {e}")?,
+            Err(e) => outln!("{name:?}: sent, encoded as one segment; the service said: {e}")?,
+            Ok(a) => outln!(
                 "{name:?}: sent as one encoded segment; got {:?}",
                 a.account_name
-            ),
+            )?,
         }
     }
-    println!(
+    outln!(
         "requests that reached the mock: {}",
         server.count(Route::Account)
-    );
+    )?;
 
     drop(server);
     tokio::time::sleep(Duration::from_millis(10)).await;
-    println!("\nDemo finished: the mock server is stopped.");
+    outln!("\nDemo finished: the mock server is stopped.")?;
     Ok(())
 }

@@ -1,19 +1,28 @@
 //! The `thingspace` command.
 
 mod demo;
+mod error;
+mod list;
 mod output;
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    io::{self, BufWriter, Write},
+    path::PathBuf,
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use thingspace::{
-    Client, ConfigLoader, Error, ErrorKind,
+    Client, ConfigLoader, Error,
     m2m::M2m,
-    oc::{OcConfig, OperatorConnect},
+    oc::{OcConfig, OperatorConnect, leads::MAX_PAGE_SIZE},
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
 
-use crate::output::{Format, LeadWriter, Progress};
+use crate::{
+    error::CliError,
+    output::{Format, JsonFormat, ListWriter, StatesFormat, out, outln, print_json},
+};
 
 /// ThingSpace from the shell.
 #[derive(Debug, Parser)]
@@ -22,29 +31,62 @@ struct Cli {
     /// Configuration file (default: ./thingspace.toml, or $THINGSPACE_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// ThingSpace base URL, such as https://thingspace.verizon.com/api.
+    /// ThingSpace base URL, such as https://thingspace.verizon.com/api (`oc` commands read
+    /// [oc] base_url or $THINGSPACE_OC__BASE_URL instead).
     #[arg(long, global = true, value_name = "URL")]
     base_url: Option<String>,
-    /// OAuth token endpoint.
+    /// ThingSpace OAuth token endpoint (`oc` commands read [oc] token_url or
+    /// $THINGSPACE_OC__TOKEN_URL instead).
     #[arg(long, global = true, value_name = "URL")]
     token_url: Option<String>,
-    /// OAuth client id (the secret comes from the file or $THINGSPACE_CLIENT_SECRET only).
+    /// ThingSpace OAuth client id; the secret comes from the file or $THINGSPACE_CLIENT_SECRET
+    /// only (`oc` commands read [oc] client_id or $THINGSPACE_OC__CLIENT_ID instead).
     #[arg(long, global = true)]
     client_id: Option<String>,
-    /// UWS username (the password comes from the file or $THINGSPACE_PASSWORD only).
+    /// UWS username; the password comes from the file or $THINGSPACE_PASSWORD only (not used
+    /// by `oc` commands).
     #[arg(long, global = true)]
     username: Option<String>,
-    /// Per-attempt timeout in seconds.
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Per-attempt timeout in seconds, more than 0, fractions allowed (`oc` commands too,
+    /// unless [oc] timeout_secs is set).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        allow_negative_numbers = true,
+        value_parser = positive_secs
+    )]
     timeout_secs: Option<f64>,
-    /// Total attempts per request (1 turns retries off).
-    #[arg(long, global = true, value_name = "N")]
+    /// Total attempts per request, at least 1; 1 turns retries off (`oc` commands too, unless
+    /// an [oc.retry] table is set).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     max_attempts: Option<u32>,
     /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Parses `--timeout-secs`: a timeout of nothing is a mistake, not a request for the default.
+fn positive_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "the timeout must be more than 0 seconds, not {text}"
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,7 +106,12 @@ enum Command {
         #[command(subcommand)]
         command: ManagedAccountsCommand,
     },
-    /// Operator Connect (configured by the [oc] table).
+    /// Operator Connect (configured by the [oc] table, not by the ThingSpace flags).
+    ///
+    /// Its settings are the [oc] table's base_url, token_url, client_id, client_secret and
+    /// scope, or $THINGSPACE_OC__BASE_URL, $THINGSPACE_OC__TOKEN_URL, $THINGSPACE_OC__CLIENT_ID,
+    /// $THINGSPACE_OC__CLIENT_SECRET and $THINGSPACE_OC__SCOPE; --base-url, --token-url,
+    /// --client-id and --username do not apply.
     Oc {
         #[command(subcommand)]
         command: OcCommand,
@@ -111,17 +158,25 @@ enum OcLeadsCommand {
         /// The customer's Microsoft tenant id (a GUID).
         ms_tenant_id: String,
     },
-    /// List every lead of the operator, page after page.
+    /// List every lead of the operator, page after page (pages are numbered, so leads added
+    /// or removed during a listing can shift from one page to another).
     List {
         /// Leads per page (1 to 20000).
-        #[arg(long, default_value_t = 1000)]
+        #[arg(
+            long,
+            default_value_t = 1000,
+            value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE))
+        )]
         page_size: u32,
+        /// Start at this page (from 1; the `--page` printed when a listing fails).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
         /// Stop after this many leads.
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
-        /// Output format: json or ndjson.
+        /// Output format.
         #[arg(long, short, value_enum, default_value = "json")]
-        output: Format,
+        output: JsonFormat,
     },
 }
 
@@ -154,9 +209,9 @@ enum AccountsCommand {
     States {
         /// The account name (leading zeros are kept).
         account: String,
-        /// Output format: json or table.
+        /// Output format.
         #[arg(long, short, value_enum, default_value = "json")]
-        output: Format,
+        output: StatesFormat,
     },
 }
 
@@ -184,6 +239,31 @@ impl Cli {
         }
         loader
     }
+
+    /// The start of a command that repeats this one's settings: `thingspace` and the global
+    /// flags given, those that only ThingSpace commands read left out unless `thingspace`.
+    fn command_words(&self, thingspace: bool) -> Vec<String> {
+        let mut words = vec!["thingspace".to_owned()];
+        let text = |v: &Option<String>| v.clone().filter(|_| thingspace);
+        let flags = [
+            (
+                "--config",
+                self.config.as_ref().map(|p| p.display().to_string()),
+            ),
+            ("--base-url", text(&self.base_url)),
+            ("--token-url", text(&self.token_url)),
+            ("--client-id", text(&self.client_id)),
+            ("--username", text(&self.username)),
+            ("--timeout-secs", self.timeout_secs.map(|v| v.to_string())),
+            ("--max-attempts", self.max_attempts.map(|v| v.to_string())),
+        ];
+        for (flag, value) in flags {
+            if let Some(value) = value {
+                words.extend([flag.to_owned(), value]);
+            }
+        }
+        words
+    }
 }
 
 fn init_tracing(verbose: u8) {
@@ -196,23 +276,12 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(io::stderr)
         .init();
 }
 
-/// The exit status for an error (documented in the README).
-fn exit_code(err: &Error) -> u8 {
-    match err.kind() {
-        ErrorKind::Config | ErrorKind::Insecure => 3,
-        _ if err.is_auth() => 4,
-        ErrorKind::Api | ErrorKind::InvalidInput | ErrorKind::Pagination => 5,
-        ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Transport => 6,
-        ErrorKind::Decode | ErrorKind::BodyTooLarge => 7,
-        _ => 1,
-    }
-}
-
-async fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the command `cli` names.
+async fn run(cli: &Cli) -> Result<(), CliError> {
     let m2m = || -> Result<M2m, Error> {
         let config = cli.loader().load()?.thingspace()?;
         Ok(M2m::new(Client::thingspace(&config)?))
@@ -228,12 +297,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let states = m2m()?.states_and_services().get(account).await?;
             match output {
-                Format::Table => {
-                    print!("{}", demo::states_table(&states));
-                    Ok(())
-                }
-                Format::Json => print_json(&states),
-                other => Err(unsupported("accounts states", *other, "json, table")),
+                StatesFormat::Table => out!("{}", demo::states_table(&states)),
+                StatesFormat::Json => print_json(&states),
             }
         }
         Command::Leads {
@@ -244,7 +309,20 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     limit,
                     output,
                 },
-        } => list_leads(&m2m()?, account, *next, *limit, *output).await,
+        } => {
+            let m2m = m2m()?;
+            let pages = match next {
+                Some(cursor) => m2m.leads().pages_from(account, *cursor)?,
+                None => m2m.leads().pages(account)?,
+            };
+            let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), *output);
+            let listed = list::print_pages(pages, writer, *limit, ListWriter::write_lead).await?;
+            list::end_listing(listed, *limit, *output, |cursor| {
+                let mut words = cli.command_words(true);
+                words.extend(["leads", "list", account, "--next", cursor].map(str::to_owned));
+                words
+            })
+        }
         Command::ManagedAccounts {
             command:
                 ManagedAccountsCommand::List {
@@ -271,16 +349,34 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 }
                 OcLeadsCommand::List {
                     page_size,
+                    page,
                     limit,
                     output,
-                } => list_oc_leads(&oc, *page_size, *limit, *output).await,
+                } => {
+                    let format = Format::from(*output);
+                    let pages = oc.leads().pages_from(*page_size, *page)?;
+                    let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format);
+                    let listed =
+                        list::print_pages(pages, writer, *limit, ListWriter::write_json).await?;
+                    list::end_listing(listed, *limit, format, |cursor| {
+                        let mut words = cli.command_words(false);
+                        let page_size = page_size.to_string();
+                        let rest = ["oc", "leads", "list", "--page-size", &page_size];
+                        words.extend(
+                            rest.into_iter()
+                                .chain(["--page", cursor])
+                                .map(str::to_owned),
+                        );
+                        words
+                    })
+                }
             }
         }
     }
 }
 
 /// `thingspace mock`: serves until the process is interrupted.
-async fn serve_mock(leads: &[String]) -> Result<(), Error> {
+async fn serve_mock(leads: &[String]) -> Result<(), CliError> {
     let server = thingspace::mock::MockServer::start()
         .await
         .map_err(|e| Error::config("could not start the mock server").with_source(e))?;
@@ -294,148 +390,24 @@ async fn serve_mock(leads: &[String]) -> Result<(), Error> {
         server.set_lead_count(account, count);
     }
     for (key, value) in server.settings() {
-        println!(
+        outln!(
             "export THINGSPACE_{}={value}",
             key.to_ascii_uppercase().replace('.', "__")
-        );
+        )?;
     }
-    use std::io::Write;
-    std::io::stdout().flush().ok();
-    eprintln!(
+    io::stdout().flush()?;
+    report(&format!(
         "mock ThingSpace and Operator Connect at {}; Ctrl-C stops it",
         server.url()
-    );
+    ));
     std::future::pending::<()>().await;
     Ok(())
 }
 
-/// Streams every OC lead to stdout as a JSON array or one lead per line.
-async fn list_oc_leads(
-    oc: &OperatorConnect,
-    page_size: u32,
-    limit: Option<u64>,
-    format: Format,
-) -> Result<(), Error> {
-    use futures_util::StreamExt;
-    use std::io::Write;
-
-    let io_err = |e: std::io::Error| {
-        Error::new(ErrorKind::Transport, "could not write the output").with_source(e)
-    };
-    let json_err = |e: serde_json::Error| {
-        Error::new(ErrorKind::Decode, "could not encode the output").with_source(e)
-    };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut leads = oc.leads().list(page_size)?;
-    if matches!(format, Format::Table | Format::Csv) {
-        return Err(unsupported("oc leads list", format, "json, ndjson"));
-    }
-    let array = format == Format::Json;
-    if array {
-        write!(out, "[").map_err(io_err)?;
-    }
-    let mut count = 0u64;
-    let mut failure = None;
-    while let Some(lead) = leads.next().await {
-        if limit.is_some_and(|l| count >= l) {
-            break;
-        }
-        match lead {
-            Ok(lead) => {
-                if array {
-                    write!(out, "{}\n  ", if count == 0 { "" } else { "," }).map_err(io_err)?;
-                }
-                serde_json::to_writer(&mut out, &lead).map_err(json_err)?;
-                if !array {
-                    writeln!(out).map_err(io_err)?;
-                }
-                count += 1;
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    if array {
-        writeln!(out, "{}]", if count == 0 { "" } else { "\n" }).map_err(io_err)?;
-    }
-    out.flush().map_err(io_err)?;
-    failure.map_or(Ok(()), Err)
-}
-
-/// Streams leads to stdout page by page; on a failure, says on stderr where to resume.
-async fn list_leads(
-    m2m: &M2m,
-    account: &str,
-    next: Option<i64>,
-    limit: Option<u64>,
-    format: Format,
-) -> Result<(), Error> {
-    use futures_util::StreamExt;
-
-    let mut pages = match next {
-        Some(cursor) => m2m.leads().pages_from(account, cursor)?,
-        None => m2m.leads().pages(account)?,
-    };
-    let stdout = std::io::stdout();
-    let mut writer = LeadWriter::new(std::io::BufWriter::new(stdout.lock()), format);
-    let io_err = |e: std::io::Error| {
-        Error::new(ErrorKind::Transport, "could not write the output").with_source(e)
-    };
-    writer.begin().map_err(io_err)?;
-    let progress = Progress::new();
-    let (mut count, mut page_count) = (0u64, 0u64);
-    let mut failure = None;
-    'pages: while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        };
-        page_count += 1;
-        for lead in &page.items {
-            if limit.is_some_and(|l| count >= l) {
-                break 'pages;
-            }
-            writer.write(lead).map_err(io_err)?;
-            count += 1;
-        }
-        writer.flush().map_err(io_err)?;
-        progress.update(count, page_count);
-        if limit.is_some_and(|l| count >= l) {
-            break;
-        }
-    }
-    progress.done();
-    // Close the JSON array even on failure, so what was printed stays parseable.
-    writer.finish().map_err(io_err)?;
-    match failure {
-        Some(e) => {
-            if let Some(cursor) = e.resume_cursor() {
-                eprintln!("resume with: thingspace leads list {account} --next {cursor}");
-            }
-            Err(e)
-        }
-        None => Ok(()),
-    }
-}
-
-/// The error for an output format a command does not offer.
-fn unsupported(command: &str, format: Format, offered: &str) -> Error {
-    Error::invalid_input(format!(
-        "`{command}` prints {offered}, not {}",
-        format!("{format:?}").to_lowercase()
-    ))
-}
-
-pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::new(ErrorKind::Decode, "could not encode the output").with_source(e))?;
-    println!("{text}");
-    Ok(())
+/// Writes `text` and a newline on stderr. Unlike `eprintln!`, never panics: when stderr
+/// cannot be written there is nowhere left to say so.
+pub(crate) fn report(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
 }
 
 fn main() -> ExitCode {
@@ -447,15 +419,18 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            report(&format!("error: could not start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = runtime.block_on(run(&cli));
+    // What is still buffered goes out before the error, if any, is reported.
+    let flushed = io::stdout().flush().map_err(CliError::from);
+    match result.and(flushed) {
+        Ok(()) | Err(CliError::Closed) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::from(exit_code(&err))
+            report(&format!("error: {err}"));
+            ExitCode::from(err.exit_code())
         }
     }
 }

@@ -1,11 +1,49 @@
 //! Output formats: streamed so a million leads never sit in memory.
+//!
+//! Everything written to stdout goes through [`outln!`], [`out!`], [`print_json`] or a
+//! [`ListWriter`], which return write errors instead of panicking like `println!` does when
+//! the reader has gone away (`thingspace leads list X | head -1`).
 
 use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
+use serde::Serialize;
 use thingspace::m2m::Lead;
 
-/// How lists are printed.
+use crate::error::CliError;
+
+/// Like `println!`, but evaluates to `Result<(), CliError>` instead of panicking when stdout
+/// cannot be written (a closed pipe becomes [`CliError::Closed`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        writeln!(::std::io::stdout().lock(), $($arg)*).map_err($crate::error::CliError::from)
+    }};
+}
+pub(crate) use outln;
+
+/// Like `print!`, but evaluates to `Result<(), CliError>`; see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        write!(::std::io::stdout().lock(), $($arg)*).map_err($crate::error::CliError::from)
+    }};
+}
+pub(crate) use out;
+
+/// Prints `value` as indented JSON and a newline on stdout.
+///
+/// # Errors
+/// [`CliError::Closed`] when the reader has gone away, [`CliError::Output`] when the value
+/// cannot be encoded or stdout cannot be written.
+pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// How `leads list` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     /// One JSON array (streamed element by element).
@@ -18,8 +56,47 @@ pub(crate) enum Format {
     Csv,
 }
 
-/// Writes leads in a format, one at a time.
-pub(crate) struct LeadWriter<W: Write> {
+impl Format {
+    /// The name given to `--output`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Table => "table",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// How `oc leads list` prints: the JSON formats only (an Operator Connect lead is nested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum JsonFormat {
+    /// One JSON array (streamed element by element).
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl From<JsonFormat> for Format {
+    fn from(format: JsonFormat) -> Self {
+        match format {
+            JsonFormat::Json => Format::Json,
+            JsonFormat::Ndjson => Format::Ndjson,
+        }
+    }
+}
+
+/// How `accounts states` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatesFormat {
+    /// The states and services as JSON, with the wire field names.
+    Json,
+    /// An indented outline.
+    Table,
+}
+
+/// Writes the items of a list in a format, one at a time.
+pub(crate) struct ListWriter<W: Write> {
     out: W,
     format: Format,
     written: u64,
@@ -77,7 +154,8 @@ fn cell(v: &str, width: usize) -> String {
     }
 }
 
-impl<W: Write> LeadWriter<W> {
+impl<W: Write> ListWriter<W> {
+    /// A writer of `format` to `out`.
     pub(crate) fn new(out: W, format: Format) -> Self {
         Self {
             out,
@@ -86,6 +164,7 @@ impl<W: Write> LeadWriter<W> {
         }
     }
 
+    /// Starts the output: the opening bracket of a JSON array, or the header row.
     pub(crate) fn begin(&mut self) -> io::Result<()> {
         match self.format {
             Format::Json => write!(self.out, "["),
@@ -102,20 +181,13 @@ impl<W: Write> LeadWriter<W> {
         }
     }
 
-    pub(crate) fn write(&mut self, lead: &Lead) -> io::Result<()> {
-        match self.format {
-            Format::Json => {
-                let sep = if self.written == 0 { "\n  " } else { ",\n  " };
-                write!(self.out, "{sep}")?;
-                serde_json::to_writer(&mut self.out, lead)?;
-            }
-            Format::Ndjson => {
-                serde_json::to_writer(&mut self.out, lead)?;
-                writeln!(self.out)?;
-            }
+    /// Writes one lead, in any format.
+    pub(crate) fn write_lead(&mut self, lead: &Lead) -> io::Result<()> {
+        let row = match self.format {
+            Format::Json | Format::Ndjson => return self.write_json(lead),
             Format::Csv => {
                 let row: Vec<String> = fields(lead).iter().map(|f| csv_field(f)).collect();
-                writeln!(self.out, "{}", row.join(","))?;
+                row.join(",")
             }
             Format::Table => {
                 let row: Vec<String> = fields(lead)
@@ -123,18 +195,36 @@ impl<W: Write> LeadWriter<W> {
                     .zip(WIDTHS)
                     .map(|(f, w)| cell(f, w))
                     .collect();
-                writeln!(self.out, "{}", row.join(" ").trim_end())?;
+                row.join(" ").trim_end().to_owned()
             }
+        };
+        writeln!(self.out, "{row}")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Writes one item as JSON: an element of the array for [`Format::Json`], a line otherwise
+    /// (items without columns are never given to a table or CSV writer: see [`JsonFormat`]).
+    pub(crate) fn write_json<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
+        if self.format == Format::Json {
+            let sep = if self.written == 0 { "\n  " } else { ",\n  " };
+            write!(self.out, "{sep}")?;
+            serde_json::to_writer(&mut self.out, item)?;
+        } else {
+            serde_json::to_writer(&mut self.out, item)?;
+            writeln!(self.out)?;
         }
         self.written += 1;
         Ok(())
     }
 
-    /// Ends the output; flushes per page so `ndjson` streams as pages arrive.
+    /// Flushes what was written; done once per page, so `ndjson` streams as pages arrive.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
+    /// Ends the output (closes the JSON array) and flushes it; returns how many items were
+    /// written.
     pub(crate) fn finish(mut self) -> io::Result<u64> {
         if self.format == Format::Json {
             if self.written == 0 {
@@ -187,10 +277,10 @@ mod tests {
 
     fn render(format: Format, leads: &[Lead]) -> String {
         let mut buf = Vec::new();
-        let mut w = LeadWriter::new(&mut buf, format);
+        let mut w = ListWriter::new(&mut buf, format);
         w.begin().expect("begin");
         for l in leads {
-            w.write(l).expect("write");
+            w.write_lead(l).expect("write");
         }
         assert_eq!(w.finish().expect("finish"), leads.len() as u64);
         String::from_utf8(buf).expect("utf8")
@@ -225,6 +315,28 @@ mod tests {
             lines.next(),
             Some("L-1,Qualified,\"1 Main St, \"\"Suite\"\" 2\",,Austin,TX,78701,")
         );
+    }
+
+    #[test]
+    fn format_names_are_the_flag_values() {
+        for format in Format::value_variants() {
+            let value = format.to_possible_value().expect("a value");
+            assert_eq!(format.name(), value.get_name());
+        }
+    }
+
+    #[test]
+    fn oc_items_are_written_as_json() {
+        let mut buf = Vec::new();
+        let mut w = ListWriter::new(&mut buf, JsonFormat::Json.into());
+        w.begin().expect("begin");
+        w.write_json(&serde_json::json!({"tenantId": "t-1"}))
+            .expect("write");
+        w.write_json(&serde_json::json!({"tenantId": "t-2"}))
+            .expect("write");
+        assert_eq!(w.finish().expect("finish"), 2);
+        let v: serde_json::Value = serde_json::from_slice(&buf).expect("one array");
+        assert_eq!(v[1]["tenantId"], "t-2");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The `thingspace` binary against the embedded mock.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use thingspace::mock::{MockServer, Route};
 
-async fn run(server: &MockServer, args: &[&str]) -> Output {
+/// The binary with `args`, configured by the environment to use `server` and nothing else.
+fn command<S: AsRef<std::ffi::OsStr>>(server: &MockServer, args: &[S]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_thingspace"));
     cmd.args(args)
         .env_clear()
@@ -12,10 +13,29 @@ async fn run(server: &MockServer, args: &[&str]) -> Output {
     for (key, value) in server.settings() {
         cmd.env(format!("THINGSPACE_{}", key.to_ascii_uppercase()), value);
     }
+    cmd
+}
+
+async fn run<S: AsRef<std::ffi::OsStr>>(server: &MockServer, args: &[S]) -> Output {
+    let mut cmd = command(server, args);
     tokio::task::spawn_blocking(move || cmd.output())
         .await
         .expect("join")
         .expect("run")
+}
+
+/// The words of the `resume with:` hint on stderr, after `thingspace`.
+fn resume_args(stderr: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("resume with: thingspace "))
+        .unwrap_or_else(|| panic!("a resume hint in {text}"));
+    assert!(
+        !line.contains('\''),
+        "the test's words need no quoting: {line}"
+    );
+    line.split_whitespace().map(str::to_owned).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,12 +224,279 @@ fn the_mock_command_serves_what_it_prints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn formats_a_command_does_not_offer_are_refused() {
+async fn formats_a_command_does_not_offer_are_refused_before_any_request() {
     let server = MockServer::start().await.expect("mock");
-    let out = run(&server, &["accounts", "states", "0000123456", "-o", "csv"]).await;
+    for args in [
+        &["accounts", "states", "0000123456", "-o", "csv"][..],
+        &["accounts", "states", "0000123456", "--output", "ndjson"],
+        &["oc", "leads", "list", "-o", "table"],
+        &["oc", "leads", "list", "-o", "csv"],
+    ] {
+        let out = run(&server, args).await;
+        assert_eq!(out.status.code(), Some(2), "a usage error: {args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("possible values"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(server.total_requests(), 0, "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_or_negative_timeouts_and_attempts_are_usage_errors() {
+    let server = MockServer::start().await.expect("mock");
+    for (args, flag) in [
+        (&["--timeout-secs", "0"][..], "--timeout-secs"),
+        (&["--timeout-secs", "-1"], "--timeout-secs"),
+        (&["--timeout-secs=-0.5"], "--timeout-secs"),
+        (&["--timeout-secs", "NaN"], "--timeout-secs"),
+        (&["--max-attempts", "0"], "--max-attempts"),
+        (&["--max-attempts", "-1"], "--max-attempts"),
+    ] {
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["accounts", "get", "0000123456"])
+            .collect();
+        let out = run(&server, &args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{err}");
+    }
+    for args in [
+        &["oc", "leads", "list", "--page-size", "0"][..],
+        &["oc", "leads", "list", "--page-size", "20001"],
+        &["oc", "leads", "list", "--page", "0"],
+    ] {
+        assert_eq!(run(&server, args).await.status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(server.total_requests(), 0, "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_a_listing_quietly() {
+    use std::io::{BufRead, BufReader};
+    let server = MockServer::start().await.expect("mock");
+    // Far more than a pipe holds, so the command is still writing when the reader goes.
+    server.set_lead_count("0000123456", 20_000);
+    for format in ["json", "ndjson", "csv"] {
+        let mut cmd = command(&server, &["leads", "list", "0000123456", "-o", format]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = cmd.spawn().expect("start");
+            let stdout = child.stdout.take().expect("stdout");
+            let mut first = String::new();
+            BufReader::new(stdout)
+                .read_line(&mut first)
+                .expect("a line");
+            assert!(!first.is_empty());
+            // The reader is dropped here, as `| head -1` does.
+            child.wait_with_output().expect("wait")
+        })
+        .await
+        .expect("join");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.is_empty(), "a closed pipe is not an error: {err}");
+        assert_eq!(out.status.code(), Some(0), "{format}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_demo_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thingspace"))
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    assert!(first.contains("mock listening"), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_that_cannot_be_written_has_its_own_status() {
+    let server = MockServer::start().await.expect("mock");
+    for args in [
+        &["accounts", "get", "0000123456"][..],
+        &["leads", "list", "0000123456", "-o", "ndjson"],
+    ] {
+        let mut cmd = command(&server, args);
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        cmd.stdout(full);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(8), "{args:?}: {err}");
+        assert!(err.contains("could not write the output"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resume_hint_repeats_the_flags_and_the_rest_of_the_limit() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_lead_count("0000123456", 2_500);
+    server.inject_on_page(Route::Leads, 2, thingspace::mock::Fault::Status(503), 1);
+    let config =
+        std::env::temp_dir().join(format!("thingspace-cli-resume-{}.toml", std::process::id()));
+    std::fs::write(&config, "[retry]\ninitial_backoff_ms = 10\n").expect("config");
+    let config_arg = config.display().to_string();
+    let out = run(
+        &server,
+        &[
+            "--config",
+            &config_arg,
+            "--max-attempts",
+            "1",
+            "leads",
+            "list",
+            "0000123456",
+            "-o",
+            "json",
+            "--limit",
+            "2200",
+        ],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("prints json, table"));
-    let out = run(&server, &["oc", "leads", "list", "-o", "table"]).await;
+    let printed: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("what was printed is one closed JSON array");
+    assert_eq!(printed.len(), 2_000);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("separate document"), "{err}");
+    let args = resume_args(&out.stderr);
+    let at = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
+    assert_eq!(at("--config"), Some(config_arg.as_str()), "{args:?}");
+    assert_eq!(at("--max-attempts"), Some("1"), "{args:?}");
+    assert_eq!(at("--output"), Some("json"), "{args:?}");
+    assert_eq!(at("--limit"), Some("200"), "{args:?}");
+    assert!(at("--next").is_some(), "{args:?}");
+
+    let out = run(&server, &args).await;
+    std::fs::remove_file(&config).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rest: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("a new array");
+    assert_eq!(rest.len(), 200);
+    assert_eq!(
+        rest[0]["leadId"],
+        server.leads("0000123456")[2_000]["leadId"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_the_server_broke_exits_5_with_no_resume_hint() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_lead_count("0000123456", 2_500);
+    server.inject_on_page(Route::Leads, 1, thingspace::mock::Fault::RepeatCursor, 1);
+    let out = run(&server, &["leads", "list", "0000123456", "-o", "ndjson"]).await;
     assert_eq!(out.status.code(), Some(5));
-    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("resume with"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oc_listings_start_at_a_page_and_say_which_page_resumes_them() {
+    use thingspace::mock::Fault;
+    let server = MockServer::start().await.expect("mock");
+    // The leads' ids, in the order the mock serves them.
+    let all: Vec<serde_json::Value> = server.oc_leads().iter().map(|l| l["id"].clone()).collect();
+    assert_eq!(all.len(), 25);
+    let lines = |out: &Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).expect("a lead per line")["id"].clone()
+            })
+            .collect()
+    };
+
+    let out = run(
+        &server,
+        &[
+            "oc",
+            "leads",
+            "list",
+            "--page-size",
+            "10",
+            "--page",
+            "3",
+            "-o",
+            "ndjson",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    assert_eq!(lines(&out), all[20..]);
+
+    // The first page is served (after no delay), the second fails.
+    server.inject(Route::OcLeads, Fault::Delay(std::time::Duration::ZERO));
+    server.inject(Route::OcLeads, Fault::Status(503));
+    let out = run(
+        &server,
+        &[
+            "--max-attempts",
+            "1",
+            "--base-url",
+            "http://127.0.0.1:1/api",
+            "oc",
+            "leads",
+            "list",
+            "--page-size",
+            "10",
+            "-o",
+            "ndjson",
+            "--limit",
+            "15",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(lines(&out), all[..10]);
+    let args = resume_args(&out.stderr);
+    assert_eq!(
+        args.join(" "),
+        "--max-attempts 1 oc leads list --page-size 10 --page 2 --output ndjson --limit 5",
+        "ThingSpace flags are left out"
+    );
+    let out = run(&server, &args).await;
+    assert!(out.status.success());
+    assert_eq!(lines(&out), all[10..15]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_says_which_settings_oc_commands_read() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(&server, &["--help"]).await;
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("THINGSPACE_OC__BASE_URL"), "{help}");
+    assert!(help.contains("THINGSPACE_OC__CLIENT_ID"), "{help}");
+    let out = run(&server, &["oc", "leads", "list", "--help"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--page <N>"));
 }
