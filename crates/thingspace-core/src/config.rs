@@ -329,6 +329,7 @@ impl LoadedConfig {
     pub fn thingspace(&self) -> Result<Config> {
         let config: Config = self.figment.extract()?;
         positive_secs("timeout_secs", config.timeout_secs)?;
+        config.retry.check("retry")?;
         self.check_keys()?;
         Ok(config)
     }

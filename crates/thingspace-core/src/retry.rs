@@ -140,6 +140,22 @@ impl Default for RetryConfig {
     }
 }
 
+impl RetryConfig {
+    /// Checks the values: `table` names the table in errors, such as `retry` or `oc.retry`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for no attempts at all, rather than
+    /// quietly making one.
+    pub fn check(&self, table: &str) -> crate::Result<()> {
+        if self.max_attempts == 0 {
+            return Err(crate::Error::config(format!(
+                "`{table}.max_attempts` must be at least 1 (1 turns retries off)"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl From<&RetryConfig> for RetryPolicy {
     fn from(c: &RetryConfig) -> Self {
         RetryPolicy::default()

@@ -66,6 +66,9 @@ impl OcConfig {
         if let Some(secs) = oc.timeout_secs {
             positive_secs("oc.timeout_secs", secs)?;
         }
+        if let Some(retry) = &oc.retry {
+            retry.check("oc.retry")?;
+        }
         Ok(oc)
     }
 
