@@ -198,10 +198,12 @@ fn fixtures(args: &[String]) -> Result<(), String> {
 /// Builds the benchmark harness in release mode and runs it.
 fn bench(args: &[String]) -> Result<(), String> {
     cargo(&["build", "--release", "-p", "thingspace-bench"])?;
-    let exe = root()
-        .join("target")
-        .join("release")
-        .join("thingspace-bench");
+    // Where cargo put it: `CARGO_TARGET_DIR` (relative to the root, where cargo ran) or
+    // `target/`.
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root().join(dir))
+        .unwrap_or_else(|| root().join("target"));
+    let exe = target.join("release").join("thingspace-bench");
     let mut command = Command::new(exe);
     command.arg("run").args(args).current_dir(root());
     let status = command

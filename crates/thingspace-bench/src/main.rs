@@ -31,7 +31,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.first().map(String::as_str) {
-        Some("run") => runtime.block_on(scenarios::run(Options::parse(&args[1..]))),
+        Some("run") => Options::parse(&args[1..])
+            .and_then(|options| runtime.block_on(scenarios::run(options))),
         Some("serve") => runtime.block_on(serve(&args[1..])),
         Some("overhead") => runtime.block_on(scenarios::overhead()),
         Some("layers") => runtime.block_on(layers::run(&args[1..])),
@@ -64,7 +65,9 @@ impl Options {
 }
 
 impl Options {
-    fn parse(args: &[String]) -> Self {
+    /// Parses the options of `run`, refusing anything it does not know: a misspelt flag or a
+    /// scenario that does not exist would otherwise run something else than asked, silently.
+    fn parse(args: &[String]) -> Result<Self, String> {
         let mut o = Options {
             smoke: false,
             out: PathBuf::from("target/bench"),
@@ -75,22 +78,25 @@ impl Options {
             match a.as_str() {
                 "--smoke" => o.smoke = true,
                 "--only" => {
-                    if let Some(list) = it.next() {
-                        o.only = list
-                            .split(',')
-                            .filter_map(|n| n.trim().parse().ok())
-                            .collect();
+                    let list = it
+                        .next()
+                        .ok_or("--only needs scenario numbers, as in 1,2")?;
+                    for n in list.split(',') {
+                        match n.trim().parse::<u32>() {
+                            Ok(n @ 1..=5) => o.only.push(n),
+                            _ => {
+                                return Err(format!(
+                                    "--only {list}: `{n}` is not a scenario (1 to 5)"
+                                ));
+                            }
+                        }
                     }
                 }
-                "--out" => {
-                    if let Some(dir) = it.next() {
-                        o.out = PathBuf::from(dir);
-                    }
-                }
-                _ => {}
+                "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a directory")?),
+                other => return Err(format!("unknown run option `{other}`")),
             }
         }
-        o
+        Ok(o)
     }
 }
 

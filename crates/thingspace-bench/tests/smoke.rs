@@ -35,3 +35,24 @@ fn every_scenario_runs_and_reports() {
     );
     std::fs::remove_dir_all(out_dir).ok();
 }
+
+#[test]
+fn a_misspelt_option_or_unknown_scenario_is_refused_before_anything_runs() {
+    for args in [
+        &["run", "--only", "1,9"][..],
+        &["run", "--only"][..],
+        &["run", "--smoek"][..],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_thingspace-bench"))
+            .args(args)
+            .output()
+            .expect("run the harness");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was accepted: {stderr}");
+        assert!(
+            stderr.contains("scenario") || stderr.contains("option"),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?} ran something");
+    }
+}

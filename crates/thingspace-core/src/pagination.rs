@@ -2,7 +2,7 @@
 //! turn that into streams that fetch one page ahead, refuse to loop, and can resume.
 
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::HashSet,
     fmt,
     hash::Hash,
     pin::Pin,
@@ -125,7 +125,7 @@ impl<S: PageSource> Pages<S> {
     pub fn items(self) -> Items<S> {
         Items {
             pages: self,
-            buffer: VecDeque::new(),
+            buffer: Vec::new().into_iter(),
         }
     }
 
@@ -236,7 +236,8 @@ impl<S: PageSource> Stream for Pages<S> {
 /// A stream of the items of every page, fetched one page ahead. See [`Pages`].
 pub struct Items<S: PageSource> {
     pages: Pages<S>,
-    buffer: VecDeque<S::Item>,
+    /// The rest of the current page: handed out in place, never copied into another buffer.
+    buffer: std::vec::IntoIter<S::Item>,
 }
 
 impl<S: PageSource> fmt::Debug for Items<S> {
@@ -268,11 +269,11 @@ impl<S: PageSource> Stream for Items<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(item) = this.buffer.pop_front() {
+            if let Some(item) = this.buffer.next() {
                 return Poll::Ready(Some(Ok(item)));
             }
             match ready!(Pin::new(&mut this.pages).poll_next(cx)) {
-                Some(Ok(page)) => this.buffer.extend(page.items),
+                Some(Ok(page)) => this.buffer = page.items.into_iter(),
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => return Poll::Ready(None),
             }
