@@ -73,6 +73,36 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+fn side(sdk_side: bool) -> &'static str {
+    if sdk_side { "SDK" } else { "baseline" }
+}
+
+/// Runs `run(sdk_side)` for both sides in each of `reps` reps, back to back, who goes first
+/// alternating, so both sides see the same moment of a noisy machine; returns the seconds each
+/// side took in each rep, `(sdk, baseline)`. Ratios are then taken per rep, and their median.
+async fn back_to_back<F, Fut>(reps: usize, mut run: F) -> Result<Vec<(f64, f64)>, String>
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut timed = Vec::with_capacity(reps);
+    for rep in 0..reps {
+        let (mut sdk_secs, mut base_secs) = (0.0, 0.0);
+        for sdk_side in [rep % 2 == 0, rep % 2 != 0] {
+            let t = Instant::now();
+            run(sdk_side).await?;
+            let secs = t.elapsed().as_secs_f64();
+            if sdk_side {
+                sdk_secs = secs;
+            } else {
+                base_secs = secs;
+            }
+        }
+        timed.push((sdk_secs, base_secs));
+    }
+    Ok(timed)
+}
+
 pub(crate) fn sdk_for(url: &str) -> Result<M2m, String> {
     let config = ConfigLoader::new()
         .without_env()
@@ -179,17 +209,15 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
     if options.wants(2) {
         let before = counts(&url).await?;
         let fresh = sdk_for(&url)?;
-        // One rep runs both sides back to back, who goes first alternating; the ratio is the
-        // median of the per-rep ratios. Single reps swing by ±15 % on a shared 2-core machine,
-        // so this scenario runs nearly twice as many reps as the others.
-        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        for rep in 0..sizes.reps * 2 - 1 {
-            let (mut sdk_rate, mut base_rate) = (0.0, 0.0);
-            for sdk_side in [rep % 2 == 0, rep % 2 != 0] {
-                let t = Instant::now();
-                let ok = futures_util::stream::iter(0..sizes.concurrent)
+        // Single reps swing by ±15 % on a shared 2-core machine, so this scenario runs nearly
+        // twice as many reps as the others.
+        let n = sizes.concurrent;
+        let timed = back_to_back(sizes.reps * 2 - 1, |sdk_side| {
+            let (sdk, base) = (fresh.clone(), base.clone());
+            async move {
+                let ok = futures_util::stream::iter(0..n)
                     .map(|i| {
-                        let (sdk, base) = (fresh.clone(), base.clone());
+                        let (sdk, base) = (sdk.clone(), base.clone());
                         async move {
                             let name = format!("{i:010}");
                             if sdk_side {
@@ -203,28 +231,24 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
                     .filter(|ok| std::future::ready(*ok))
                     .count()
                     .await;
-                if ok != sizes.concurrent {
-                    return Err(format!(
-                        "concurrent {} run: {ok}/{} succeeded",
-                        if sdk_side { "SDK" } else { "baseline" },
-                        sizes.concurrent
-                    ));
-                }
-                let rate = sizes.concurrent as f64 / t.elapsed().as_secs_f64();
-                if sdk_side {
-                    sdk_rate = rate;
+                if ok == n {
+                    Ok(())
                 } else {
-                    base_rate = rate;
+                    Err(format!(
+                        "concurrent {} run: {ok}/{n} succeeded",
+                        side(sdk_side)
+                    ))
                 }
             }
-            s.push(sdk_rate);
-            b.push(base_rate);
-            r.push(sdk_rate / base_rate);
-        }
+        })
+        .await?;
+        let rate = |secs: f64| n as f64 / secs;
+        let s = median(timed.iter().map(|&(sdk, _)| rate(sdk)).collect());
+        let b = median(timed.iter().map(|&(_, base)| rate(base)).collect());
+        let ratio = median(timed.iter().map(|&(sdk, base)| base / sdk).collect());
         let after = counts(&url).await?;
         let tokens = count(&after, "Token") - count(&before, "Token");
         let logins = count(&after, "Login") - count(&before, "Login");
-        let (s, b, ratio) = (median(s), median(b), median(r));
         figures.push(Figure {
             scenario: format!(
                 "2. concurrent accounts get ×{}, 64 in flight",
@@ -241,13 +265,10 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
 
     // 3. Streaming leads: wall time in process, peak memory in child processes.
     if options.wants(3) {
-        // Like scenario 2: both sides back to back in each rep, who goes first alternating,
-        // and the ratio is the median of the per-rep ratios.
-        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        for rep in 0..sizes.reps {
-            let (mut sdk_secs, mut base_secs) = (0.0, 0.0);
-            for sdk_side in [rep % 2 == 0, rep % 2 != 0] {
-                let t = Instant::now();
+        let expected = sizes.big;
+        let timed = back_to_back(sizes.reps, |sdk_side| {
+            let (sdk, base, big) = (sdk.clone(), base.clone(), big.clone());
+            async move {
                 let n = if sdk_side {
                     let mut leads = sdk.leads().list(&big).map_err(|e| e.to_string())?;
                     let mut n = 0;
@@ -259,25 +280,20 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
                 } else {
                     base.all_leads(&big, |_| {}, Duration::ZERO).await?
                 };
-                let secs = t.elapsed().as_secs_f64();
-                if n != sizes.big {
-                    return Err(format!(
-                        "{} streamed {n} leads, expected {}",
-                        if sdk_side { "the SDK" } else { "the baseline" },
-                        sizes.big
-                    ));
-                }
-                if sdk_side {
-                    sdk_secs = secs;
+                if n == expected {
+                    Ok(())
                 } else {
-                    base_secs = secs;
+                    Err(format!(
+                        "{} streamed {n} leads, expected {expected}",
+                        side(sdk_side)
+                    ))
                 }
             }
-            s.push(sdk_secs);
-            b.push(base_secs);
-            r.push(sdk_secs / base_secs);
-        }
-        let (s, b, ratio) = (median(s), median(b), median(r));
+        })
+        .await?;
+        let s = median(timed.iter().map(|&(sdk, _)| sdk).collect());
+        let b = median(timed.iter().map(|&(_, base)| base).collect());
+        let ratio = median(timed.iter().map(|&(sdk, base)| sdk / base).collect());
         figures.push(Figure {
             scenario: format!(
                 "3a. stream {} leads ({} pages)",
