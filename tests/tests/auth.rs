@@ -201,3 +201,64 @@ async fn an_unavailable_token_endpoint_is_retried_by_its_own_policy_only() {
     // Three attempts (the policy's), not three for each of the operation's three attempts.
     assert_eq!(h.server.count(Route::Token), 3);
 }
+
+#[tokio::test]
+async fn a_rate_limited_token_endpoint_is_retried_and_is_not_a_refusal() {
+    let h = Harness::start().await.expect("harness");
+    h.server
+        .inject_times(Route::Token, Fault::RetryAfter(429, "0".into()), 3);
+    let e = h
+        .m2m
+        .accounts()
+        .get("0000000001")
+        .await
+        .expect_err("rate limited");
+    assert_eq!(e.kind(), ErrorKind::Api, "{e}");
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429), "{e}");
+    assert!(e.is_retryable(), "{e}");
+    assert!(e.to_string().contains("failed for"), "{e}");
+    assert_eq!(h.server.count(Route::Token), 3, "retried by its own policy");
+    // Not held as a refusal: the next call asks again, and succeeds.
+    h.m2m.accounts().get("0000000001").await.expect("recovered");
+
+    // A login rate-limited the same way.
+    h.server.expire_sessions();
+    h.server
+        .inject_times(Route::Login, Fault::RetryAfter(429, "0".into()), 3);
+    let e = h
+        .m2m
+        .accounts()
+        .get("0000000001")
+        .await
+        .expect_err("rate limited");
+    assert_eq!(e.kind(), ErrorKind::Api, "{e}");
+    h.m2m.accounts().get("0000000001").await.expect("recovered");
+}
+
+#[tokio::test]
+async fn an_empty_token_or_an_html_page_from_the_token_endpoint_says_so() {
+    let h = Harness::start().await.expect("harness");
+    h.server.inject(
+        Route::Token,
+        Fault::Json(
+            200,
+            r#"{"access_token":"","token_type":"bearer","expires_in":3600}"#.into(),
+        ),
+    );
+    let e = h.m2m.accounts().get("0000000001").await.expect_err("empty");
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert!(e.to_string().contains("empty `access_token`"), "{e}");
+    assert_eq!(
+        h.server.count(Route::Account),
+        0,
+        "no request with `Bearer `"
+    );
+
+    h.server.inject(
+        Route::Token,
+        Fault::Json(200, "<html><body>Sign in</body></html>".into()),
+    );
+    let e = h.m2m.accounts().get("0000000001").await.expect_err("html");
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert!(e.to_string().contains("HTML"), "{e}");
+}

@@ -113,7 +113,8 @@ async fn warm(c: &Clients) {
 fn clean_requests(op: Op) -> usize {
     match op {
         Op::LeadsList => 3,
-        Op::OcLeadsList => 3,
+        // Three pages of leads, then the empty page that ends the listing.
+        Op::OcLeadsList => 4,
         _ => 1,
     }
 }
@@ -228,6 +229,9 @@ async fn malformed_bodies_are_typed_errors_with_a_snippet() {
         r#"{"leads": "none", "hasMoreData": "maybe"}"#,
         "{}",
         r#"{"somethingElse": []}"#,
+        "[{}]",
+        r#"[{"unrelated": 1}, {"other": true}]"#,
+        r#"{"accountName": null}"#,
     ];
     // None of these is an answer of any operation: each is a decode error, never an empty
     // result.

@@ -96,6 +96,22 @@ async fn a_202_without_location_or_next_ends_with_a_typed_error() {
 }
 
 #[tokio::test]
+async fn a_202_page_is_never_taken_for_the_last_whatever_its_body_says() {
+    // A 202 whose body says no more (or says nothing): the status means more, and stopping
+    // there would lose the remaining leads without a word.
+    for fault in [Fault::ContradictoryMoreFlag, Fault::NoMoreFlag] {
+        let h = Harness::start_with(MockConfig::default().leads_page_size(10))
+            .await
+            .expect("harness");
+        h.server.set_lead_count(ACCOUNT, 35);
+        h.server.inject_on_page(Route::Leads, 1, fault.clone(), 1);
+        let leads = h.m2m.leads().all(ACCOUNT).await.expect("all");
+        assert_eq!(ids(&leads), expected(&h, ACCOUNT), "{fault:?}");
+        assert_eq!(h.server.count(Route::Leads), 4, "{fault:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_repeated_cursor_ends_with_a_typed_error() {
     let h = Harness::start_with(MockConfig::default().leads_page_size(10))
         .await

@@ -5,7 +5,7 @@ use std::time::Duration;
 use thingspace::{
     ErrorKind,
     mock::{Fault, MockConfig, MockServer, OC_SCOPE, Route},
-    oc::{ConsentStatus, OcConfig, OperatorConnect},
+    oc::{ConsentStatus, OcConfig, OcLead, OperatorConnect},
 };
 use thingspace_tests::loader_for;
 
@@ -18,6 +18,18 @@ async fn oc_with(config: MockConfig) -> (MockServer, OperatorConnect) {
     )
     .expect("client");
     (server, oc)
+}
+
+fn tenants(leads: &[OcLead]) -> Vec<Option<String>> {
+    leads.iter().map(|l| l.tenant_id.clone()).collect()
+}
+
+fn expected_tenants(server: &MockServer) -> Vec<Option<String>> {
+    server
+        .oc_leads()
+        .iter()
+        .map(|v| v["tenantId"].as_str().map(str::to_owned))
+        .collect()
 }
 
 #[tokio::test]
@@ -59,17 +71,11 @@ async fn one_tenant_unknown_tenant_and_malformed_tenant() {
 async fn every_lead_over_several_pages() {
     let (server, oc) = oc_with(MockConfig::default().oc_lead_count(45)).await;
     let all = oc.leads().all(20).await.expect("all");
-    let expected: Vec<_> = server
-        .oc_leads()
-        .iter()
-        .map(|v| v["tenantId"].as_str().map(str::to_owned))
-        .collect();
-    let got: Vec<_> = all.iter().map(|l| l.tenant_id.clone()).collect();
-    assert_eq!(got, expected);
+    assert_eq!(tenants(&all), expected_tenants(&server));
     assert_eq!(
         server.count(Route::OcLeads),
-        3,
-        "20 + 20 + 5: the short page ends it"
+        4,
+        "20 + 20 + 5, then the empty page that ends it"
     );
 
     let (server40, oc40) = oc_with(MockConfig::default().oc_lead_count(40)).await;
@@ -80,6 +86,30 @@ async fn every_lead_over_several_pages() {
         "a full last page is followed by an empty one"
     );
     assert!(oc.leads().list(0).is_err() && oc.leads().list(20_001).is_err());
+}
+
+#[tokio::test]
+async fn a_service_with_a_lower_page_cap_loses_no_lead() {
+    // Asked for 20 a page, it serves 7: a short page is not the end.
+    let (server, oc) = oc_with(MockConfig::default().oc_lead_count(45).oc_max_page_size(7)).await;
+    let all = oc.leads().all(20).await.expect("all");
+    assert_eq!(tenants(&all), expected_tenants(&server));
+}
+
+#[tokio::test]
+async fn a_service_ignoring_the_page_number_is_a_typed_error_not_a_loop() {
+    let (server, oc) = oc_with(
+        MockConfig::default()
+            .oc_lead_count(45)
+            .oc_ignore_page_number(true),
+    )
+    .await;
+    let mut leads = oc.leads().list(20).expect("list");
+    let (got, err) = thingspace_tests::until_error(&mut leads).await;
+    assert_eq!(err.kind(), ErrorKind::Pagination, "{err}");
+    assert!(err.to_string().contains("PageNumber"), "{err}");
+    assert_eq!(got.len(), 20, "the first page, once");
+    assert_eq!(server.count(Route::OcLeads), 2);
 }
 
 #[tokio::test]
@@ -191,7 +221,14 @@ async fn check_online_is_sent_only_when_asked_for() {
         .map(|e| e.request.path_and_query)
         .filter(|p| p.contains("/api/v2/oc/lead"))
         .collect();
-    assert_eq!(lists.len(), 2, "{lists:?}");
-    assert!(!lists[0].contains("checkOnline"), "{}", lists[0]);
-    assert!(lists[1].contains("checkOnline=true"), "{}", lists[1]);
+    // Each listing: its page, then the empty page that ends it.
+    assert_eq!(lists.len(), 4, "{lists:?}");
+    assert!(
+        lists[..2].iter().all(|p| !p.contains("checkOnline")),
+        "{lists:?}"
+    );
+    assert!(
+        lists[2..].iter().all(|p| p.contains("checkOnline=true")),
+        "{lists:?}"
+    );
 }

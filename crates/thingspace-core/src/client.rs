@@ -12,8 +12,6 @@ use crate::auth::{
     ensure_secure,
 };
 use crate::config::{Config, join};
-#[cfg(not(feature = "reqwest"))]
-use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 use crate::path::expand;
 use crate::retry::{self, RetryPolicy};
@@ -126,7 +124,7 @@ impl Client {
             transport: None,
             auth: None,
             retry: RetryPolicy::default(),
-            timeout: Some(Duration::from_secs(30)),
+            timeout: Some(crate::config::DEFAULT_TIMEOUT),
             max_body_bytes: None,
         }
     }
@@ -256,6 +254,13 @@ impl Client {
         } else {
             &disabled
         };
+        // The operation's budget bounds everything in it, credentials included: each attempt
+        // gets at most what is left of it.
+        let deadline = self
+            .inner
+            .retry
+            .deadline()
+            .map(|budget| (budget, started.checked_add(budget)));
         let mut attempt = 1;
         let mut reauthenticated = false;
         let outcome = loop {
@@ -269,7 +274,7 @@ impl Client {
             // Clocks are read for spans only when someone listens.
             let attempt_started = (!span.is_disabled()).then(Instant::now);
             let outcome = match self
-                .attempt(request, &url, &mut reauthenticated)
+                .attempt(request, &url, deadline, &mut reauthenticated)
                 .instrument(span.clone())
                 .await
             {
@@ -331,10 +336,14 @@ impl Client {
     /// One attempt: authorize and send; on the first 401 of the operation, forget the
     /// credential that was sent and send once more with a fresh one. The outer error is a
     /// failure to obtain credentials, the inner result what the server or transport said.
+    ///
+    /// `deadline` is the operation's budget and the moment it runs out (`None` for a moment
+    /// too far to represent): no attempt, token request or login runs past it.
     async fn attempt(
         &self,
         request: &ApiRequest,
         url: &Url,
+        deadline: Option<(Duration, Option<Instant>)>,
         reauthenticated: &mut bool,
     ) -> std::result::Result<Result<Response>, Error> {
         loop {
@@ -342,10 +351,26 @@ impl Client {
             http.headers
                 .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             http.timeout = self.inner.timeout;
+            let mut left = None;
+            if let Some((budget, Some(at))) = deadline {
+                let remaining = at.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    return Ok(Err(out_of_budget(budget)));
+                }
+                http.timeout = Some(http.timeout.map_or(remaining, |t| t.min(remaining)));
+                left = Some((budget, remaining));
+            }
             let Some(auth) = &self.inner.auth else {
                 return Ok(self.inner.transport.send(http).await);
             };
-            auth.authorize(&mut http).await?;
+            match left {
+                Some((budget, remaining)) => {
+                    tokio::time::timeout(remaining, auth.authorize(&mut http))
+                        .await
+                        .map_err(|_| out_of_budget(budget))??;
+                }
+                None => auth.authorize(&mut http).await?,
+            }
             // The credentials sent (headers marked sensitive), to forget them after a 401. A
             // list, not a map: it is needed only after a 401, and hashing costs on every request.
             let sent: Vec<(HeaderName, HeaderValue)> = http
@@ -370,6 +395,17 @@ impl Client {
             *reauthenticated = true;
         }
     }
+}
+
+/// The error of an operation whose budget ran out before or during an attempt.
+fn out_of_budget(budget: Duration) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Timeout,
+        format!(
+            "the operation's time budget of {:.1} s ran out (retry.deadline_secs)",
+            budget.as_secs_f64()
+        ),
+    )
 }
 
 /// Builds a [`Client`].
@@ -462,7 +498,7 @@ fn default_transport(max_body_bytes: Option<usize>) -> Result<SharedTransport> {
 #[cfg(not(feature = "reqwest"))]
 fn default_transport(_: Option<usize>) -> Result<SharedTransport> {
     Err(Error::new(
-        ErrorKind::Config,
+        crate::error::ErrorKind::Config,
         "no transport: enable the `reqwest` feature of thingspace-core or pass one with ClientBuilder::transport",
     ))
 }
@@ -507,16 +543,61 @@ mod tests {
         let mut t = MockTransport::new();
         t.expect_send()
             .withf(|r| {
-                r.url.as_str() == "https://api.example.com/api/m2m/v1/accounts/0000123%2F4?next=5"
+                r.url.as_str() == "https://api.example.com/api/m2m/v1/accounts/0000123%3F4?next=5"
                     && r.headers[header::ACCEPT] == "application/json"
                     && r.method == Method::GET
             })
             .times(1)
             .returning(|_| ok("{}"));
         let req = ApiRequest::get("op", "/m2m/v1/accounts/{accountname}")
-            .path_param("accountname", "0000123/4")
+            .path_param("accountname", "0000123?4")
             .query("next", 5);
         client(t, None).send(&req).await.expect("sent");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_attempt_outlasts_the_operations_budget() {
+        // Each attempt's timeout is cut to what is left of the budget.
+        let mut t = MockTransport::new();
+        t.expect_send()
+            .withf(|r| r.timeout == Some(Duration::from_secs(10)))
+            .times(1)
+            .returning(|_| ok("{}"));
+        let c = Client::builder(base())
+            .transport(Arc::new(t))
+            .timeout(Duration::from_secs(30))
+            .retry(RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))))
+            .build()
+            .expect("client");
+        c.send(&ApiRequest::get("op", "/x")).await.expect("sent");
+
+        // Credentials that take longer than the budget are given up on at its end.
+        #[derive(Debug)]
+        struct Stalled;
+        #[async_trait::async_trait]
+        impl AuthProvider for Stalled {
+            async fn authorize(&self, _: &mut Request) -> Result<()> {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(())
+            }
+            async fn invalidate(&self, _: &HeaderMap) {}
+        }
+        let mut t = MockTransport::new();
+        t.expect_send().times(0);
+        let c = Client::builder(base())
+            .transport(Arc::new(t))
+            .auth(Arc::new(Stalled))
+            .retry(RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))))
+            .build()
+            .expect("client");
+        let started = Instant::now();
+        let e = c
+            .send(&ApiRequest::get("op", "/x"))
+            .await
+            .expect_err("out of budget");
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.to_string().contains("deadline_secs"), "{e}");
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
     }
 
     #[tokio::test]

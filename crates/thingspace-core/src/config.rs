@@ -93,7 +93,7 @@ impl Default for Config {
             scope: None,
             username: None,
             password: None,
-            timeout_secs: 30.0,
+            timeout_secs: DEFAULT_TIMEOUT.as_secs_f64(),
             max_body_bytes: crate::transport::DEFAULT_MAX_BODY_BYTES as u64,
             retry: RetryConfig::default(),
         }

@@ -47,6 +47,31 @@ where
     Option::<T>::deserialize(d)
 }
 
+/// A field that must be present and hold text (a number is kept as its text): a body without
+/// it, or with `null` there, is not the answer asked for. Use it *without*
+/// `#[serde(default)]`; the field stays an `Option` so that models built by hand can leave it
+/// out, but a decoded one is always `Some`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Account {
+///     #[serde(rename = "accountName", deserialize_with = "thingspace_core::de::required_text")]
+///     name: Option<String>,
+/// }
+/// assert!(serde_json::from_str::<Account>(r#"{"accountName":"0000123456"}"#).is_ok());
+/// assert!(serde_json::from_str::<Account>(r#"{"accountName":null}"#).is_err());
+/// assert!(serde_json::from_str::<Account>(r#"{}"#).is_err());
+/// ```
+///
+/// # Errors
+/// When the value is `null`, a list or an object; serde reports a missing field.
+pub fn required_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match opt_string_or_number(d)? {
+        Some(text) => Ok(Some(text)),
+        None => Err(de::Error::custom("expected text, found null")),
+    }
+}
+
 /// A string that some producers send as a number (or a boolean): kept as its text.
 /// `null` becomes `None`.
 ///

@@ -39,7 +39,8 @@ pub enum ErrorKind {
     Decode,
     /// The response body was larger than the configured cap.
     BodyTooLarge,
-    /// Paging broke its own rules: "more data" without a cursor, or a cursor seen before.
+    /// Paging broke its own rules: "more data" without a cursor, or a cursor seen before; or
+    /// the task fetching a page panicked (a bug, never retried).
     Pagination,
 }
 
@@ -201,8 +202,9 @@ impl Error {
     /// Builds a decode error with the JSON path that failed and a bounded snippet of the body.
     ///
     /// Pass `sensitive = true` for bodies that may hold a secret (token and login responses):
-    /// then no snippet is kept.
-    pub fn decode(
+    /// then no snippet is kept and serde's message, which may quote a value, is withheld; that
+    /// the body was empty or an HTML page is still said.
+    pub(crate) fn decode(
         operation: &'static str,
         body: &[u8],
         err: serde_path_to_error::Error<serde_json::Error>,
@@ -210,34 +212,68 @@ impl Error {
     ) -> Self {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let what = if body.iter().all(u8::is_ascii_whitespace) {
-            "the body is empty".to_owned()
+        let plain = if body.iter().all(u8::is_ascii_whitespace) {
+            Some("the body is empty")
         } else if looks_like_html(body) {
-            "the body is HTML, not JSON".to_owned()
+            Some("the body is HTML, not JSON")
         } else {
-            inner.to_string()
+            None
         };
-        let mut e = if sensitive {
-            // serde's message may quote a value of the body, and this body may hold a secret.
-            Self::new(
-                ErrorKind::Decode,
-                "could not decode the response (details withheld: the body may hold a secret)",
-            )
-            .with_operation(operation)
-        } else {
-            let mut e = Self::new(
+        let mut e = match (plain, sensitive) {
+            (Some(what), _) => Self::new(
                 ErrorKind::Decode,
                 format!("could not decode the response: {what}"),
-            )
-            .with_operation(operation)
-            .with_source(inner);
-            if !body.is_empty() {
-                e.inner.snippet = Some(snippet(body));
-            }
-            e
-        };
+            ),
+            (None, true) => Self::new(
+                ErrorKind::Decode,
+                "could not decode the response (details withheld: the body may hold a secret)",
+            ),
+            // serde quotes the offending value whole: a megabyte string makes a megabyte
+            // message, so it is bounded like a snippet.
+            (None, false) => Self::new(
+                ErrorKind::Decode,
+                format!(
+                    "could not decode the response: {}",
+                    snippet(inner.to_string().as_bytes())
+                ),
+            ),
+        }
+        .with_operation(operation);
+        if !sensitive && !body.is_empty() {
+            e.inner.snippet = Some(snippet(body));
+        }
         e.inner.json_path = (path != ".").then_some(path);
         e
+    }
+
+    /// The error of a token request or a login answered with a non-success status. 400, 401
+    /// and 403 are a refusal of the credentials ([`ErrorKind::Auth`]: not retried, and held
+    /// for a few seconds by the credential cache); anything else (429, 5xx, a 404 from a wrong
+    /// URL) is the endpoint failing ([`ErrorKind::Api`]), retried like any API error and with
+    /// its `Retry-After`. `refused` and `failed` say whose credentials, for each case. The
+    /// service's envelope or OAuth error is kept; no snippet of the body is (it may echo what
+    /// was sent).
+    pub(crate) fn credential_failure(
+        operation: &'static str,
+        response: &Response,
+        refused: impl FnOnce() -> String,
+        failed: impl FnOnce() -> String,
+    ) -> Self {
+        let mut err = Self::from_response(operation, response);
+        let status = response.status;
+        let refusal = matches!(
+            status,
+            StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        );
+        err.inner.kind = if refusal {
+            ErrorKind::Auth
+        } else {
+            ErrorKind::Api
+        };
+        let what = if refusal { refused() } else { failed() };
+        err.inner.message = format!("{what} (HTTP {status})");
+        err.inner.snippet = None;
+        err
     }
 
     /// A copy for another caller who shares this outcome; the source, which cannot be
@@ -265,18 +301,15 @@ impl Error {
         }
     }
 
+    pub(crate) fn with_snippet_of(mut self, body: &[u8]) -> Self {
+        if !body.is_empty() {
+            self.inner.snippet = Some(snippet(body));
+        }
+        self
+    }
+
     pub(crate) fn set_status(mut self, status: StatusCode) -> Self {
         self.inner.status = Some(status);
-        self
-    }
-
-    pub(crate) fn set_oauth(mut self, oauth: Option<OAuthErrorBody>) -> Self {
-        self.inner.oauth = oauth;
-        self
-    }
-
-    pub(crate) fn set_api(mut self, api: Option<ApiErrorBody>) -> Self {
-        self.inner.api = api;
         self
     }
 
@@ -646,7 +679,31 @@ mod tests {
         let err = serde_path_to_error::deserialize::<_, T>(de).expect_err("must fail");
         let e = Error::decode("op", body, err, false);
         assert_eq!(e.json_path(), Some("a[1]"));
-        assert!(e.source().is_some());
         assert!(e.to_string().contains("a[1]"));
+        assert!(e.to_string().contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn decode_errors_stay_bounded_whatever_the_value_quoted() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            more: bool,
+        }
+        let body = format!(r#"{{"more":"{}"}}"#, "x".repeat(1_000_000));
+        let de = &mut serde_json::Deserializer::from_slice(body.as_bytes());
+        let err = serde_path_to_error::deserialize::<_, T>(de).expect_err("must fail");
+        let e = Error::decode("op", body.as_bytes(), err, false);
+        assert!(
+            e.to_string().len() < 4 * SNIPPET_LIMIT,
+            "{}",
+            e.to_string().len()
+        );
+        assert!(format!("{e:?}").len() < 4 * SNIPPET_LIMIT);
+        let mut source = e.source();
+        while let Some(s) = source {
+            assert!(s.to_string().len() < 4 * SNIPPET_LIMIT);
+            source = s.source();
+        }
     }
 }

@@ -31,4 +31,6 @@ pub use transport::{Request, Response, SharedTransport, Transport};
 
 // Re-exported so family crates and users name the same versions.
 pub use http;
+#[cfg(feature = "reqwest")]
+pub use reqwest;
 pub use url;

@@ -193,10 +193,12 @@ impl<S: PageSource> Stream for Pages<S> {
             }
             Err(join) => {
                 this.done = true;
-                let err = Error::new(
-                    ErrorKind::Transport,
-                    "the page fetch was cancelled or panicked",
-                )
+                // A panic is a bug, not a network failure: it must not read as retryable.
+                let err = if join.is_panic() {
+                    Error::new(ErrorKind::Pagination, "the page fetch panicked")
+                } else {
+                    Error::new(ErrorKind::Transport, "the page fetch was cancelled")
+                }
                 .with_source(join);
                 return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
             }
@@ -443,5 +445,23 @@ mod tests {
             vec![None, Some(10)],
             "the second page is prefetched, the third is not"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_fetch_is_a_typed_error_that_is_not_retried() {
+        struct Panics;
+        #[async_trait]
+        impl PageSource for Panics {
+            type Item = u32;
+            type Cursor = u32;
+            async fn fetch_page(&self, _: Option<u32>) -> Result<Page<u32, u32>> {
+                panic!("a family bug");
+            }
+        }
+        let mut s = Pages::new(Panics);
+        let e = s.next().await.expect("error").expect_err("panicked");
+        assert_eq!(e.kind(), ErrorKind::Pagination, "{e}");
+        assert!(!e.is_retryable(), "{e}");
+        assert!(s.next().await.is_none());
     }
 }

@@ -17,17 +17,20 @@ pub const MAX_PARAM_LEN: usize = 256;
 
 /// Checks and percent-encodes one path parameter.
 ///
-/// Rejected before any request: an empty or blank value, `.` and `..` (which URL
-/// normalisation would turn into a different path), control characters, and values longer than
-/// [`MAX_PARAM_LEN`] bytes. Everything else is encoded and reaches the server unchanged:
-/// `0000123456` keeps its zeros.
+/// Rejected before any request: an empty or blank value, leading or trailing white space, `.`
+/// and `..` (which URL normalisation would turn into a different path), `/` and `\\` (no
+/// account name has one, and gateways decode `%2F` into a segment separator, so the request
+/// would reach another resource and its 404 would read as "no such account"), control
+/// characters, and values longer than [`MAX_PARAM_LEN`] bytes. Everything else is encoded and
+/// reaches the server unchanged: `0000123456` keeps its zeros.
 ///
 /// ```
 /// use thingspace_core::path::encode_param;
 ///
 /// assert_eq!(encode_param("accountname", "0000123456")?, "0000123456");
-/// assert_eq!(encode_param("accountname", "a/b?c#d%e")?, "a%2Fb%3Fc%23d%25e");
+/// assert_eq!(encode_param("accountname", "a?c#d%e")?, "a%3Fc%23d%25e");
 /// assert!(encode_param("accountname", " ").is_err());
+/// assert!(encode_param("accountname", "a/b").is_err());
 /// assert!(encode_param("accountname", "..").is_err());
 /// # Ok::<(), thingspace_core::Error>(())
 /// ```
@@ -37,6 +40,16 @@ pub const MAX_PARAM_LEN: usize = 256;
 pub fn encode_param(name: &str, value: &str) -> Result<String> {
     if value.trim().is_empty() {
         return Err(Error::invalid_input(format!("`{name}` must not be empty")));
+    }
+    if value.trim() != value {
+        return Err(Error::invalid_input(format!(
+            "`{name}` must not begin or end with white space"
+        )));
+    }
+    if value.contains(['/', '\\']) {
+        return Err(Error::invalid_input(format!(
+            "`{name}` must not contain `/` or `\\`"
+        )));
     }
     if value == "." || value == ".." {
         return Err(Error::invalid_input(format!(
@@ -85,7 +98,7 @@ mod tests {
     #[test]
     fn hostile_values_stay_in_their_segment() {
         for (raw, enc) in [
-            ("a/../b", "a%2F..%2Fb"),
+            ("a b", "a%20b"),
             ("x?y=1", "x%3Fy%3D1"),
             ("#frag", "%23frag"),
             ("100%", "100%25"),
@@ -99,7 +112,20 @@ mod tests {
 
     #[test]
     fn rejects_before_sending() {
-        for bad in ["", "   ", ".", "..", "a\nb", "a\u{0}b"] {
+        for bad in [
+            "",
+            "   ",
+            ".",
+            "..",
+            "a\nb",
+            "a\u{0}b",
+            "a/b",
+            "../admin",
+            "a\\b",
+            "/",
+            " 0000123456",
+            "0000123456\t",
+        ] {
             let e = encode_param("accountname", bad).expect_err(bad);
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
             assert!(e.to_string().contains("accountname"));
@@ -111,10 +137,10 @@ mod tests {
     fn expands_templates() {
         let p = expand(
             "/m2m/v1/accounts/{accountname}/x",
-            &[("accountname", "0001/2".into())],
+            &[("accountname", "0001?2".into())],
         )
         .expect("expand");
-        assert_eq!(p, "/m2m/v1/accounts/0001%2F2/x");
+        assert_eq!(p, "/m2m/v1/accounts/0001%3F2/x");
         assert!(expand("/a/{b}", &[]).is_err());
     }
 }

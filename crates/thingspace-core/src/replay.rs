@@ -184,7 +184,7 @@ pub fn scrub_body(body: &[u8]) -> String {
         return json.to_string();
     }
     let text = String::from_utf8_lossy(body);
-    if text.contains('=') && !text.contains(char::is_whitespace) {
+    if looks_like_form(&text) {
         return scrub_form(body);
     }
     let lower = text.to_ascii_lowercase();
@@ -192,6 +192,19 @@ pub fn scrub_body(body: &[u8]) -> String {
         return format!("{REDACTED} (an unparsed body naming a secret field)");
     }
     text.into_owned()
+}
+
+/// Whether `text` is a form: `key=value` pairs joined by `&`, every key a plain name. JSON
+/// that failed to parse but holds a `=` (a padded base64 token) is not one: its "keys" carry
+/// quotes and braces, and scrubbing it as a form would miss the secret.
+fn looks_like_form(text: &str) -> bool {
+    text.contains('=')
+        && !text.contains(char::is_whitespace)
+        && text.split('&').all(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+            key.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.[]%+".contains(&b))
+        })
 }
 
 /// Scrubs the secret fields of a form (or a query string).
@@ -442,6 +455,8 @@ mod tests {
         for body in [
             "\u{feff}{\"access_token\":\"tok-1\",\"expires_in\":3600}",
             "{\"access_token\":\"tok-1\",\"expires_in\":1e400}",
+            // A padded base64 token and no white space: it has a `=` but is not a form.
+            "{\"access_token\":\"tok-1=\",\"expires_in\":1e400}",
             "{\"sessionToken\":\"tok-1\",\"x\":\"\\ud800\"}",
             "access_token: tok-1",
         ] {

@@ -73,7 +73,8 @@ impl RetryPolicy {
     }
 
     /// The overall time budget of one operation, all attempts and waits included: a retry that
-    /// could not start before it is not made. `None` removes the budget.
+    /// could not start before it is not made, and each attempt (the token request and login
+    /// it may need included) gets at most what is left of it. `None` removes the budget.
     pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.deadline = deadline;
         self

@@ -94,6 +94,19 @@ impl Response {
         })
     }
 
+    /// The error for a body that decoded but is not the answer asked for (an element with
+    /// none of the expected fields, say): [`ErrorKind::Decode`](crate::ErrorKind::Decode)
+    /// saying `what` is wrong, with the status and a bounded snippet of the body.
+    pub fn not_the_answer(&self, operation: &'static str, what: impl fmt::Display) -> Error {
+        Error::new(
+            crate::error::ErrorKind::Decode,
+            format!("the response is not the answer: {what}"),
+        )
+        .with_operation(operation)
+        .set_status(self.status)
+        .with_snippet_of(&self.body)
+    }
+
     /// The value of a header as text, when present and valid.
     pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
@@ -174,12 +187,21 @@ mod reqwest_transport {
     /// The default transport, on [`reqwest`] with rustls. It follows no redirect: a 3xx
     /// answer reaches the client, which returns it as an error.
     ///
-    /// Build it from your own `reqwest::Client` to share its connection pool, proxy and TLS
-    /// settings:
+    /// Build it from your own `reqwest::ClientBuilder` for a proxy, extra root certificates or
+    /// pool settings:
     ///
     /// ```
-    /// let transport = thingspace_core::ReqwestTransport::from_client(reqwest::Client::new());
+    /// # fn main() -> thingspace_core::Result<()> {
+    /// let builder = reqwest::Client::builder().pool_max_idle_per_host(16);
+    /// let transport = thingspace_core::ReqwestTransport::from_builder(builder)?;
+    /// # Ok(())
+    /// # }
     /// ```
+    ///
+    /// There is deliberately no way to wrap a finished `reqwest::Client`: its redirect policy
+    /// cannot be read or changed, and reqwest's default follows redirects carrying every header
+    /// but `Authorization` and `Cookie`, so the `VZ-M2M-Token` session (and, on 307/308, a login
+    /// body with the password) would go wherever a `Location` pointed.
     #[derive(Debug, Clone)]
     pub struct ReqwestTransport {
         client: reqwest::Client,
@@ -192,22 +214,26 @@ mod reqwest_transport {
         /// # Errors
         /// When the TLS backend cannot be initialised.
         pub fn new() -> Result<Self> {
-            let client = reqwest::Client::builder()
+            Self::from_builder(reqwest::Client::builder())
+        }
+
+        /// A transport from the caller's own client settings. The SDK sets its user agent
+        /// and turns redirects off, whatever the builder said about them.
+        ///
+        /// # Errors
+        /// When reqwest cannot build the client (the TLS backend or a setting is refused).
+        pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self> {
+            let client = builder
                 .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
                 // A redirect is an error, never followed: following one would carry the M2M
                 // session header (and, on 307/308, a login body) to wherever it points.
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::config("could not build the HTTP client").with_source(e))?;
-            Ok(Self::from_client(client))
-        }
-
-        /// Wraps a caller's own client.
-        pub fn from_client(client: reqwest::Client) -> Self {
-            Self {
+            Ok(Self {
                 client,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            }
+            })
         }
 
         /// Caps the size of a response body; a larger one fails with

@@ -1,7 +1,7 @@
 //! Accounts: `GET /m2m/v1/accounts/{accountname}`.
 
 use serde::{Deserialize, Serialize};
-use thingspace_core::de::{null_as_default, opt_string_or_number, required};
+use thingspace_core::de::{null_as_default, opt_string_or_number, required_text};
 use thingspace_core::{ApiRequest, Client, Result};
 
 /// Operation name of [`Accounts::get`], as it appears in errors and traces.
@@ -13,8 +13,9 @@ pub const GET_ACCOUNT: &str = "m2m.accounts.get";
 #[non_exhaustive]
 pub struct Account {
     /// The account name (kept as text: `0000123456` keeps its zeros). Every account answer
-    /// has one: a body without it is a decode error, not an empty account.
-    #[serde(deserialize_with = "required")]
+    /// has one: a body without it, or with `null` there, is a decode error, not an empty
+    /// account. Always `Some` in a decoded account.
+    #[serde(deserialize_with = "required_text")]
     pub account_name: Option<String>,
     /// The billing number of the account.
     #[serde(default)]

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thingspace_core::de::{null_as_default, opt_string_or_number};
-use thingspace_core::http::header::LOCATION;
+use thingspace_core::http::{StatusCode, header::LOCATION};
 use thingspace_core::pagination::{Items, Page, PageSource, Pages};
 use thingspace_core::url::Url;
 use thingspace_core::{ApiRequest, Client, Error, ErrorKind, Result};
@@ -120,10 +120,11 @@ impl PageSource for LeadPages {
 /// `Location` whose `next` is not an int64.
 pub fn decode_page(response: &thingspace_core::Response) -> Result<Page<Lead, LeadCursor>> {
     let body: LeadsBody = response.json(LIST_LEADS)?;
-    // hasMoreData is the truth; a 202 without it is taken to mean more, as documented.
-    let more = body
-        .has_more_data
-        .unwrap_or(response.status.as_u16() == 202);
+    // More follows when either the status (202) or the body (`hasMoreData`) says so. When they
+    // disagree, believing "more" is the safe side: stopping would silently lose the leads
+    // after this page, while asking for more either finds them or fails with a typed error
+    // (a 202 without a cursor).
+    let more = body.has_more_data == Some(true) || response.status == StatusCode::ACCEPTED;
     if !more {
         return Ok(Page::last(body.leads));
     }

@@ -39,6 +39,10 @@ pub enum Fault {
     LocationWithoutNext,
     /// Leads only: the 202 page's `Location` repeats the cursor this page was fetched with.
     RepeatCursor,
+    /// Leads only: a 202 page whose body says `"hasMoreData": false`, contradicting its status.
+    ContradictoryMoreFlag,
+    /// Leads only: a 202 page whose body has no `hasMoreData` at all.
+    NoMoreFlag,
     /// Answer with this redirect status and `Location` (as a misconfigured gateway might).
     Redirect(u16, String),
 }
@@ -60,7 +64,11 @@ impl Fault {
     pub(crate) fn is_leads_quirk(&self) -> bool {
         matches!(
             self,
-            Fault::NoLocation | Fault::LocationWithoutNext | Fault::RepeatCursor
+            Fault::NoLocation
+                | Fault::LocationWithoutNext
+                | Fault::RepeatCursor
+                | Fault::ContradictoryMoreFlag
+                | Fault::NoMoreFlag
         )
     }
 
@@ -103,7 +111,11 @@ impl Fault {
                 body,
             )
                 .into_response(),
-            Fault::NoLocation | Fault::LocationWithoutNext | Fault::RepeatCursor => return None,
+            Fault::NoLocation
+            | Fault::LocationWithoutNext
+            | Fault::RepeatCursor
+            | Fault::ContradictoryMoreFlag
+            | Fault::NoMoreFlag => return None,
             Fault::Reset => {
                 let chunks: Vec<Result<&'static str, std::io::Error>> =
                     vec![Err(std::io::Error::other("connection reset by the mock"))];

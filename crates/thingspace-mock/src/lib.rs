@@ -158,6 +158,11 @@ pub struct MockConfig {
     pub oc_token_ttl: Duration,
     /// Operator Connect: how many leads the operator has.
     pub oc_lead_count: usize,
+    /// Operator Connect: the most leads a page holds, whatever `PageSize` asked for (a service
+    /// with a lower cap than documented).
+    pub oc_max_page_size: usize,
+    /// Operator Connect: serve the first page whatever `PageNumber` says (a broken service).
+    pub oc_ignore_page_number: bool,
 }
 
 impl Default for MockConfig {
@@ -181,6 +186,8 @@ impl Default for MockConfig {
             oc_scope: OC_SCOPE.into(),
             oc_token_ttl: Duration::from_secs(3600),
             oc_lead_count: 25,
+            oc_max_page_size: 20_000,
+            oc_ignore_page_number: false,
         }
     }
 }
@@ -244,6 +251,18 @@ impl MockConfig {
     /// The operator has `count` Operator Connect leads.
     pub fn oc_lead_count(mut self, count: usize) -> Self {
         self.oc_lead_count = count;
+        self
+    }
+
+    /// Operator Connect pages hold at most `max` leads, whatever `PageSize` asked for.
+    pub fn oc_max_page_size(mut self, max: usize) -> Self {
+        self.oc_max_page_size = max;
+        self
+    }
+
+    /// Operator Connect listings serve the first page whatever `PageNumber` says.
+    pub fn oc_ignore_page_number(mut self, ignore: bool) -> Self {
+        self.oc_ignore_page_number = ignore;
         self
     }
 

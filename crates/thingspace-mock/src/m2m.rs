@@ -98,10 +98,14 @@ pub(crate) async fn leads(
     let end = (offset + size).min(total);
     let leads: Vec<_> = (offset..end).map(|i| data::lead(&name, i)).collect();
     let more = end < total;
-    let body = json!({ "leads": leads, "hasMoreData": more });
     if !more {
-        return Json(body).into_response();
+        return Json(json!({ "leads": leads, "hasMoreData": false })).into_response();
     }
+    let body = match quirk {
+        Some(Fault::ContradictoryMoreFlag) => json!({ "leads": leads, "hasMoreData": false }),
+        Some(Fault::NoMoreFlag) => json!({ "leads": leads }),
+        _ => json!({ "leads": leads, "hasMoreData": true }),
+    };
     let next = match quirk {
         Some(Fault::RepeatCursor) => query.next.unwrap_or_else(|| data::cursor_for(0)),
         _ => data::cursor_for(end),

@@ -138,6 +138,12 @@ pub(crate) async fn leads(
     if page < 1 || !(1..=20_000).contains(&size) {
         return bad_request("PageNumber starts at 1; PageSize is 1 to 20000");
     }
+    let size = size.min(state.config.oc_max_page_size.max(1));
+    let page = if state.config.oc_ignore_page_number {
+        1
+    } else {
+        page
+    };
     let start = (page - 1).saturating_mul(size).min(count);
     let end = start.saturating_add(size).min(count);
     let leads: Vec<_> = (start..end).map(data::oc_lead).collect();

@@ -323,7 +323,7 @@ fn validate_page_size(size: u32) -> Result<()> {
 
 /// Decodes a JSON array of leads. Only `[]` (or a 204 without a body) is an empty answer: an
 /// empty 200 body or `null` is what a failing gateway sends, and taking it for "no leads" would
-/// end a listing early without a word.
+/// end a listing early without a word. Likewise an element with none of a lead's fields.
 ///
 /// # Errors
 /// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything that is not an array
@@ -337,15 +337,52 @@ pub fn decode_leads(
     {
         return Ok(Vec::new());
     }
-    response.json::<Vec<OcLead>>(operation)
+    let leads = response.json::<Vec<OcLead>>(operation)?;
+    // An object with none of a lead's fields (`{}`, or some other resource's objects) is not
+    // a lead: taken for one, it would come back as a lead with every field empty.
+    if let Some(i) = leads.iter().position(|lead| *lead == OcLead::default()) {
+        return Err(response.not_the_answer(
+            operation,
+            format_args!("element [{i}] has none of a lead's fields"),
+        ));
+    }
+    Ok(leads)
 }
 
 /// The [`PageSource`] of every lead of the operator; the cursor is the page number (from 1).
-#[derive(Debug, Clone)]
+///
+/// The listing ends on an empty page. A short page does not end it: a service that serves
+/// fewer leads a page than asked for (a lower cap than the documented 20,000) would otherwise
+/// end the listing after its first page without a word; the price is one request for the
+/// empty page. A page identical to the one before (a service ignoring `PageNumber`) fails with
+/// [`ErrorKind::Pagination`](thingspace_core::ErrorKind::Pagination) instead of looping.
+#[derive(Debug)]
 pub struct OcLeadPages {
     client: Client,
     page_size: u32,
     check_online: Option<bool>,
+    /// The number and fingerprint of the last page fetched.
+    last: std::sync::Mutex<Option<(u32, PageFingerprint)>>,
+}
+
+/// What tells two pages apart cheaply: their length and their first and last leads' ids.
+type PageFingerprint = (usize, Option<String>, Option<String>);
+
+fn fingerprint(leads: &[OcLead]) -> PageFingerprint {
+    let id = |l: Option<&OcLead>| l.and_then(|l| l.id.clone().or_else(|| l.tenant_id.clone()));
+    (leads.len(), id(leads.first()), id(leads.last()))
+}
+
+impl Clone for OcLeadPages {
+    /// A fresh listing with the same settings (what was seen is not carried over).
+    fn clone(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            page_size: self.page_size,
+            check_online: self.check_online,
+            last: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 #[async_trait]
@@ -363,12 +400,31 @@ impl PageSource for OcLeadPages {
         }
         let response = self.client.send(&request).await?;
         let leads = decode_leads(LIST_LEADS, &response)?;
-        // A full page may have a successor; a short or empty one is the last.
-        if leads.len() < self.page_size as usize {
-            Ok(Page::last(leads))
-        } else {
-            Ok(Page::more(leads, page.checked_add(1)))
+        if leads.is_empty() {
+            return Ok(Page::last(leads));
         }
+        let print = fingerprint(&leads);
+        {
+            let mut last = self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((before, seen)) = last.as_ref()
+                && page.checked_sub(1) == Some(*before)
+                && *seen == print
+            {
+                return Err(Error::new(
+                    thingspace_core::ErrorKind::Pagination,
+                    format!(
+                        "page {page} repeats page {before} (the service seems to ignore \
+                         PageNumber); stopping instead of looping"
+                    ),
+                )
+                .with_operation(LIST_LEADS));
+            }
+            *last = Some((page, print));
+        }
+        Ok(Page::more(leads, page.checked_add(1)))
     }
 }
 
@@ -449,6 +505,7 @@ impl<'a> OcLeads<'a> {
             client: self.client.clone(),
             page_size,
             check_online: self.check_online,
+            last: std::sync::Mutex::new(None),
         };
         Ok(Pages::starting_at(source, (page > 1).then_some(page)))
     }

@@ -170,9 +170,9 @@ struct Fetches {
     refused_until: Option<Instant>,
 }
 
-/// How long a token request or a login attempt may take unless told otherwise: a stalled
-/// endpoint must not hold every caller waiting for a credential forever.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a token request or a login attempt may take unless told otherwise (the same as
+/// any request): a stalled endpoint must not hold every caller waiting for a credential forever.
+pub(crate) use crate::config::DEFAULT_TIMEOUT;
 
 /// How long a refusal answers for itself, so a loop of requests with a wrong password does
 /// not become a loop of failed logins (and a locked account).
@@ -290,7 +290,10 @@ impl<S: CredentialSource> CachedAuth<S> {
                 fetches.refused_until = (err.kind() == ErrorKind::Auth)
                     .then(|| now.checked_add(REFUSAL_HOLD))
                     .flatten();
-                match previous {
+                // The credential in hand serves on, unless a 401 dropped it during the fetch.
+                let still_held =
+                    previous.filter(|p| self.cached().is_some_and(|c| Arc::ptr_eq(&c, p)));
+                match still_held {
                     Some(c) if !c.is_expired(now) => {
                         // Keep the credential in hand, and do not try again on every request:
                         // wait a quarter of its remaining life (at most 15 s).

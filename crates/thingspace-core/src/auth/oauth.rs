@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{Credential, CredentialSource, DEFAULT_TIMEOUT, ensure_secure};
-use crate::error::{Error, ErrorKind, OAuthErrorBody, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::SecretString;
 use crate::transport::{Request, SharedTransport, decode_json};
@@ -145,32 +145,31 @@ impl CredentialSource for ClientCredentials {
         .await
         .map_err(|e| e.with_operation(OPERATION))?;
         if !response.status.is_success() {
-            let oauth = serde_json::from_slice::<OAuthErrorBody>(&response.body).ok();
-            let refused = response.status.is_client_error();
-            let kind = if refused {
-                ErrorKind::Auth
-            } else {
-                ErrorKind::Api
-            };
-            let what = if refused {
-                format!(
-                    "the token endpoint refused {} `{}`",
-                    self.label, self.client_id
-                )
-            } else {
-                format!(
-                    "the token endpoint failed for {} `{}`",
-                    self.label, self.client_id
-                )
-            };
-            return Err(
-                Error::new(kind, format!("{what} (HTTP {})", response.status))
-                    .with_operation(OPERATION)
-                    .set_status(response.status)
-                    .set_oauth(oauth),
-            );
+            return Err(Error::credential_failure(
+                OPERATION,
+                &response,
+                || {
+                    format!(
+                        "the token endpoint refused {} `{}`",
+                        self.label, self.client_id
+                    )
+                },
+                || {
+                    format!(
+                        "the token endpoint failed for {} `{}`",
+                        self.label, self.client_id
+                    )
+                },
+            ));
         }
         let token: TokenResponse = decode_json(OPERATION, &response.body, true)?;
+        if token.access_token.expose_secret().trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                "the token endpoint answered with an empty `access_token`",
+            )
+            .with_operation(OPERATION));
+        }
         let lifetime = token
             .expires_in
             .as_ref()

@@ -11,7 +11,7 @@ use super::{
     AuthProvider, CachedAuth, ClientCredentials, Credential, CredentialSource, DEFAULT_TIMEOUT,
     ensure_secure,
 };
-use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::SecretString;
 use crate::transport::{Request, Response, SharedTransport, decode_json};
@@ -117,24 +117,21 @@ impl CredentialSource for M2mSession {
             response = self.login(&bearer).await?;
         }
         if !response.status.is_success() {
-            let api = serde_json::from_slice::<ApiErrorBody>(&response.body).ok();
-            let kind = if response.status.is_client_error() {
-                ErrorKind::Auth
-            } else {
-                ErrorKind::Api
-            };
-            return Err(Error::new(
-                kind,
-                format!(
-                    "the M2M login for UWS user `{}` was refused (HTTP {})",
-                    self.username, response.status
-                ),
-            )
-            .with_operation(OPERATION)
-            .set_status(response.status)
-            .set_api(api));
+            return Err(Error::credential_failure(
+                OPERATION,
+                &response,
+                || format!("the M2M login for UWS user `{}` was refused", self.username),
+                || format!("the M2M login for UWS user `{}` failed", self.username),
+            ));
         }
         let login: LoginResponse = decode_json(OPERATION, &response.body, true)?;
+        if login.session_token.expose_secret().trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                "the login answered with an empty `sessionToken`",
+            )
+            .with_operation(OPERATION));
+        }
         let lifetime = login
             .expires_in
             .as_ref()
