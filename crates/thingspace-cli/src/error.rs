@@ -17,7 +17,22 @@ pub(crate) enum CliError {
     /// Whoever read the output stopped reading (`thingspace … | head`). Not a failure: the
     /// command stops quietly with status 0.
     Closed,
+    /// The embedded mock server could not be started (`mock`, `demo`), such as when no port
+    /// could be bound: not a configuration problem, so status 1.
+    MockStart(io::Error),
+    /// A check of the demo failed: the SDK did not do what it promises.
+    Demo(String),
 }
+
+/// The most causes [`report_lines`] prints under an error.
+pub(crate) const MAX_CAUSES: usize = 6;
+
+/// The longest a printed cause may be, in characters.
+const MAX_CAUSE_CHARS: usize = 300;
+
+/// The longest the error's own line may be, in characters (the SDK bounds its errors well
+/// below this: a body snippet is at most 512 bytes).
+const MAX_ERROR_CHARS: usize = 2_000;
 
 impl CliError {
     /// The exit status (documented in the README).
@@ -26,6 +41,7 @@ impl CliError {
             CliError::Sdk(err) => sdk_exit_code(err),
             CliError::Output(_) => EXIT_OUTPUT,
             CliError::Closed => 0,
+            CliError::MockStart(_) | CliError::Demo(_) => 1,
         }
     }
 }
@@ -48,6 +64,8 @@ impl fmt::Display for CliError {
             CliError::Sdk(err) => err.fmt(f),
             CliError::Output(err) => write!(f, "could not write the output: {err}"),
             CliError::Closed => f.write_str("the output was closed"),
+            CliError::MockStart(err) => write!(f, "could not start the mock server: {err}"),
+            CliError::Demo(what) => write!(f, "demo check failed: {what}"),
         }
     }
 }
@@ -56,8 +74,8 @@ impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CliError::Sdk(err) => Some(err),
-            CliError::Output(err) => Some(err),
-            CliError::Closed => None,
+            CliError::Output(err) | CliError::MockStart(err) => Some(err),
+            CliError::Closed | CliError::Demo(_) => None,
         }
     }
 }
@@ -86,6 +104,58 @@ impl From<serde_json::Error> for CliError {
     }
 }
 
+/// What is printed on stderr for `err`: `error: ` and the error on one line, then one
+/// `  caused by: ` line for each cause in its `source()` chain (at most [`MAX_CAUSES`], each
+/// on one line and cut to a bounded length). A cause whose text was already printed (many
+/// errors repeat their source's message in their own) is left out.
+///
+/// The SDK's errors never hold a secret in their text, nor keep a source that might (a
+/// configuration parser's message, a token response's body): so neither do these lines.
+pub(crate) fn report_lines(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut lines = vec![format!(
+        "error: {}",
+        one_line(&err.to_string(), MAX_ERROR_CHARS)
+    )];
+    let mut printed = lines[0].clone();
+    let mut cause = err.source();
+    let mut depth = 0;
+    while let Some(source) = cause {
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        let text = one_line(&source.to_string(), MAX_CAUSE_CHARS);
+        if !text.is_empty() && !printed.contains(&text) {
+            if lines.len() > MAX_CAUSES {
+                lines.push("  caused by: …".to_owned());
+                break;
+            }
+            lines.push(format!("  caused by: {text}"));
+            printed.push('\n');
+            printed.push_str(&text);
+        }
+        cause = source.source();
+    }
+    lines
+}
+
+/// `text` on one line (line breaks and other control characters become spaces), cut to
+/// `limit` characters.
+fn one_line(text: &str, limit: usize) -> String {
+    let flat: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() > limit {
+        let mut cut: String = flat.chars().take(limit.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        flat
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +172,66 @@ mod tests {
         assert_eq!(network.exit_code(), 6);
         let paging = CliError::from(Error::new(ErrorKind::Pagination, "repeated cursor"));
         assert_eq!(paging.exit_code(), 5);
+    }
+
+    #[test]
+    fn a_mock_that_cannot_start_says_why_and_is_not_a_configuration_error() {
+        let err = CliError::MockStart(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "address already in use",
+        ));
+        assert_eq!(err.exit_code(), 1);
+        let lines = report_lines(&err);
+        assert_eq!(
+            lines,
+            ["error: could not start the mock server: address already in use"]
+        );
+        assert_eq!(CliError::Demo("x".into()).exit_code(), 1);
+    }
+
+    #[test]
+    fn causes_are_printed_one_per_line_without_repeats_and_bounded() {
+        // The SDK's error names its cause, whose own cause it does not.
+        let inner = io::Error::new(io::ErrorKind::ConnectionRefused, "connection\nrefused");
+        let middle = Error::new(ErrorKind::Connect, "could not connect").with_source(inner);
+        let err = CliError::from(
+            Error::new(ErrorKind::Connect, "m2m.accounts.get: could not connect")
+                .with_source(middle),
+        );
+        let lines = report_lines(&err);
+        assert_eq!(
+            lines,
+            [
+                "error: m2m.accounts.get: could not connect",
+                "  caused by: connection refused",
+            ],
+            "the repeated message is left out, the line break flattened"
+        );
+
+        #[derive(Debug)]
+        struct Chain(u32, Option<Box<Chain>>);
+        impl fmt::Display for Chain {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "level {} {}", self.0, "x".repeat(1_000))
+            }
+        }
+        impl std::error::Error for Chain {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|c| c as _)
+            }
+        }
+        let chain = (1..20)
+            .rev()
+            .fold(None, |next, n| Some(Box::new(Chain(n, next))));
+        let lines = report_lines(chain.as_deref().expect("a chain"));
+        assert_eq!(lines.len(), 1 + MAX_CAUSES + 1, "{lines:?}");
+        assert_eq!(lines.last().map(String::as_str), Some("  caused by: …"));
+        assert!(lines[1].starts_with("  caused by: level 2 x"));
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l.chars().count() <= MAX_CAUSE_CHARS + 13)
+        );
+        assert!(lines.iter().all(|l| !l.contains('\n')));
     }
 }

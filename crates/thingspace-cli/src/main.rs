@@ -6,7 +6,7 @@ mod list;
 mod output;
 
 use std::{
-    io::{self, BufWriter, Write},
+    io::{self, BufWriter, IsTerminal, Write},
     path::PathBuf,
     process::ExitCode,
 };
@@ -67,7 +67,8 @@ struct Cli {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     max_attempts: Option<u32>,
-    /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    /// Logging on stderr: -v one line per request (operation, status, attempts, latency),
+    /// -vv also each attempt and retry, -vvv everything; RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     #[command(subcommand)]
@@ -122,9 +123,63 @@ enum Command {
     /// SDK and this command at it (as `export` lines for a shell).
     Mock {
         /// Give this account this many leads (ACCOUNT=N), for `leads list`; repeatable.
-        #[arg(long, value_name = "ACCOUNT=N")]
-        leads: Vec<String>,
+        #[arg(long, value_name = "ACCOUNT=N", value_parser = lead_count)]
+        leads: Vec<(String, usize)>,
     },
+}
+
+/// Parses `--leads ACCOUNT=N` of `thingspace mock`.
+fn lead_count(text: &str) -> Result<(String, usize), String> {
+    let (account, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not ACCOUNT=N"))?;
+    if account.is_empty() {
+        return Err(format!("`{text}` names no account: ACCOUNT=N"));
+    }
+    let count = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{count}` in `{text}` is not a number of leads: ACCOUNT=N"))?;
+    Ok((account.to_owned(), count))
+}
+
+/// Parses `--status` with the SDK's own parser (any case), and lists the values in `--help`.
+#[derive(Debug, Clone, Copy)]
+struct StatusParser;
+
+/// The values of `--status`, as the SDK sends them.
+const STATUSES: [&str; 2] = ["ADD", "PROVISION"];
+
+impl clap::builder::TypedValueParser for StatusParser {
+    type Value = ManagedStatus;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ManagedStatus, clap::Error> {
+        if let Some(status) = value.to_str().and_then(|v| v.parse().ok()) {
+            return Ok(status);
+        }
+        // Not a status in any case: clap's own error, with the possible values.
+        let values = clap::builder::PossibleValuesParser::new(STATUSES);
+        let text = values.parse_ref(cmd, arg, value)?;
+        text.parse().map_err(|_| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("`{text}` is not a status\n"),
+            )
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            STATUSES.into_iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,8 +191,8 @@ enum ManagedAccountsCommand {
         /// The managed service, such as Location.
         #[arg(long, default_value = "Location")]
         service: String,
-        /// Only accounts in this state: ADD or PROVISION.
-        #[arg(long)]
+        /// Only accounts in this state (any case).
+        #[arg(long, value_parser = StatusParser)]
         status: Option<ManagedStatus>,
     },
 }
@@ -174,6 +229,16 @@ enum OcLeadsCommand {
         /// Stop after this many leads.
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
+        /// Ask the service to check whether each customer is online (`checkOnline`);
+        /// `--check-online=false` asks it not to; left out, the service's default applies.
+        #[arg(
+            long,
+            value_name = "BOOL",
+            num_args = 0..=1,
+            require_equals = true,
+            default_missing_value = "true"
+        )]
+        check_online: Option<bool>,
         /// Output format.
         #[arg(long, short, value_enum, default_value = "json")]
         output: JsonFormat,
@@ -266,16 +331,25 @@ impl Cli {
     }
 }
 
+/// Logs on stderr. The SDK traces each operation as an INFO span (`thingspace.operation`, with
+/// its operation, method, path template, status, attempts and latency), each attempt as a
+/// DEBUG span inside it, and the token request and login as INFO spans: a line is logged when
+/// each span closes, so `-v` gives one line per request (and per token request and login),
+/// `-vv` adds the attempts and the retries. Span fields never hold a secret.
 fn init_tracing(verbose: u8) {
+    // `thingspace` matches every crate whose name starts with it: the core and the families.
     let default = match verbose {
         0 => "warn",
-        1 => "thingspace=debug,thingspace_core=debug,warn",
+        1 => "warn,thingspace=info",
+        2 => "warn,thingspace=debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr)
         .init();
 }
@@ -351,10 +425,15 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                     page_size,
                     page,
                     limit,
+                    check_online,
                     output,
                 } => {
                     let format = Format::from(*output);
-                    let pages = oc.leads().pages_from(*page_size, *page)?;
+                    let mut leads = oc.leads();
+                    if let Some(check) = check_online {
+                        leads = leads.check_online(*check);
+                    }
+                    let pages = leads.pages_from(*page_size, *page)?;
                     let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format);
                     let listed =
                         list::print_pages(pages, writer, *limit, ListWriter::write_json).await?;
@@ -362,11 +441,11 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                         let mut words = cli.command_words(false);
                         let page_size = page_size.to_string();
                         let rest = ["oc", "leads", "list", "--page-size", &page_size];
-                        words.extend(
-                            rest.into_iter()
-                                .chain(["--page", cursor])
-                                .map(str::to_owned),
-                        );
+                        words.extend(rest.map(str::to_owned));
+                        if let Some(check) = check_online {
+                            words.push(format!("--check-online={check}"));
+                        }
+                        words.extend(["--page", cursor].map(str::to_owned));
                         words
                     })
                 }
@@ -376,18 +455,12 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
 }
 
 /// `thingspace mock`: serves until the process is interrupted.
-async fn serve_mock(leads: &[String]) -> Result<(), CliError> {
+async fn serve_mock(leads: &[(String, usize)]) -> Result<(), CliError> {
     let server = thingspace::mock::MockServer::start()
         .await
-        .map_err(|e| Error::config("could not start the mock server").with_source(e))?;
-    for spec in leads {
-        let (account, count) = spec
-            .split_once('=')
-            .and_then(|(a, n)| Some((a, n.parse::<usize>().ok()?)))
-            .ok_or_else(|| {
-                Error::invalid_input(format!("--leads takes ACCOUNT=N, not `{spec}`"))
-            })?;
-        server.set_lead_count(account, count);
+        .map_err(CliError::MockStart)?;
+    for (account, count) in leads {
+        server.set_lead_count(account, *count);
     }
     for (key, value) in server.settings() {
         outln!(
@@ -429,7 +502,7 @@ fn main() -> ExitCode {
     match result.and(flushed) {
         Ok(()) | Err(CliError::Closed) => ExitCode::SUCCESS,
         Err(err) => {
-            report(&format!("error: {err}"));
+            report(&error::report_lines(&err).join("\n"));
             ExitCode::from(err.exit_code())
         }
     }

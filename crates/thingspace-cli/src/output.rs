@@ -238,7 +238,8 @@ impl<W: Write> ListWriter<W> {
     }
 }
 
-/// A progress line on stderr, only when stderr is a terminal.
+/// A progress line on stderr, only when stderr is a terminal and stdout is not (when both are
+/// the same terminal, the progress line would be written over the output).
 pub(crate) struct Progress {
     enabled: bool,
 }
@@ -246,21 +247,37 @@ pub(crate) struct Progress {
 impl Progress {
     pub(crate) fn new() -> Self {
         Self {
-            enabled: io::stderr().is_terminal(),
+            enabled: shows_progress(io::stderr().is_terminal(), io::stdout().is_terminal()),
         }
     }
 
-    pub(crate) fn update(&self, leads: u64, pages: u64) {
+    pub(crate) fn update(&self, items: u64, pages: u64) {
         if self.enabled {
-            eprint!("\r{leads} leads, {pages} pages…");
+            // Never panics, unlike `eprint!`: a progress line that cannot be shown is no loss.
+            let _ = write!(io::stderr().lock(), "\r{}", progress_text(items, pages));
         }
     }
 
     pub(crate) fn done(&self) {
         if self.enabled {
-            eprint!("\r\x1b[2K");
+            let _ = write!(io::stderr().lock(), "\r\x1b[2K");
         }
     }
+}
+
+/// Whether the progress line is shown: on a terminal, and not over the output.
+fn shows_progress(stderr_is_terminal: bool, stdout_is_terminal: bool) -> bool {
+    stderr_is_terminal && !stdout_is_terminal
+}
+
+/// The progress line: `1 lead, 1 page…`, `2500 leads, 3 pages…`.
+fn progress_text(items: u64, pages: u64) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{}, {}…",
+        plural(items, "lead", "leads"),
+        plural(pages, "page", "pages")
+    )
 }
 
 #[cfg(test)]
@@ -343,5 +360,20 @@ mod tests {
     fn table_aligns_and_cuts() {
         let out = render(Format::Table, &[lead("L-1", &"x".repeat(40))]);
         assert!(out.lines().nth(1).is_some_and(|l| l.contains('…')));
+    }
+
+    #[test]
+    fn progress_is_shown_only_on_a_terminal_that_is_not_the_output() {
+        assert!(shows_progress(true, false));
+        assert!(!shows_progress(true, true), "stdout on the same terminal");
+        assert!(!shows_progress(false, false));
+        assert!(!shows_progress(false, true));
+    }
+
+    #[test]
+    fn progress_counts_are_pluralised() {
+        assert_eq!(progress_text(1, 1), "1 lead, 1 page…");
+        assert_eq!(progress_text(0, 1), "0 leads, 1 page…");
+        assert_eq!(progress_text(2_500, 3), "2500 leads, 3 pages…");
     }
 }

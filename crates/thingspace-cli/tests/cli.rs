@@ -500,3 +500,287 @@ async fn help_says_which_settings_oc_commands_read() {
     let out = run(&server, &["oc", "leads", "list", "--help"]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("--page <N>"));
 }
+
+#[test]
+fn the_demo_runs_to_completion_and_every_step_checks_out() {
+    let out = Command::new(env!("CARGO_BIN_EXE_thingspace"))
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("run the demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}\n{text}");
+    assert!(err.is_empty(), "{err}");
+    // One line of each step, with the numbers the step checks.
+    for line in [
+        "token requests: 1, logins: 1\n",
+        "0000123456: number ",
+        "50/50 succeeded in ",
+        "; token requests: 1, logins: 1\n",
+        "succeeded after 3 attempts in ",
+        "logins: 1, account requests: 2 ",
+        "2500 leads in ",
+        "2500 leads despite two 503s on page 2",
+        "500 more leads, 2500 in all",
+        "a repeated cursor: 2000 leads over 2 requests, then Pagination: ",
+        "a 202 without Location: 1000 leads over 1 request, then Pagination: ",
+        "an HTML page: kind Decode, snippet \"<html>",
+        "a malformed account: kind Decode, JSON path \"ipPools[0].isDefaultPool\"",
+        "engagement ",
+        "status PROVISION 2 accounts",
+        "new token requests 0, new logins 0",
+        "a malformed tenant id never leaves the process: ",
+        "25 OC leads; Entra token requests: 1",
+        "replayed offline: identical; secrets in the cassette: none",
+        "code=Some(\"AccountNotFound\") not_found=true",
+        "requests that reached the mock: 1\n",
+        "Demo finished: every check passed",
+    ] {
+        assert!(
+            text.contains(line),
+            "`{line}` missing from the demo:\n{text}"
+        );
+    }
+    assert_eq!(text.matches("\n== ").count(), 15, "every step ran:\n{text}");
+    for secret in ["mock-client-secret", "mock-password", "mock-oc-secret"] {
+        assert!(!text.contains(secret), "the demo printed {secret}");
+    }
+}
+
+/// Starts a server on 127.0.0.1 that answers every request with a 503 and sends the request
+/// line (`GET /path?query HTTP/1.1`) on the channel.
+fn recording_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut buf = [0; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let line = head.lines().next().unwrap_or_default().to_owned();
+            let body = r#"{"title":"Service Unavailable","status":503}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oc_leads_list_check_online_is_sent_and_repeated_by_the_resume_hint() {
+    let server = MockServer::start().await.expect("mock");
+    // The Entra token comes from the mock; the leads from a server that records the query.
+    let (url, requests) = recording_server();
+    // From page 2, so that the failure of the first page fetched has a page to resume from.
+    let request_line = |flags: &[&str]| {
+        let mut args = vec!["--max-attempts", "1", "oc", "leads", "list"];
+        args.extend(["--page-size", "10", "--page", "2"]);
+        args.extend(flags);
+        let mut cmd = command(&server, &args);
+        cmd.env_remove("THINGSPACE_OC.BASE_URL")
+            .env("THINGSPACE_OC__BASE_URL", format!("{url}/tenantui"));
+        let out = cmd.output().expect("run");
+        let line = requests
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a request reached the recording server");
+        (out, line)
+    };
+
+    let (out, line) = request_line(&["--check-online"]);
+    assert_eq!(out.status.code(), Some(5), "the 503 fails the listing");
+    assert!(line.contains("checkOnline=true"), "{line}");
+    let args = resume_args(&out.stderr);
+    assert!(args.iter().any(|a| a == "--check-online=true"), "{args:?}");
+    // The hint is a command line that works (the mock ignores checkOnline).
+    let out = run(&server, &args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("an array");
+    assert_eq!(printed.len(), server.oc_leads().len() - 10, "pages 2 and 3");
+
+    let (_, line) = request_line(&["--check-online=false"]);
+    assert!(line.contains("checkOnline=false"), "{line}");
+    let (out, line) = request_line(&[]);
+    assert!(!line.contains("checkOnline"), "{line}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("--check-online"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v_logs_one_line_per_request_without_secrets() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(&server, &["-v", "accounts", "get", "0000123456"]).await;
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let requests: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("thingspace.operation{") && l.contains(": close"))
+        .filter(|l| l.contains("thingspace_core::client"))
+        .collect();
+    assert_eq!(requests.len(), 1, "one line for the request:\n{err}");
+    for field in [
+        "operation=\"m2m.accounts.get\"",
+        "method=GET",
+        "status=200",
+        "attempts=1",
+        "latency_ms=",
+    ] {
+        assert!(requests[0].contains(field), "{field} in {}", requests[0]);
+    }
+    assert!(
+        !err.contains("\x1b["),
+        "no colours when stderr is not a terminal"
+    );
+    // Nothing logged without -v; no secret logged at any level.
+    let quiet = run(&server, &["accounts", "get", "0000123456"]).await;
+    assert!(quiet.stderr.is_empty());
+    for verbose in ["-v", "-vv", "-vvv"] {
+        let out = run(&server, &[verbose, "accounts", "get", "0000123457"]).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.is_empty(), "{verbose} logs");
+        for secret in [
+            "mock-client-secret",
+            "mock-password",
+            "mock-bearer-",
+            "mock-session-",
+        ] {
+            assert!(!err.contains(secret), "{verbose} logged {secret}");
+        }
+    }
+}
+
+#[test]
+fn mock_refuses_a_bad_leads_spec_as_a_bad_command_line() {
+    for spec in ["foo", "=5", "0000123456=many", "0000123456=-1"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_thingspace"))
+            .args(["mock", "--leads", spec])
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start");
+        // A server that started would run until killed.
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("wait").is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().ok();
+                panic!("`mock --leads {spec}` started the server");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        assert_eq!(out.status.code(), Some(2), "{spec}");
+        assert!(out.stdout.is_empty(), "no export lines for {spec}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ACCOUNT=N"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_accounts_status_lists_its_values_and_accepts_any_case() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(&server, &["managed-accounts", "list", "--help"]).await;
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[possible values: ADD, PROVISION]"), "{help}");
+    assert!(help.contains("[default: Location]"), "{help}");
+    for status in ["ADD", "add", "Provision"] {
+        let out = run(
+            &server,
+            &[
+                "managed-accounts",
+                "list",
+                "2024009649-00001",
+                "--status",
+                status,
+            ],
+        )
+        .await;
+        assert!(
+            out.status.success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let want = status.to_ascii_uppercase();
+        assert!(
+            v["managedAccList"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty() && a.iter().all(|m| m["state"] == want.as_str())),
+            "{v}"
+        );
+    }
+    let requests = server.total_requests();
+    let out = run(
+        &server,
+        &[
+            "managed-accounts",
+            "list",
+            "2024009649-00001",
+            "--status",
+            "added",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("possible values: ADD, PROVISION"), "{err}");
+    assert_eq!(server.total_requests(), requests, "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_say_what_caused_them_one_line_each() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(
+        &server,
+        &[
+            "--max-attempts",
+            "1",
+            "--base-url",
+            "http://127.0.0.1:1/api",
+            "accounts",
+            "get",
+            "0000123456",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut lines = err.lines();
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("error: ")),
+        "{err}"
+    );
+    let causes: Vec<&str> = lines.collect();
+    assert!(!causes.is_empty(), "the causes are printed: {err}");
+    assert!(
+        causes.iter().all(|l| l.starts_with("  caused by: ")),
+        "{err}"
+    );
+    assert!(
+        causes.iter().any(|l| l.to_lowercase().contains("refused")),
+        "the cause at the root says why: {err}"
+    );
+    for secret in ["mock-client-secret", "mock-password"] {
+        assert!(!err.contains(secret), "{err}");
+    }
+}
