@@ -7,7 +7,7 @@ use thingspace::{
     m2m::M2m,
     mock::{Fault, MockConfig, Route},
 };
-use thingspace_tests::{Harness, loader_for};
+use thingspace_tests::{CapturedLogs, Harness, loader_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_requests_cause_one_token_and_one_login() {
@@ -261,4 +261,72 @@ async fn an_empty_token_or_an_html_page_from_the_token_endpoint_says_so() {
     let e = h.m2m.accounts().get("0000000001").await.expect_err("html");
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
     assert!(e.to_string().contains("HTML"), "{e}");
+}
+
+/// The real login may leave out `expiresIn` (sessions then end after 20 minutes of
+/// inactivity): the session is taken to last 20 minutes, reused meanwhile, and renewed once
+/// when the service ends it sooner (its 401), however many requests were refused.
+#[tokio::test]
+async fn a_login_without_expires_in_counts_as_twenty_minutes_and_is_renewed_after_a_401() {
+    let h = Harness::start_with(
+        MockConfig::default()
+            .send_session_expiry(false)
+            .session_ttl(Duration::from_secs(1)),
+    )
+    .await
+    .expect("harness");
+    let get = |i: usize| {
+        let m2m = h.m2m.clone();
+        async move { m2m.accounts().get(&format!("{i:010}")).await }
+    };
+
+    for i in 0..5 {
+        get(i).await.expect("account");
+    }
+    assert_eq!(
+        h.server.count(Route::Login),
+        1,
+        "one session for every request"
+    );
+    assert_eq!(h.server.count(Route::Account), 5, "none refused");
+
+    // The mock ends the session after 1 s without having said so: the client learns it from
+    // the 401s, and logs in again once for all the requests refused at the same time.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // Logs of the renewal, captured on this thread. The interest cache is rebuilt last thing
+    // before the requests: tests running on other threads (with no subscriber) can leave
+    // callsites they reach cached as "never", which would hide the events from this one.
+    let logs = CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    tracing::callsite::rebuild_interest_cache();
+    let results = futures_util::future::join_all((0..20).map(get)).await;
+    for r in results {
+        r.expect("renewed transparently");
+    }
+    assert_eq!(h.server.count(Route::Login), 2, "one re-login");
+    assert_eq!(
+        h.server.count(Route::Token),
+        1,
+        "the bearer token was still good"
+    );
+    assert!(
+        h.server.count(Route::Account) > 25,
+        "some requests were refused with 401 and retried: {}",
+        h.server.count(Route::Account)
+    );
+    for i in 0..3 {
+        get(i).await.expect("account");
+    }
+    assert_eq!(h.server.count(Route::Login), 2, "the new session is reused");
+
+    let text = logs.text();
+    let opened: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("opened an M2M session"))
+        .collect();
+    assert_eq!(opened.len(), 1, "{text}");
+    assert!(
+        opened.iter().all(|l| l.contains("lifetime_secs=1200")),
+        "the documented 20 minutes: {opened:?}"
+    );
 }

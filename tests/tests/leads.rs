@@ -271,3 +271,35 @@ async fn states_and_services_answer_under_either_path_spelling() {
         .expect("the document's spelling");
     assert_eq!(h.server.total_requests() - before, 1);
 }
+
+#[tokio::test]
+async fn a_missing_account_is_the_services_404_whichever_spelling_it_serves() {
+    use thingspace::mock::StatesPaths;
+    // When the spelling is not known yet, both are tried on a 404. The error must be the one
+    // from the path the service serves (its `AccountNotFound`), not the gateway's 404 for the
+    // path it does not serve, whichever of the two that is.
+    for paths in [StatesPaths::Sdk, StatesPaths::Document, StatesPaths::Both] {
+        let h = Harness::start_with(MockConfig::default().states_paths(paths))
+            .await
+            .expect("harness");
+        h.m2m.accounts().get("0000123456").await.expect("warm");
+        let before = h.server.total_requests();
+        let e = h
+            .m2m
+            .states_and_services()
+            .get("missing-0001")
+            .await
+            .expect_err("a missing account");
+        assert!(e.is_not_found(), "{paths:?}: {e}");
+        assert_eq!(e.api_code(), Some("AccountNotFound"), "{paths:?}: {e}");
+        assert!(
+            e.api_message().is_some_and(|m| m.contains("missing-0001")),
+            "{paths:?}: {e}"
+        );
+        assert_eq!(
+            h.server.total_requests() - before,
+            2,
+            "{paths:?}: both spellings tried"
+        );
+    }
+}

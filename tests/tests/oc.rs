@@ -232,3 +232,91 @@ async fn check_online_is_sent_only_when_asked_for() {
         "{lists:?}"
     );
 }
+
+#[tokio::test]
+async fn the_specific_lead_request_sends_the_documented_defaults_and_ignores_case() {
+    use std::sync::Arc;
+    use thingspace::{ApiRequest, ReqwestTransport, replay::RecordingTransport};
+    let server = MockServer::start().await.expect("mock");
+    let cassette =
+        std::env::temp_dir().join(format!("oc-specific-lead-{}.json", std::process::id()));
+    let recorder = Arc::new(RecordingTransport::new(
+        Arc::new(ReqwestTransport::new().expect("transport")),
+        &cassette,
+    ));
+    let oc = OperatorConnect::from_config_with_transport(
+        &OcConfig::load(&loader_for(&server).load().expect("load")).expect("oc"),
+        recorder.clone(),
+    )
+    .expect("client");
+
+    // A GUID in capitals (which validate_tenant_id accepts) names the same tenant.
+    let upper = DOCUMENT_TENANT.to_ascii_uppercase();
+    let leads = oc.leads().get(&upper).await.expect("lead");
+    assert_eq!(tenants(&leads), [Some(DOCUMENT_TENANT.to_owned())]);
+    // Pages count from 0 here: page 1 of 100 is past the tenant's one lead.
+    let past = oc
+        .leads()
+        .get_page(DOCUMENT_TENANT, 1, 100)
+        .await
+        .expect("page 1");
+    assert!(past.is_empty(), "{past:?}");
+    let _ = std::fs::remove_file(&cassette);
+
+    let queries: Vec<Vec<(String, String)>> = recorder
+        .cassette()
+        .exchanges
+        .into_iter()
+        .map(|e| e.request.path_and_query)
+        .filter(|p| p.contains("/api/v2/oc/lead"))
+        .map(|p| {
+            let url = thingspace::url::Url::parse(&format!("http://h{p}")).expect("url");
+            url.query_pairs().into_owned().collect()
+        })
+        .collect();
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        queries,
+        [
+            vec![
+                pair("msTenantID", &upper),
+                pair("PageNumber", "0"),
+                pair("PageSize", "100"),
+            ],
+            vec![
+                pair("msTenantID", DOCUMENT_TENANT),
+                pair("PageNumber", "1"),
+                pair("PageSize", "100"),
+            ],
+        ],
+        "the documented parameters and defaults"
+    );
+
+    // The mock checks those parameters as the service does: malformed ones are a 400
+    // problem, read as the service's error.
+    for (key, value) in [
+        ("PageNumber", "-1"),
+        ("PageNumber", "first"),
+        ("PageSize", "0"),
+        ("PageSize", "20001"),
+        ("msTenantID", "not-a-guid"),
+    ] {
+        let mut request = ApiRequest::get("oc.test", "/api/v2/oc/lead");
+        if key != "msTenantID" {
+            request = request.query("msTenantID", DOCUMENT_TENANT);
+        }
+        let e = oc
+            .client()
+            .get_json::<serde_json::Value>(&request.query(key, value))
+            .await
+            .expect_err(&format!("{key}={value}"));
+        assert_eq!(
+            e.status().map(|s| s.as_u16()),
+            Some(400),
+            "{key}={value}: {e}"
+        );
+        assert_eq!(e.api_code(), Some("Bad Request"), "{key}={value}: {e}");
+        let detail = e.api_message().unwrap_or_default();
+        assert!(detail.contains(key), "{key}={value}: {detail}");
+    }
+}

@@ -129,6 +129,166 @@ pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
     d.deserialize_any(OptText)
 }
 
+/// Text that must be present, neither `null` nor empty (a number is kept as its text): for
+/// the fields that name what a body is about, such as the id of a list entry, whose absence
+/// must be an error rather than an entry quietly dropped. Use it *without* `#[serde(default)]`
+/// on a `String` field.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Entry {
+///     #[serde(deserialize_with = "thingspace_core::de::nonempty_text")]
+///     id: String,
+/// }
+/// let e: Entry = serde_json::from_str(r#"{"id":1223334444}"#).unwrap();
+/// assert_eq!(e.id, "1223334444");
+/// for bad in [r#"{"id":""}"#, r#"{"id":null}"#, r#"{}"#, r#"{"id":[]}"#] {
+///     assert!(serde_json::from_str::<Entry>(bad).is_err(), "{bad}");
+/// }
+/// ```
+///
+/// # Errors
+/// When the value is `null`, empty text, a list or an object; serde reports a missing field.
+pub fn nonempty_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match opt_string_or_number(d)? {
+        Some(text) if !text.is_empty() => Ok(text),
+        Some(_) => Err(de::Error::custom("expected text, found an empty string")),
+        None => Err(de::Error::custom("expected text, found null")),
+    }
+}
+
+/// A list whose *presence* matters: `Some` when the key is there (`null` counts as an empty
+/// list), `None` when it is absent. Use it *with* `#[serde(default)]` on an
+/// `Option<Vec<T>>` field, to tell "no items" (`[]` or `null`) from "not this kind of body"
+/// (the key missing).
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Body {
+///     #[serde(default, deserialize_with = "thingspace_core::de::present_list")]
+///     items: Option<Vec<u32>>,
+/// }
+/// let list = |s: &str| serde_json::from_str::<Body>(s).unwrap().items;
+/// assert_eq!(list(r#"{"items":[1,2]}"#), Some(vec![1, 2]));
+/// assert_eq!(list(r#"{"items":null}"#), Some(vec![]));
+/// assert_eq!(list(r#"{"other":1}"#), None);
+/// assert!(serde_json::from_str::<Body>(r#"{"items":{}}"#).is_err());
+/// ```
+///
+/// # Errors
+/// When the value is neither `null` nor a list of `T`.
+pub fn present_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
+}
+
+/// One `T` or a list of them (documented as a list, sent as one object, or the other way
+/// round): always a list, every entry kept. `null` is an empty list. The JSON type decides,
+/// without buffering the value, so an error names the field of the entry that is wrong.
+///
+/// ```
+/// #[derive(Debug, PartialEq, serde::Deserialize)]
+/// struct Contact {
+///     email: Option<String>,
+/// }
+/// #[derive(serde::Deserialize)]
+/// struct Body {
+///     #[serde(default, deserialize_with = "thingspace_core::de::one_or_many")]
+///     contacts: Vec<Contact>,
+/// }
+/// let emails = |s: &str| -> Vec<Option<String>> {
+///     let body: Body = serde_json::from_str(s).unwrap();
+///     body.contacts.into_iter().map(|c| c.email).collect()
+/// };
+/// assert_eq!(emails(r#"{"contacts":{"email":"a@b"}}"#), [Some("a@b".into())]);
+/// assert_eq!(emails(r#"{"contacts":[{"email":"a@b"},{"email":null}]}"#), [Some("a@b".into()), None]);
+/// assert!(emails(r#"{"contacts":null}"#).is_empty());
+/// assert!(emails("{}").is_empty());
+/// assert!(serde_json::from_str::<Body>(r#"{"contacts":{"email":[]}}"#).is_err());
+/// ```
+///
+/// # Errors
+/// When the value (or an entry of the list) is not a `T`.
+pub fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> OneOrMany<T> {
+        fn one<E: de::Error>(value: impl de::IntoDeserializer<'de, E>) -> Result<Vec<T>, E> {
+            T::deserialize(value.into_deserializer()).map(|t| vec![t])
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("one value, a list of values, or null")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            // Bounded, like serde's own: a hint from the input is not a size to trust.
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(item) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| vec![t])
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            T::deserialize(de::value::BorrowedStrDeserializer::new(v)).map(|t| vec![t])
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Self::one(v.to_owned())
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Self::one(v)
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Self::one(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Self::one(v)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Self::one(v)
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Self::one(v)
+        }
+    }
+
+    d.deserialize_any(OneOrMany(std::marker::PhantomData))
+}
+
 /// A number that some producers send as text (`"4"`) or as a float (`4.0`). `null` becomes `None`.
 ///
 /// # Errors
@@ -183,5 +343,57 @@ mod tests {
         );
         assert!(serde_json::from_str::<T>(r#"{"num":"many"}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"text":[1]}"#).is_err());
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Lists {
+        #[serde(default, deserialize_with = "one_or_many")]
+        names: Vec<String>,
+        #[serde(default, deserialize_with = "one_or_many")]
+        numbers: Vec<u32>,
+        #[serde(default, deserialize_with = "present_list")]
+        present: Option<Vec<u8>>,
+    }
+
+    #[test]
+    fn one_or_many_takes_scalars_lists_and_null() {
+        let l: Lists =
+            serde_json::from_str(r#"{"names":"a","numbers":[1,2],"present":[]}"#).expect("decode");
+        assert_eq!(l.names, ["a"]);
+        assert_eq!(l.numbers, [1, 2]);
+        assert_eq!(l.present, Some(vec![]));
+        let l: Lists = serde_json::from_str(r#"{"names":["a","b"],"numbers":7}"#).expect("decode");
+        assert_eq!(
+            (l.names.len(), l.numbers.as_slice(), l.present),
+            (2, &[7][..], None)
+        );
+        let l: Lists = serde_json::from_str(r#"{"names":null,"numbers":null}"#).expect("decode");
+        assert!(l.names.is_empty() && l.numbers.is_empty());
+        // Wrong types are errors that say where, not an empty list.
+        for bad in [
+            r#"{"numbers":"seven"}"#,
+            r#"{"numbers":[1,"x"]}"#,
+            r#"{"names":{"a":1}}"#,
+            r#"{"present":{}}"#,
+        ] {
+            let mut de = serde_json::Deserializer::from_str(bad);
+            let e = serde_path_to_error::deserialize::<_, Lists>(&mut de).expect_err(bad);
+            assert!(!e.path().to_string().is_empty(), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn nonempty_text_refuses_null_and_empty() {
+        #[derive(Debug, Deserialize)]
+        struct Id {
+            #[serde(deserialize_with = "nonempty_text")]
+            id: String,
+        }
+        let id = |s: &str| serde_json::from_str::<Id>(s).map(|i| i.id);
+        assert_eq!(id(r#"{"id":"0001"}"#).expect("text"), "0001");
+        assert_eq!(id(r#"{"id":42}"#).expect("number"), "42");
+        for bad in [r#"{"id":""}"#, r#"{"id":null}"#, "{}", r#"{"id":{}}"#] {
+            assert!(id(bad).is_err(), "{bad}");
+        }
     }
 }

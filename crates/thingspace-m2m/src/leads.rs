@@ -52,7 +52,9 @@ pub struct LeadAddress {
     /// State.
     #[serde(default)]
     pub state: Option<String>,
-    /// ZIP code (used as `mdnZipCode` when activating).
+    /// ZIP code: the "zipCode value" the leads document tells users to store and send as
+    /// `mdnZipCode` when activating. The response calls it `zip`; no response spells it
+    /// `zipCode`, and reading both as one would fail a whole page on a lead that had both.
     #[serde(default, deserialize_with = "opt_string_or_number")]
     pub zip: Option<String>,
     /// ZIP+4 extension.

@@ -125,8 +125,10 @@ impl<'a> StatesAndServicesApi<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
-    /// for an empty name; the service's error otherwise (a 404 from both spellings is the
-    /// first's).
+    /// for an empty name; the service's error otherwise. When both spellings answer 404, the
+    /// error is the one that carries the service's `errorCode` (such as `AccountNotFound` for
+    /// a missing account), not a gateway's "no such path": the second spelling's when it has
+    /// a code, else the first's.
     pub async fn get(&self, account: &str) -> Result<StatesAndServices> {
         let request = |path: &'static str| {
             ApiRequest::get(GET_STATES_AND_SERVICES, path).path_param("accountname", account)
@@ -135,7 +137,7 @@ impl<'a> StatesAndServicesApi<'a> {
         if let Some(path) = PATHS.get(usize::from(known).wrapping_sub(1)) {
             return self.client.get_json(&request(path)).await;
         }
-        let mut first_error = None;
+        let mut not_found: Option<thingspace_core::Error> = None;
         for (i, path) in PATHS.iter().enumerate() {
             match self.client.get_json(&request(path)).await {
                 Ok(answer) => {
@@ -143,12 +145,15 @@ impl<'a> StatesAndServicesApi<'a> {
                     return Ok(answer);
                 }
                 Err(e) if e.is_not_found() => {
-                    first_error.get_or_insert(e);
+                    not_found = Some(match not_found {
+                        Some(first) if e.api_code().is_none() => first,
+                        _ => e,
+                    });
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err(first_error.unwrap_or_else(|| {
+        Err(not_found.unwrap_or_else(|| {
             thingspace_core::Error::invalid_input("no states-and-services path to try")
         }))
     }

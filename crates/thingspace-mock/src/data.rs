@@ -46,7 +46,7 @@ pub(crate) fn account_spelled(name: &str, sdk_spelling: bool) -> Value {
         "accountName": name,
         "accountNumber": format!("{:010}-{:05}", h % 10_000_000_000, (h >> 40) % 100_000),
         "organizationName": format!("Organization {}", h % 1000),
-        "isProvisioningAllowed": h % 3 != 0,
+        "isProvisioningAllowed": !h.is_multiple_of(3),
         "carriers": ["Verizon Wireless"],
         "features": ["Static IP", "Dynamic IP", "Customer PN"],
         "servicePlans": [plan(92_876, 5_242_880), plan(92_877 + h % 100, 1_048_576)],
@@ -101,12 +101,12 @@ pub(crate) fn lead(account: &str, index: usize) -> Value {
     let (city, state, zip) = CITIES[(h % CITIES.len() as u64) as usize];
     let mut address = json!({
         "addressLine1": format!("{} {}", 100 + (h >> 8) % 9_000, STREETS[((h >> 20) % STREETS.len() as u64) as usize]),
-        "addressLine2": if h % 4 == 0 { format!("Suite {}", (h >> 30) % 900 + 100) } else { String::new() },
+        "addressLine2": if h.is_multiple_of(4) { format!("Suite {}", (h >> 30) % 900 + 100) } else { String::new() },
         "city": city,
         "state": state,
         "zip": format!("{zip:05}"),
     });
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         address["zip4"] = json!(format!("{:04}", (h >> 12) % 10_000));
         address["country"] = json!("USA");
     }
@@ -120,7 +120,7 @@ pub(crate) fn lead(account: &str, index: usize) -> Value {
 /// States and services of `account`: the document's example for even hashes; for odd ones
 /// the generated SDKs' shape (float sequence numbers, no rating groups, a state with no plans).
 pub(crate) fn states_and_services(account: &str) -> Value {
-    if hash(account) % 2 == 0 {
+    if hash(account).is_multiple_of(2) {
         crate::fixtures::json("m2m/states-and-services.document.json")
     } else {
         states_and_services_sdk(account)
@@ -254,11 +254,11 @@ pub(crate) fn oc_lead_synthetic(index: usize) -> Value {
             "locations": [{ "id": guid(x ^ 2), "civicAddressId": guid(x ^ 1), "description": "Floor 1",
                 "additionalInfo": null, "isDefault": true, "elin": null }],
         }],
-        "comments": if index % 3 == 0 { json!(["Onboarding scheduled"]) } else { Value::Null },
-        "umpCustomerGuid": if index % 2 == 0 { json!(guid(x ^ 3)) } else { Value::Null },
-        "isNotActive": index % 7 == 0,
+        "comments": if index.is_multiple_of(3) { json!(["Onboarding scheduled"]) } else { Value::Null },
+        "umpCustomerGuid": if index.is_multiple_of(2) { json!(guid(x ^ 3)) } else { Value::Null },
+        "isNotActive": index.is_multiple_of(7),
         "ovocChannelId": null,
-        "isDirectLead": index % 4 == 0,
+        "isDirectLead": index.is_multiple_of(4),
         "id": guid(x ^ 4),
         "tenantId": tenant,
         "tenantOrigin": "Office365",

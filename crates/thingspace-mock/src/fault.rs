@@ -1,19 +1,25 @@
-//! Fault injection and the error responses the real services send.
+//! Fault injection and the error responses the real services send: ThingSpace's envelope
+//! (`errorCode`/`errorMessage`) on its routes, RFC 7807 problems (`title`/`status`/`detail`) on
+//! Operator Connect's.
 
 use std::time::Duration;
 
 use axum::{
     body::Body,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
+
+use crate::Route;
 
 /// A fault applied to one request on a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// Answer with this status and the ThingSpace error envelope.
+    /// Answer with this status and the route's error body: ThingSpace's envelope (code
+    /// `INJECTED_FAULT`), or on Operator Connect's lead route an RFC 7807 problem whose `title`
+    /// is the status's reason phrase.
     Status(u16),
     /// Answer with this status and a `Retry-After` header (seconds, or an HTTP date).
     RetryAfter(u16, String),
@@ -27,7 +33,7 @@ pub enum Fault {
     Empty(u16),
     /// Answer with this status and body, as `application/json`.
     Json(u16, String),
-    /// Answer 401 with the envelope, as if the credentials had expired on the server.
+    /// Answer 401 with the route's error body, as if the credentials had expired on the server.
     Unauthorized,
     /// Send the status line and headers, then drop the connection without a body.
     Reset,
@@ -55,8 +61,61 @@ pub(crate) fn envelope(status: StatusCode, code: &str, message: &str) -> Respons
         .into_response()
 }
 
+/// An RFC 7807 problem, as the Operator Connect service answers errors: its `title` is the
+/// status's reason phrase (`Bad Request`), its `detail` says what was wrong.
+pub(crate) fn problem(status: StatusCode, detail: Option<&str>) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15",
+        "title": title,
+        "status": status.as_u16(),
+    });
+    if let Some(detail) = detail {
+        body["detail"] = json!(detail);
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// How a route's service spells its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// ThingSpace's `{"errorCode", "errorMessage"}`.
+    Envelope,
+    /// RFC 7807 `{"title", "status", "detail"}` (Operator Connect).
+    Problem,
+}
+
+impl Dialect {
+    fn of(route: Route) -> Self {
+        match route {
+            Route::OcLeads => Dialect::Problem,
+            _ => Dialect::Envelope,
+        }
+    }
+
+    fn error(self, status: StatusCode, code: &str, message: &str) -> Response {
+        match self {
+            Dialect::Envelope => envelope(status, code, message),
+            Dialect::Problem => problem(status, Some(message)),
+        }
+    }
+}
+
+/// A fault taken from a route's queue, with the route it was queued on (which decides how
+/// its error bodies are spelled).
+#[derive(Debug, Clone)]
+pub(crate) struct Injected {
+    pub(crate) route: Route,
+    pub(crate) fault: Fault,
 }
 
 impl Fault {
@@ -74,15 +133,16 @@ impl Fault {
 
     /// The response for this fault, or `None` for a delay (after waiting it out) and for the
     /// leads quirks (applied by the leads route itself).
-    pub(crate) async fn respond(self) -> Option<Response> {
+    pub(crate) async fn respond(self, route: Route) -> Option<Response> {
+        let dialect = Dialect::of(route);
         Some(match self {
-            Fault::Status(code) => envelope(
+            Fault::Status(code) => dialect.error(
                 status(code),
                 "INJECTED_FAULT",
                 &format!("fault injected by the mock: HTTP {code}"),
             ),
             Fault::RetryAfter(code, after) => {
-                let mut r = envelope(status(code), "RATE_LIMITED", "slow down");
+                let mut r = dialect.error(status(code), "RATE_LIMITED", "slow down");
                 if let Ok(v) = HeaderValue::from_str(&after) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
                 }
@@ -139,7 +199,7 @@ impl Fault {
                 Body::empty(),
             )
                 .into_response(),
-            Fault::Unauthorized => envelope(
+            Fault::Unauthorized => dialect.error(
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedAccess",
                 "The token is invalid or has expired",
@@ -149,14 +209,24 @@ impl Fault {
 }
 
 /// Applies the fault queued for this request, if any: `Some(response)` ends the request.
-pub(crate) async fn apply(fault: Option<Fault>) -> Option<Response> {
-    fault?.respond().await
+pub(crate) async fn apply(injected: Option<Injected>) -> Option<Response> {
+    let Injected { route, fault } = injected?;
+    fault.respond(route).await
 }
 
-pub(crate) async fn not_found() -> Response {
-    envelope(
+/// A path no route serves: what a gateway answers, not the service, so without the service's
+/// error body (a JSON fault of the gateway's own on ThingSpace paths, an empty body under
+/// Operator Connect's `/tenantui`, as ASP.NET Core answers an unknown route).
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/tenantui/") {
+        return (StatusCode::NOT_FOUND, Body::empty()).into_response();
+    }
+    (
         StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-        "no such resource on the mock",
+        axum::Json(json!({ "fault": {
+            "faultstring": format!("no resource matches {}", uri.path()),
+            "detail": { "errorcode": "messaging.adaptors.http.flow.ResourceNotFound" },
+        }})),
     )
+        .into_response()
 }

@@ -305,21 +305,22 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl State {
     /// Counts a request on `route` and returns the fault to apply to it, if any.
-    pub(crate) fn arrive(&self, route: Route) -> Option<Fault> {
+    pub(crate) fn arrive(&self, route: Route) -> Option<fault::Injected> {
         *lock(&self.counts).entry(route).or_default() += 1;
-        lock(&self.faults).get_mut(&route)?.pop_front()
+        let fault = lock(&self.faults).get_mut(&route)?.pop_front()?;
+        Some(fault::Injected { route, fault })
     }
 
     /// Counts a request for page `page` (from 0) of `route` and returns its fault: one queued
     /// for that page first, else one queued for the route.
-    pub(crate) fn arrive_page(&self, route: Route, page: usize) -> Option<Fault> {
+    pub(crate) fn arrive_page(&self, route: Route, page: usize) -> Option<fault::Injected> {
         let for_page = lock(&self.page_faults)
             .get_mut(&(route, page))
             .and_then(VecDeque::pop_front);
         match for_page {
-            Some(f) => {
+            Some(fault) => {
                 *lock(&self.counts).entry(route).or_default() += 1;
-                Some(f)
+                Some(fault::Injected { route, fault })
             }
             None => self.arrive(route),
         }

@@ -84,7 +84,11 @@ pub(crate) async fn leads(
         }
     };
     let fault = state.arrive_page(Route::Leads, offset / size);
-    let quirk = fault.as_ref().filter(|f| f.is_leads_quirk()).cloned();
+    let quirk = fault
+        .as_ref()
+        .map(|f| &f.fault)
+        .filter(|f| f.is_leads_quirk())
+        .cloned();
     if let Some(r) = fault::apply(fault).await {
         return r;
     }

@@ -96,11 +96,17 @@ pub(crate) struct LeadQuery {
 }
 
 fn bad_request(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "title": "Bad Request", "status": 400, "detail": message })),
-    )
-        .into_response()
+    fault::problem(StatusCode::BAD_REQUEST, Some(message))
+}
+
+/// Whether `id` is a GUID (`8-4-4-4-12` hexadecimal digits, either case).
+fn is_guid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `GET /tenantui/api/v2/oc/lead`: one tenant's lead (`msTenantID`), or a page of all leads.
@@ -114,20 +120,35 @@ pub(crate) async fn leads(
     }
     let authorized = crate::auth::bearer_in(&state.oc_tokens, &headers);
     if !authorized {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "title": "Unauthorized", "status": 401 })),
-        )
-            .into_response();
+        return fault::problem(StatusCode::UNAUTHORIZED, None);
     }
     let number = |v: &Option<String>, default: usize| -> Option<usize> {
         v.as_deref().map_or(Some(default), |s| s.parse().ok())
     };
     let count = state.config.oc_lead_count;
     if let Some(tenant) = query.ms_tenant_id {
+        // The specific-lead request (oc-get-specific-lead.txt): PageNumber from 0 (default 0),
+        // PageSize default 100. Tenant ids are GUIDs, which compare without regard to case.
+        let (Some(page), Some(size)) =
+            (number(&query.page_number, 0), number(&query.page_size, 100))
+        else {
+            return bad_request("PageNumber and PageSize must be integers");
+        };
+        if !(1..=20_000).contains(&size) {
+            return bad_request("PageSize is 1 to 20000");
+        }
+        if !is_guid(&tenant) {
+            return bad_request("msTenantID must be a GUID");
+        }
         let found: Vec<_> = (0..count)
             .map(data::oc_lead)
-            .filter(|l| l["tenantId"].as_str() == Some(tenant.as_str()))
+            .filter(|l| {
+                l["tenantId"]
+                    .as_str()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&tenant))
+            })
+            .skip(page.saturating_mul(size))
+            .take(size)
             .collect();
         return Json(found).into_response();
     }

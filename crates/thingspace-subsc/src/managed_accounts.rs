@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use thingspace_core::de::opt_string_or_number;
+use thingspace_core::de::{nonempty_text, opt_string_or_number, present_list};
 use thingspace_core::{ApiRequest, Client, Result};
 
 /// Operation name of [`ManagedAccountsApi::list`].
@@ -137,7 +137,7 @@ pub struct ManagedAccounts {
 #[derive(Deserialize)]
 struct WireItem {
     /// Required: an entry without a name is a decode error, never silently dropped.
-    #[serde(deserialize_with = "id_text")]
+    #[serde(deserialize_with = "nonempty_text")]
     id: String,
     #[serde(
         default,
@@ -147,21 +147,6 @@ struct WireItem {
         deserialize_with = "opt_string_or_number"
     )]
     txid: Option<String>,
-}
-
-fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
-    opt_string_or_number(d)?
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| serde::de::Error::custom("a managed account without an id"))
-}
-
-/// A list of the body: `Some` when its key is present (`null` is an empty list).
-fn present_list<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Vec<WireItem>>, D::Error> {
-    Ok(Some(
-        Option::<Vec<WireItem>>::deserialize(d)?.unwrap_or_default(),
-    ))
 }
 
 /// The body as sent, every spelling; it must hold at least one of the lists.
@@ -378,6 +363,8 @@ mod tests {
         for body in [
             r#"{"managedAccList":[{"id":"a","TxId":"1"},{"TxId":"2"}]}"#,
             r#"{"managedAccList":[{"id":null}]}"#,
+            r#"{"managedAccList":[{"id":"","TxId":"1"}]}"#,
+            r#"{"ManagedAccAddedList":{"id":"a"}}"#,
             "{}",
             r#"{"accountName":"2024009649-00001"}"#,
         ] {
