@@ -1,11 +1,15 @@
 //! Helpers shared by the end-to-end tests: a mock server and a client configured for it.
 //! Also home to the example family of `docs/extending.md` and the compiled examples of
-//! `docs/testing.md`.
+//! `docs/testing.md` and of the README.
 
 pub mod example_family;
 
 #[doc = include_str!("../../docs/testing.md")]
 pub mod testing_guide {}
+
+/// The README's code, compiled so that it cannot drift from the API.
+#[doc = include_str!("../../README.md")]
+pub mod readme {}
 
 use std::sync::{Arc, Mutex};
 

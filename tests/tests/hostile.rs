@@ -103,6 +103,26 @@ async fn a_body_over_the_cap_is_refused_without_reading_it_all() {
         .get("0000123456")
         .await
         .expect("normal bodies still pass");
+
+    // Operator Connect inherits the cap (its pages can be far larger: up to 20,000 leads).
+    let oc = OperatorConnect::from_config(
+        &OcConfig::load(
+            &loader_for(&server)
+                .set("max_body_bytes", "8192")
+                .load()
+                .expect("load"),
+        )
+        .expect("oc"),
+    )
+    .expect("oc client");
+    let small = oc.leads().all(2).await.map(|l| l.len());
+    assert_eq!(small.ok(), Some(25), "pages of two leads pass");
+    let big = oc.leads().all(100).await.map(|l| l.len());
+    assert_eq!(
+        big.map_err(|e| e.kind()),
+        Err(ErrorKind::BodyTooLarge),
+        "25 leads in a page are too large"
+    );
 }
 
 #[tokio::test]

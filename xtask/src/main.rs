@@ -11,8 +11,9 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  test     the whole check CI runs: fmt, clippy (-D warnings), the workspace's tests, the doc tests,
-           and that each family crate builds on its own
+  test     the whole check CI runs: fmt, the fixtures check, clippy (-D warnings), the
+           workspace's tests (the benchmark smoke run among them), the doc tests, that each
+           family crate builds on its own, and rustdoc (-D warnings)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
@@ -22,9 +23,10 @@ Commands:
            `cargo package` the crates in dependency order, commit and tag; refuses a dirty
            tree, a version not greater than the current one, or a crate missing metadata;
            --dry-run checks and prints the plan, changing nothing
-  bench [--smoke]
+  bench [--smoke] [--only 1,2,...] [--out DIR]
            build in release mode and run the benchmarks (SDK against hand-written reqwest +
-           serde_json, the mock in a separate process); figures in target/bench/
+           serde_json, the mock in a separate process); figures in target/bench/ (or DIR);
+           fails when a target is missed (never in --smoke); --only runs some scenarios (1-5)
   fuzz [--iterations N] [--seed S]
            run the decoder, Location and path fuzzers longer than CI does (default 200000
            mutants per target)

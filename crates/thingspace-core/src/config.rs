@@ -131,8 +131,8 @@ impl Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("base_url", &self.base_url.as_str())
-            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
+            .field("base_url", &url_for_display(&self.base_url))
+            .field("token_url", &self.token_url.as_ref().map(url_for_display))
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("scope", &self.scope)
@@ -142,6 +142,41 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("retry", &self.retry)
             .finish()
+    }
+}
+
+/// `url` as text for `Debug` and messages, with any user name and password in it replaced
+/// by `***` (a URL can carry them, and they must never be printed).
+///
+/// ```
+/// let url = thingspace_core::url::Url::parse("https://me:pw@example.com/api").unwrap();
+/// assert_eq!(thingspace_core::config::url_for_display(&url), "https://***@example.com/api");
+/// ```
+pub fn url_for_display(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.as_str().to_owned();
+    }
+    let mut shown = url.clone();
+    // Setting these fails only for URLs that cannot have them, which have none.
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("***");
+    shown.as_str().to_owned()
+}
+
+/// Refuses the URL setting `key` when it holds a user name or password: credentials belong in
+/// their own settings, where they are kept secret, not in a URL that gets printed and logged.
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `key`, never quoting the URL's
+/// credentials.
+pub fn no_credentials_in_url(key: &str, url: &Url) -> Result<()> {
+    if url.username().is_empty() && url.password().is_none() {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "`{key}` must not hold a user name or password ({}): put credentials in their own settings",
+            url_for_display(url)
+        )))
     }
 }
 
@@ -328,6 +363,10 @@ impl LoadedConfig {
     /// A malformed value, naming the key and the layer it came from.
     pub fn thingspace(&self) -> Result<Config> {
         let config: Config = self.figment.extract()?;
+        no_credentials_in_url("base_url", &config.base_url)?;
+        if let Some(url) = &config.token_url {
+            no_credentials_in_url("token_url", url)?;
+        }
         positive_secs("timeout_secs", config.timeout_secs)?;
         config.retry.check("retry")?;
         self.check_keys()?;
@@ -358,15 +397,15 @@ impl LoadedConfig {
             .collect();
         for (key, value) in &top {
             if let Value::Dict(_, inner) = value {
-                if key == "retry" {
-                    if let Some(k) = inner.keys().find(|k| !RETRY_KEYS.contains(&k.as_str())) {
-                        let path = format!("retry.{k}");
-                        return Err(Error::config(format!(
-                            "unknown setting `{path}`{}; [retry] takes {}",
-                            layer(&path),
-                            RETRY_KEYS.join(", ")
-                        )));
-                    }
+                if key == "retry"
+                    && let Some(k) = inner.keys().find(|k| !RETRY_KEYS.contains(&k.as_str()))
+                {
+                    let path = format!("retry.{k}");
+                    return Err(Error::config(format!(
+                        "unknown setting `{path}`{}; [retry] takes {}",
+                        layer(&path),
+                        RETRY_KEYS.join(", ")
+                    )));
                 }
                 continue;
             }
@@ -552,6 +591,26 @@ pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Err
         .map_err(|_| serde::de::Error::custom(format!("expected a whole number, found `{text}`")))
 }
 
+/// An optional whole-number setting of a family's table, given as a number or as text (an
+/// environment variable is always text), such as `[oc] max_body_bytes`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Table {
+///     #[serde(default, deserialize_with = "thingspace_core::config::lenient_opt_u64")]
+///     max_body_bytes: Option<u64>,
+/// }
+/// let t: Table = serde_json::from_str(r#"{"max_body_bytes": "1048576"}"#).unwrap();
+/// assert_eq!(t.max_body_bytes, Some(1_048_576));
+/// assert!(serde_json::from_str::<Table>(r#"{"max_body_bytes": "a lot"}"#).is_err());
+/// ```
+///
+/// # Errors
+/// When the value is not a whole, non-negative number.
+pub fn lenient_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    lenient_u64(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,6 +619,24 @@ mod tests {
         ConfigLoader::new()
             .without_default_file()
             .env_vars(Vec::<(String, String)>::new())
+    }
+
+    #[test]
+    fn a_url_holding_credentials_is_refused_and_never_printed() {
+        let e = loader()
+            .set("base_url", "https://me:pw-123@thingspace.example.com/api")
+            .load()
+            .and_then(|l| l.thingspace())
+            .expect_err("credentials in a URL");
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(e.to_string().contains("base_url"), "{e}");
+        assert!(!e.to_string().contains("pw-123") && !format!("{e:?}").contains("pw-123"));
+        let config = Config {
+            base_url: Url::parse("https://me:pw-123@thingspace.example.com/api").expect("url"),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("pw-123"), "{config:?}");
+        assert!(!format!("{config:?}").contains("//me"), "{config:?}");
     }
 
     #[test]

@@ -3,14 +3,19 @@
 use std::{fmt, time::Duration};
 
 use serde::Deserialize;
-use thingspace_core::config::{DEFAULT_TIMEOUT, positive_secs, require_settings};
+use thingspace_core::config::{
+    DEFAULT_TIMEOUT, lenient_opt_u64, no_credentials_in_url, positive_secs, require_settings,
+    url_for_display,
+};
 use thingspace_core::de::{opt_f64_lenient, opt_string_or_number};
+use thingspace_core::transport::DEFAULT_MAX_BODY_BYTES;
 use thingspace_core::url::Url;
 use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
 
 /// The `[oc]` table: `base_url`, `token_url`, `client_id`, `client_secret`, `scope`,
-/// `timeout_secs`, `[oc.retry]` (environment: `THINGSPACE_OC__BASE_URL`, …). `timeout_secs` and
-/// `retry` default to the top-level settings of the same names.
+/// `timeout_secs`, `max_body_bytes`, `[oc.retry]` (environment: `THINGSPACE_OC__BASE_URL`, …).
+/// `timeout_secs`, `max_body_bytes` and `retry` default to the top-level settings of the same
+/// names.
 #[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -32,6 +37,10 @@ pub struct OcConfig {
     pub timeout_secs: Option<f64>,
     /// Retry settings (the top-level `[retry]` when absent).
     pub retry: Option<RetryConfig>,
+    /// Largest response body accepted, in bytes (the top-level `max_body_bytes`, or 32 MiB,
+    /// when absent). A page of 20,000 leads with several civic addresses each can pass 32 MiB.
+    #[serde(deserialize_with = "lenient_opt_u64")]
+    pub max_body_bytes: Option<u64>,
 }
 
 /// The top-level settings the `[oc]` table inherits.
@@ -41,6 +50,8 @@ struct Inherited {
     #[serde(deserialize_with = "opt_f64_lenient")]
     timeout_secs: Option<f64>,
     retry: Option<RetryConfig>,
+    #[serde(deserialize_with = "lenient_opt_u64")]
+    max_body_bytes: Option<u64>,
 }
 
 /// The settings every request needs, all present.
@@ -63,6 +74,13 @@ impl OcConfig {
         let top: Inherited = loaded.figment().extract()?;
         oc.timeout_secs = oc.timeout_secs.or(top.timeout_secs);
         oc.retry = oc.retry.or(top.retry);
+        oc.max_body_bytes = oc.max_body_bytes.or(top.max_body_bytes);
+        if let Some(url) = &oc.base_url {
+            no_credentials_in_url("oc.base_url", url)?;
+        }
+        if let Some(url) = &oc.token_url {
+            no_credentials_in_url("oc.token_url", url)?;
+        }
         if let Some(secs) = oc.timeout_secs {
             positive_secs("oc.timeout_secs", secs)?;
         }
@@ -77,6 +95,14 @@ impl OcConfig {
         self.timeout_secs
             .and_then(|t| positive_secs("oc.timeout_secs", t).ok())
             .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The largest response body accepted: `[oc] max_body_bytes`, else the top-level one,
+    /// else 32 MiB.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes.map_or(DEFAULT_MAX_BODY_BYTES, |max| {
+            usize::try_from(max).unwrap_or(usize::MAX)
+        })
     }
 
     /// The retry policy.
@@ -127,13 +153,14 @@ impl OcConfig {
 impl fmt::Debug for OcConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OcConfig")
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
-            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
+            .field("base_url", &self.base_url.as_ref().map(url_for_display))
+            .field("token_url", &self.token_url.as_ref().map(url_for_display))
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("scope", &self.scope)
             .field("timeout_secs", &self.timeout_secs)
             .field("retry", &self.retry)
+            .field("max_body_bytes", &self.max_body_bytes)
             .finish()
     }
 }
@@ -188,6 +215,33 @@ mod tests {
         assert_eq!(
             OcConfig::load(&loaded).expect("oc").timeout(),
             Duration::from_secs(1)
+        );
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .env_vars([("THINGSPACE_MAX_BODY_BYTES", "1000")])
+            .load()
+            .expect("load");
+        assert_eq!(OcConfig::load(&loaded).expect("oc").max_body_bytes(), 1000);
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .env_vars([
+                ("THINGSPACE_MAX_BODY_BYTES", "1000"),
+                ("THINGSPACE_OC__MAX_BODY_BYTES", "67108864"),
+            ])
+            .load()
+            .expect("load");
+        assert_eq!(
+            OcConfig::load(&loaded).expect("oc").max_body_bytes(),
+            64 << 20
+        );
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .without_env()
+            .load()
+            .expect("load");
+        assert_eq!(
+            OcConfig::load(&loaded).expect("oc").max_body_bytes(),
+            DEFAULT_MAX_BODY_BYTES
         );
     }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use thingspace_core::de::null_as_default;
+use thingspace_core::de::{null_as_default, one_or_many, opt_string_or_number};
 use thingspace_core::pagination::{Items, Page, PageSource, Pages};
 use thingspace_core::{ApiRequest, Client, Error, Result};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
@@ -70,55 +70,51 @@ impl<'de> Deserialize<'de> for ConsentStatus {
 
 /// An Operator Connect lead: a Teams customer tenant that consented (or was added consentless).
 /// Nearly every field may be null. Serialises with the wire field names.
+///
+/// Decoding is lenient where the service is known to be loose, so that one odd lead never
+/// costs the page it came in: text fields also accept numbers (kept as their text), and a
+/// timestamp that is not RFC 3339 leaves its parsed field `None` and is kept, as sent, in the
+/// matching `*_raw` field (and written back as sent when the lead is serialised).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(from = "OcLeadWire", into = "OcLeadWire")]
 #[non_exhaustive]
 pub struct OcLead {
     /// Civic addresses of the customer, with their locations.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub civic_addresses: Vec<CivicAddress>,
     /// Comments added by the operator (kept as sent).
-    #[serde(default)]
     pub comments: Option<serde_json::Value>,
     /// The Live Platform customer id, set when a Live Platform license is applied.
-    #[serde(default)]
     pub ump_customer_guid: Option<String>,
     /// Whether the customer has no active license.
-    #[serde(default)]
     pub is_not_active: Option<bool>,
     /// The tenant id of the channel the lead is attached to.
-    #[serde(default)]
     pub ovoc_channel_id: Option<String>,
     /// Whether the lead was created consentless.
-    #[serde(default)]
     pub is_direct_lead: Option<bool>,
     /// Live Cloud's internal id.
-    #[serde(default)]
     pub id: Option<String>,
     /// The customer's Microsoft tenant id.
-    #[serde(default)]
     pub tenant_id: Option<String>,
     /// Where the tenant comes from, such as `Office365`.
-    #[serde(default)]
     pub tenant_origin: Option<String>,
     /// The operator performing the onboarding.
-    #[serde(default)]
     pub operator_id: Option<String>,
     /// The consent state.
-    #[serde(default)]
     pub status: Option<ConsentStatus>,
-    /// When the customer consented.
-    #[serde(default, with = "timestamp")]
+    /// When the customer consented: `None` when absent, null, or not an RFC 3339 timestamp
+    /// (then see [`consented_on_raw`](Self::consented_on_raw)). A timestamp without an offset,
+    /// as .NET services send, is taken as UTC.
     pub consented_on: Option<OffsetDateTime>,
-    /// When the operator last modified the lead.
-    #[serde(default, with = "timestamp")]
+    /// `consentedOn` as sent, when it is not an RFC 3339 timestamp (`None` otherwise).
+    pub consented_on_raw: Option<String>,
+    /// When the operator last modified the lead (read as [`consented_on`](Self::consented_on)).
     pub last_modified_on: Option<OffsetDateTime>,
+    /// `lastModifiedOn` as sent, when it is not an RFC 3339 timestamp (`None` otherwise).
+    pub last_modified_on_raw: Option<String>,
     /// ISO 3166-1 alpha-2 codes of the countries the customer consented for.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub consented_countries: Vec<String>,
     /// The customer's contact details: documented as a list, sent as one object; both are
     /// read, and every entry is kept. See [`OcLead::contact`].
-    #[serde(default, deserialize_with = "one_or_many")]
     pub contact_details: Vec<ContactDetails>,
 }
 
@@ -129,158 +125,253 @@ impl OcLead {
     }
 }
 
-/// A civic address of a customer (an emergency-calling address in Teams).
+/// A lead as sent: timestamps as text, read into [`OcLead`]'s two fields each.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct OcLeadWire {
+    #[serde(deserialize_with = "null_as_default")]
+    civic_addresses: Vec<CivicAddress>,
+    comments: Option<serde_json::Value>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    ump_customer_guid: Option<String>,
+    is_not_active: Option<bool>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    ovoc_channel_id: Option<String>,
+    is_direct_lead: Option<bool>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    id: Option<String>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    tenant_id: Option<String>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    tenant_origin: Option<String>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    operator_id: Option<String>,
+    status: Option<ConsentStatus>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    consented_on: Option<String>,
+    #[serde(deserialize_with = "opt_string_or_number")]
+    last_modified_on: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    consented_countries: Vec<String>,
+    #[serde(deserialize_with = "one_or_many")]
+    contact_details: Vec<ContactDetails>,
+}
+
+impl From<OcLeadWire> for OcLead {
+    fn from(w: OcLeadWire) -> Self {
+        let (consented_on, consented_on_raw) = timestamp::read(w.consented_on);
+        let (last_modified_on, last_modified_on_raw) = timestamp::read(w.last_modified_on);
+        OcLead {
+            civic_addresses: w.civic_addresses,
+            comments: w.comments,
+            ump_customer_guid: w.ump_customer_guid,
+            is_not_active: w.is_not_active,
+            ovoc_channel_id: w.ovoc_channel_id,
+            is_direct_lead: w.is_direct_lead,
+            id: w.id,
+            tenant_id: w.tenant_id,
+            tenant_origin: w.tenant_origin,
+            operator_id: w.operator_id,
+            status: w.status,
+            consented_on,
+            consented_on_raw,
+            last_modified_on,
+            last_modified_on_raw,
+            consented_countries: w.consented_countries,
+            contact_details: w.contact_details,
+        }
+    }
+}
+
+impl From<OcLead> for OcLeadWire {
+    fn from(l: OcLead) -> Self {
+        OcLeadWire {
+            civic_addresses: l.civic_addresses,
+            comments: l.comments,
+            ump_customer_guid: l.ump_customer_guid,
+            is_not_active: l.is_not_active,
+            ovoc_channel_id: l.ovoc_channel_id,
+            is_direct_lead: l.is_direct_lead,
+            id: l.id,
+            tenant_id: l.tenant_id,
+            tenant_origin: l.tenant_origin,
+            operator_id: l.operator_id,
+            status: l.status,
+            consented_on: timestamp::write(l.consented_on, l.consented_on_raw),
+            last_modified_on: timestamp::write(l.last_modified_on, l.last_modified_on_raw),
+            consented_countries: l.consented_countries,
+            contact_details: l.contact_details,
+        }
+    }
+}
+
+/// A civic address of a customer (an emergency-calling address in Teams). Text fields also
+/// accept numbers (a `houseNumber` or `postalOrZipCode` sent as `12`), kept as their text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CivicAddress {
     /// The address id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub id: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub country: Option<String>,
     /// House number.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub house_number: Option<String>,
     /// House number suffix, such as `A`.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub house_number_suffix: Option<String>,
     /// Directional before the street name, such as `N`.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub pre_directional: Option<String>,
     /// Street name.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub street_name: Option<String>,
     /// Street suffix, such as `St`.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub street_suffix: Option<String>,
     /// Directional after the street name.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub post_directional: Option<String>,
     /// State or province.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub state_or_province: Option<String>,
     /// County or district.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub county_or_district: Option<String>,
     /// City or town.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub city_or_town: Option<String>,
     /// Another name of the city or town.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub city_or_town_alias: Option<String>,
     /// Postal or ZIP code.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub postal_or_zip_code: Option<String>,
     /// A description of the address.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub description: Option<String>,
     /// The company at the address.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub company_name: Option<String>,
     /// The company's id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub company_id: Option<String>,
     /// The default location of the address.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub default_location_id: Option<String>,
     /// Whether Microsoft validated the address.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub validation_status: Option<String>,
     /// The customer's tenant id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub tenant_id: Option<String>,
     /// The partner's id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub partner_id: Option<String>,
     /// The locations (floors, rooms) at the address.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "null_as_default")]
     pub locations: Vec<Location>,
 }
 
-/// A location within a civic address.
+/// A location within a civic address. Text fields also accept numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Location {
     /// The location id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub id: Option<String>,
     /// The civic address it belongs to.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub civic_address_id: Option<String>,
     /// A description, such as a floor.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub description: Option<String>,
     /// More information.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub additional_info: Option<String>,
     /// Whether it is the default location.
     pub is_default: Option<bool>,
     /// The emergency location identification number.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub elin: Option<String>,
 }
 
-/// The contact details of a customer.
+/// The contact details of a customer. Text fields also accept numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ContactDetails {
     /// Full name.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub full_name: Option<String>,
     /// Email address.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub email: Option<String>,
     /// Phone number.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub phone_number: Option<String>,
     /// Company name.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub company_name: Option<String>,
     /// Company size, such as `L250_U999`.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub company_size: Option<String>,
-    /// The Global administrator or service-account contacts.
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// The Global administrator or service-account contacts (a list in the document; one
+    /// object or `null` is read too).
+    #[serde(deserialize_with = "one_or_many")]
     pub contacts: Vec<Contact>,
 }
 
-/// A contact of a customer.
+/// A contact of a customer. Text fields also accept numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Contact {
     /// Full name.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub full_name: Option<String>,
     /// Email address.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub email: Option<String>,
     /// Phone number.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub phone_number: Option<String>,
     /// Company size, such as `L250_U999`.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub company_size: Option<String>,
-}
-
-/// `contactDetails` is documented as a "list array" but sent as an object: accept both (and
-/// `null`), keeping every entry.
-fn one_or_many<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Vec<ContactDetails>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(ContactDetails),
-        Many(Vec<ContactDetails>),
-    }
-    Ok(match Option::<OneOrMany>::deserialize(d)? {
-        None => Vec::new(),
-        Some(OneOrMany::One(c)) => vec![c],
-        Some(OneOrMany::Many(v)) => v,
-    })
+    /// Additional contacts (the document's nested `contacts`, "Additional contacts lists",
+    /// typed as text): kept as sent, whatever its shape.
+    pub contacts: Option<serde_json::Value>,
 }
 
 /// RFC 3339 timestamps; one without an offset (as .NET services send) is taken as UTC.
 mod timestamp {
     use super::*;
 
-    pub(super) fn serialize<S: Serializer>(
-        v: &Option<OffsetDateTime>,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        match v {
-            Some(t) => s.serialize_str(&t.format(&Rfc3339).map_err(serde::ser::Error::custom)?),
-            None => s.serialize_none(),
+    /// The parsed timestamp, or the text as sent when it is not one (blank text is neither).
+    pub(super) fn read(text: Option<String>) -> (Option<OffsetDateTime>, Option<String>) {
+        let Some(text) = text else {
+            return (None, None);
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return (None, None);
+        }
+        match OffsetDateTime::parse(trimmed, &Rfc3339)
+            .or_else(|_| OffsetDateTime::parse(&format!("{trimmed}Z"), &Rfc3339))
+        {
+            Ok(t) => (Some(t), None),
+            Err(_) => (None, Some(text)),
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> std::result::Result<Option<OffsetDateTime>, D::Error> {
-        let Some(text) = Option::<String>::deserialize(d)? else {
-            return Ok(None);
-        };
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        OffsetDateTime::parse(text, &Rfc3339)
-            .or_else(|_| OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339))
-            .map(Some)
-            .map_err(|_| {
-                serde::de::Error::custom(format!("expected an RFC 3339 timestamp, found `{text}`"))
-            })
+    /// The text to send: the timestamp in RFC 3339, else the text as it came.
+    pub(super) fn write(value: Option<OffsetDateTime>, raw: Option<String>) -> Option<String> {
+        value.and_then(|t| t.format(&Rfc3339).ok()).or(raw)
     }
 }
 
@@ -585,7 +676,109 @@ mod tests {
             l.contact_details[1].contacts[0].company_size.as_deref(),
             Some("L1_U49")
         );
-        assert!(serde_json::from_str::<OcLead>(r#"{"consentedOn":"yesterday"}"#).is_err());
+    }
+
+    #[test]
+    fn an_unreadable_timestamp_keeps_the_lead_and_its_text() {
+        let page = r#"[
+            {"tenantId":"a","consentedOn":"yesterday","lastModifiedOn":1712151132},
+            {"tenantId":"b","consentedOn":"2024-04-03T13:32:12Z","lastModifiedOn":"  "}
+        ]"#;
+        let leads: Vec<OcLead> = serde_json::from_str(page).expect("the page survives");
+        assert_eq!(leads.len(), 2);
+        let (a, b) = (&leads[0], &leads[1]);
+        assert_eq!(a.tenant_id.as_deref(), Some("a"));
+        assert_eq!(
+            (a.consented_on, a.consented_on_raw.as_deref()),
+            (None, Some("yesterday"))
+        );
+        assert_eq!(a.last_modified_on_raw.as_deref(), Some("1712151132"));
+        assert!(b.consented_on.is_some() && b.consented_on_raw.is_none());
+        assert_eq!(
+            (b.last_modified_on, b.last_modified_on_raw.as_deref()),
+            (None, None)
+        );
+        // Written back as it came, under the wire name.
+        let v = serde_json::to_value(a).expect("encode");
+        assert_eq!(v["consentedOn"], "yesterday");
+        assert_eq!(v["lastModifiedOn"], "1712151132");
+        assert!(v.get("consentedOnRaw").is_none(), "{v}");
+        assert_eq!(serde_json::from_value::<OcLead>(v).expect("round trip"), *a);
+        let v = serde_json::to_value(b).expect("encode");
+        assert_eq!(v["consentedOn"], "2024-04-03T13:32:12Z");
+        assert!(v["lastModifiedOn"].is_null());
+        // A list or an object is not a timestamp of any kind: a typed error, naming the field.
+        let e =
+            serde_json::from_str::<OcLead>(r#"{"consentedOn":{"date":1}}"#).expect_err("not text");
+        assert!(e.to_string().contains("text, a number or null"), "{e}");
+    }
+
+    #[test]
+    fn numbers_where_text_is_expected_are_kept_as_text() {
+        let l: OcLead = serde_json::from_str(
+            r#"{"id":42,"tenantId":"t","operatorId":7,
+                "civicAddresses":[{"id":1,"houseNumber":12,"postalOrZipCode":78701,"companyId":99,
+                  "partnerId":5,"tenantId":3,"locations":[{"id":2,"civicAddressId":1,"elin":911}]}],
+                "contactDetails":{"phoneNumber":15551234567,"companySize":250,
+                  "contacts":{"fullName":"Ops","phoneNumber":5550100,"contacts":"more@example.com"}}}"#,
+        )
+        .expect("decode");
+        assert_eq!(
+            (l.id.as_deref(), l.operator_id.as_deref()),
+            (Some("42"), Some("7"))
+        );
+        let a = &l.civic_addresses[0];
+        assert_eq!(a.house_number.as_deref(), Some("12"));
+        assert_eq!(a.postal_or_zip_code.as_deref(), Some("78701"));
+        assert_eq!(
+            (
+                a.id.as_deref(),
+                a.company_id.as_deref(),
+                a.partner_id.as_deref(),
+                a.tenant_id.as_deref()
+            ),
+            (Some("1"), Some("99"), Some("5"), Some("3"))
+        );
+        assert_eq!(a.locations[0].elin.as_deref(), Some("911"));
+        assert_eq!(a.locations[0].civic_address_id.as_deref(), Some("1"));
+        let c = l.contact().expect("contact details");
+        assert_eq!(c.phone_number.as_deref(), Some("15551234567"));
+        assert_eq!(c.company_size.as_deref(), Some("250"));
+        // `contacts` as one object is read as a list of one; its own nested `contacts` is kept.
+        assert_eq!(c.contacts.len(), 1);
+        assert_eq!(c.contacts[0].phone_number.as_deref(), Some("5550100"));
+        assert_eq!(
+            c.contacts[0].contacts,
+            Some(serde_json::json!("more@example.com"))
+        );
+    }
+
+    #[test]
+    fn nested_contacts_as_the_document_shows_them() {
+        // The document's `contactDetails.contacts`: null, or a list of contacts whose own
+        // `contacts` holds additional contacts.
+        let l: OcLead = serde_json::from_str(
+            r#"{"tenantId":"t","contactDetails":{"companyName":"SIPTest","contacts":[
+                {"fullName":"Global Admin","email":"ga@example.com","phoneNumber":null,
+                 "companySize":"L250_U999","contacts":[{"fullName":"Deputy"}]},
+                {"fullName":"Service Account","contacts":null}]}}"#,
+        )
+        .expect("decode");
+        let contacts = &l.contact().expect("details").contacts;
+        assert_eq!(contacts.len(), 2);
+        assert_eq!(contacts[0].email.as_deref(), Some("ga@example.com"));
+        assert_eq!(
+            contacts[0].contacts,
+            Some(serde_json::json!([{"fullName": "Deputy"}]))
+        );
+        assert_eq!(contacts[1].contacts, None);
+        let v = serde_json::to_value(&l).expect("encode");
+        assert_eq!(
+            v["contactDetails"][0]["contacts"][0]["fullName"],
+            "Global Admin"
+        );
+        let document: Vec<OcLead> = serde_json::from_str(document()).expect("decode");
+        assert!(document[0].contact().expect("details").contacts.is_empty());
     }
 
     #[test]

@@ -34,7 +34,8 @@ impl OperatorConnect {
     /// [`ErrorKind::Insecure`](thingspace_core::ErrorKind::Insecure) for plain http to a remote host.
     #[cfg(feature = "reqwest")]
     pub fn from_config(config: &OcConfig) -> thingspace_core::Result<Self> {
-        let transport = thingspace_core::ReqwestTransport::new()?;
+        let transport =
+            thingspace_core::ReqwestTransport::new()?.with_max_body_bytes(config.max_body_bytes());
         Self::from_config_with_transport(config, Arc::new(transport))
     }
 

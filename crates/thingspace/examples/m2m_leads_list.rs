@@ -1,5 +1,6 @@
-//! Every lead of an account, page after page: `cargo run -p thingspace --example m2m_leads_list --features mock`.
-//! A failure part way says where to resume.
+//! Every lead of an account, page after page:
+//! `cargo run -p thingspace --example m2m_leads_list --features mock [-- ACCOUNT [CURSOR]]`.
+//! A failure part way prints the cursor to resume from; pass it as CURSOR to go on from there.
 
 use futures_util::StreamExt;
 use thingspace::{Client, m2m::M2m};
@@ -9,9 +10,18 @@ async fn main() -> thingspace::Result<()> {
     let account = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "0000123456".to_owned());
+    let resume = match std::env::args().nth(2) {
+        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+            thingspace::Error::invalid_input(format!("`{cursor}` is not a leads cursor"))
+        })?),
+        None => None,
+    };
     let (config, _mock) = thingspace::load_or_mock().await?;
     let m2m = M2m::new(Client::thingspace(&config.thingspace()?)?);
-    let mut pages = m2m.leads().pages(&account)?;
+    let mut pages = match resume {
+        Some(cursor) => m2m.leads().pages_from(&account, cursor)?,
+        None => m2m.leads().pages(&account)?,
+    };
     let mut total = 0;
     while let Some(page) = pages.next().await {
         match page {
@@ -26,6 +36,9 @@ async fn main() -> thingspace::Result<()> {
             }
             Err(e) => {
                 eprintln!("stopped after {total} leads: {e}");
+                if let Some(cursor) = e.resume_cursor() {
+                    eprintln!("resume with: -- {account} {cursor}");
+                }
                 return Err(e);
             }
         }

@@ -358,6 +358,15 @@ impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
 /// # Errors
 /// [`ErrorKind::Insecure`] for any other URL.
 pub fn ensure_secure(url: &Url) -> Result<()> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::new(
+            ErrorKind::Insecure,
+            format!(
+                "refusing a URL that holds a user name or password ({})",
+                crate::config::url_for_display(url)
+            ),
+        ));
+    }
     let loopback = match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
@@ -640,9 +649,12 @@ mod tests {
             "http://thingspace.verizon.com/api",
             "http://10.0.0.1",
             "ftp://127.0.0.1",
+            "https://me:pw-123@thingspace.verizon.com/api",
+            "http://me@127.0.0.1:8080",
         ] {
             let e = ensure_secure(&Url::parse(bad).expect("url")).expect_err(bad);
             assert_eq!(e.kind(), ErrorKind::Insecure);
+            assert!(!e.to_string().contains("pw-123"), "{e}");
         }
     }
 }
