@@ -260,7 +260,7 @@ impl Client {
             .inner
             .retry
             .deadline()
-            .map(|budget| (budget, started.checked_add(budget)));
+            .and_then(|budget| Some((budget, started.checked_add(budget)?)));
         let mut attempt = 1;
         let mut reauthenticated = false;
         let outcome = loop {
@@ -337,13 +337,13 @@ impl Client {
     /// credential that was sent and send once more with a fresh one. The outer error is a
     /// failure to obtain credentials, the inner result what the server or transport said.
     ///
-    /// `deadline` is the operation's budget and the moment it runs out (`None` for a moment
-    /// too far to represent): no attempt, token request or login runs past it.
+    /// `deadline` is the operation's budget and the moment it runs out: no attempt, token
+    /// request or login runs past it.
     async fn attempt(
         &self,
         request: &ApiRequest,
         url: &Url,
-        deadline: Option<(Duration, Option<Instant>)>,
+        deadline: Option<(Duration, Instant)>,
         reauthenticated: &mut bool,
     ) -> std::result::Result<Result<Response>, Error> {
         loop {
@@ -351,14 +351,13 @@ impl Client {
             http.headers
                 .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             http.timeout = self.inner.timeout;
-            let mut left = None;
-            if let Some((budget, Some(at))) = deadline {
-                let remaining = at.saturating_duration_since(Instant::now());
+            let left =
+                deadline.map(|(budget, at)| (budget, at.saturating_duration_since(Instant::now())));
+            if let Some((budget, remaining)) = left {
                 if remaining.is_zero() {
                     return Ok(Err(out_of_budget(budget)));
                 }
                 http.timeout = Some(http.timeout.map_or(remaining, |t| t.min(remaining)));
-                left = Some((budget, remaining));
             }
             let Some(auth) = &self.inner.auth else {
                 return Ok(self.inner.transport.send(http).await);

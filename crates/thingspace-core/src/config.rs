@@ -145,6 +145,11 @@ impl fmt::Debug for Config {
     }
 }
 
+/// Whether `url` carries a user name or a password.
+pub(crate) fn holds_credentials(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
 /// `url` as text for `Debug` and messages, with any user name and password in it replaced
 /// by `***` (a URL can carry them, and they must never be printed).
 ///
@@ -153,7 +158,7 @@ impl fmt::Debug for Config {
 /// assert_eq!(thingspace_core::config::url_for_display(&url), "https://***@example.com/api");
 /// ```
 pub fn url_for_display(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
+    if !holds_credentials(url) {
         return url.as_str().to_owned();
     }
     let mut shown = url.clone();
@@ -170,7 +175,7 @@ pub fn url_for_display(url: &Url) -> String {
 /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `key`, never quoting the URL's
 /// credentials.
 pub fn no_credentials_in_url(key: &str, url: &Url) -> Result<()> {
-    if url.username().is_empty() && url.password().is_none() {
+    if !holds_credentials(url) {
         Ok(())
     } else {
         Err(Error::config(format!(

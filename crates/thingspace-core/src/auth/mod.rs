@@ -174,6 +174,23 @@ struct Fetches {
 /// any request): a stalled endpoint must not hold every caller waiting for a credential forever.
 pub(crate) use crate::config::DEFAULT_TIMEOUT;
 
+/// Refuses an empty token from a token or login answer: a request carrying `Bearer ` would
+/// only come back 401, and the error would point at the API instead of the endpoint at fault.
+pub(crate) fn require_token(
+    operation: &'static str,
+    field: &str,
+    token: &crate::secret::SecretString,
+) -> Result<()> {
+    if token.expose_secret().trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            format!("the answer holds an empty `{field}`"),
+        )
+        .with_operation(operation));
+    }
+    Ok(())
+}
+
 /// How long a refusal answers for itself, so a loop of requests with a wrong password does
 /// not become a loop of failed logins (and a locked account).
 const REFUSAL_HOLD: Duration = Duration::from_secs(5);
@@ -358,7 +375,7 @@ impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
 /// # Errors
 /// [`ErrorKind::Insecure`] for any other URL.
 pub fn ensure_secure(url: &Url) -> Result<()> {
-    if !url.username().is_empty() || url.password().is_some() {
+    if crate::config::holds_credentials(url) {
         return Err(Error::new(
             ErrorKind::Insecure,
             format!(

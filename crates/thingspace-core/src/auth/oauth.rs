@@ -8,8 +8,8 @@ use http::{HeaderValue, Method, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Credential, CredentialSource, DEFAULT_TIMEOUT, ensure_secure};
-use crate::error::{Error, ErrorKind, Result};
+use super::{Credential, CredentialSource, DEFAULT_TIMEOUT, ensure_secure, require_token};
+use crate::error::{Error, Result};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::SecretString;
 use crate::transport::{Request, SharedTransport, decode_json};
@@ -29,7 +29,7 @@ pub enum ClientAuthStyle {
 /// The OAuth 2.0 client-credentials grant, as a [`CredentialSource`] of bearer tokens.
 ///
 /// Token requests are retried on transient failures; a refusal (`invalid_client`, 400, 401)
-/// fails at once with an [`ErrorKind::Auth`] error naming the client id (never the secret).
+/// fails at once with an [`ErrorKind::Auth`](crate::ErrorKind::Auth) error naming the client id (never the secret).
 pub struct ClientCredentials {
     token_url: Url,
     client_id: String,
@@ -163,13 +163,7 @@ impl CredentialSource for ClientCredentials {
             ));
         }
         let token: TokenResponse = decode_json(OPERATION, &response.body, true)?;
-        if token.access_token.expose_secret().trim().is_empty() {
-            return Err(Error::new(
-                ErrorKind::Decode,
-                "the token endpoint answered with an empty `access_token`",
-            )
-            .with_operation(OPERATION));
-        }
+        require_token(OPERATION, "access_token", &token.access_token)?;
         let lifetime = token
             .expires_in
             .as_ref()
@@ -208,6 +202,7 @@ impl fmt::Debug for ClientCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use crate::transport::{MockTransport, Response};
     use http::StatusCode;
     use std::sync::Arc;

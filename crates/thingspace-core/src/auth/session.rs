@@ -9,7 +9,7 @@ use url::Url;
 
 use super::{
     AuthProvider, CachedAuth, ClientCredentials, Credential, CredentialSource, DEFAULT_TIMEOUT,
-    ensure_secure,
+    ensure_secure, require_token,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{self, RetryPolicy};
@@ -125,13 +125,7 @@ impl CredentialSource for M2mSession {
             ));
         }
         let login: LoginResponse = decode_json(OPERATION, &response.body, true)?;
-        if login.session_token.expose_secret().trim().is_empty() {
-            return Err(Error::new(
-                ErrorKind::Decode,
-                "the login answered with an empty `sessionToken`",
-            )
-            .with_operation(OPERATION));
-        }
+        require_token(OPERATION, "sessionToken", &login.session_token)?;
         let lifetime = login
             .expires_in
             .as_ref()
