@@ -8,7 +8,7 @@ use thingspace_tests::{CapturedLogs, Harness};
 fn closed<'a>(logs: &'a str, name: &str) -> Vec<&'a str> {
     logs.lines()
         .filter(|l| {
-            let Some((spans, _)) = l.split_once(": thingspace_core::client: close time.busy=")
+            let Some((spans, _)) = l.split_once(": thingspace_core::pipeline: close time.busy=")
             else {
                 return false;
             };
@@ -21,10 +21,44 @@ fn closed<'a>(logs: &'a str, name: &str) -> Vec<&'a str> {
 }
 
 #[tokio::test]
-async fn a_retried_operation_has_one_span_per_attempt() {
+async fn every_operation_token_and_login_included_has_one_span_per_attempt() {
     let h = Harness::start().await.expect("mock");
-    // Warm the token and the session, so only the operation's own attempts are logged.
-    h.m2m.accounts().get("0000123456").await.expect("warm");
+    // The first call: the token request and the login are operations too (one test, since
+    // tracing's callsite cache makes parallel tests with their own subscribers unreliable).
+    {
+        let logs = CapturedLogs::default();
+        let _guard = tracing::subscriber::set_default(logs.span_subscriber());
+        h.m2m.accounts().get("0000123456").await.expect("account");
+        drop(_guard);
+        let text = logs.text();
+        let operations = closed(&text, "thingspace.operation");
+        assert_eq!(operations.len(), 3, "{text}");
+        for (line, name, method) in [
+            (operations[0], "oauth2.token", "POST"),
+            (operations[1], "m2m.session.login", "POST"),
+            (operations[2], "m2m.accounts.get", "GET"),
+        ] {
+            for field in [
+                format!("operation=\"{name}\""),
+                format!("method={method}"),
+                "path=".to_owned(),
+                "status=200".to_owned(),
+                "attempts=1".to_owned(),
+                "latency_ms=".to_owned(),
+            ] {
+                assert!(line.contains(&field), "{field} missing from {line}");
+            }
+        }
+        // The credential requests run inside the operation that needed them, in its budget.
+        assert!(
+            operations[1].contains("operation=\"m2m.accounts.get\""),
+            "{}",
+            operations[1]
+        );
+        for secret in ["mock-secret", "mock-password"] {
+            assert!(!text.contains(secret), "{secret} in the traces");
+        }
+    }
     h.server.inject(Route::Account, Fault::Status(503));
 
     let logs = CapturedLogs::default();

@@ -26,7 +26,11 @@ struct StaticAuth(HeaderMap);
 
 #[async_trait]
 impl AuthProvider for StaticAuth {
-    async fn authorize(&self, request: &mut Request) -> thingspace::Result<()> {
+    async fn authorize(
+        &self,
+        request: &mut Request,
+        _budget: &thingspace::Budget,
+    ) -> thingspace::Result<()> {
         for (name, value) in &self.0 {
             request.headers.insert(name.clone(), value.clone());
         }
@@ -109,7 +113,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     credentials.insert(header::AUTHORIZATION, bearer);
     let mut session = HeaderValue::try_from(base.session.as_str()).map_err(|e| e.to_string())?;
     session.set_sensitive(true);
-    credentials.insert(thingspace::auth::M2M_TOKEN_HEADER, session);
+    credentials.insert(thingspace::credentials::M2M_TOKEN_HEADER, session);
 
     let transport = Arc::new(ReqwestTransport::new().map_err(|e| e.to_string())?);
     let layered = |retry: RetryPolicy| -> Result<M2m, String> {

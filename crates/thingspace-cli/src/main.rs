@@ -333,8 +333,8 @@ impl Cli {
 
 /// Logs on stderr. The SDK traces each operation as an INFO span (`thingspace.operation`, with
 /// its operation, method, path template, status, attempts and latency), each attempt as a
-/// DEBUG span inside it, and the token request and login as INFO spans: a line is logged when
-/// each span closes, so `-v` gives one line per request (and per token request and login),
+/// DEBUG span inside it, and the token request and login as operations of their own, with the
+/// same fields: a line is logged when each span closes, so `-v` gives one line per request,
 /// `-vv` adds the attempts and the retries. Span fields never hold a secret.
 fn init_tracing(verbose: u8) {
     // `thingspace` matches every crate whose name starts with it: the core and the families.

@@ -635,9 +635,21 @@ async fn v_logs_one_line_per_request_without_secrets() {
     let requests: Vec<&str> = err
         .lines()
         .filter(|l| l.contains("thingspace.operation{") && l.contains(": close"))
-        .filter(|l| l.contains("thingspace_core::client"))
+        .filter(|l| l.contains("thingspace_core::pipeline"))
         .collect();
-    assert_eq!(requests.len(), 1, "one line for the request:\n{err}");
+    // The token request and the login are operations too, traced the same way.
+    assert_eq!(requests.len(), 3, "one line per request:\n{err}");
+    assert!(
+        requests[0].contains("operation=\"oauth2.token\""),
+        "{}",
+        requests[0]
+    );
+    assert!(
+        requests[1].contains("operation=\"m2m.session.login\""),
+        "{}",
+        requests[1]
+    );
+    let requests = &requests[2..];
     for field in [
         "operation=\"m2m.accounts.get\"",
         "method=GET",

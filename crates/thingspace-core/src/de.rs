@@ -9,7 +9,8 @@ use serde::{
     de::{self, Visitor},
 };
 
-use crate::secret::StringLike;
+use crate::error::{Error, Result as SdkResult};
+use crate::message::Response;
 
 /// `null` becomes the type's default (an empty list, an empty string).
 ///
@@ -302,6 +303,138 @@ pub fn opt_f64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D
             .parse()
             .map(Some)
             .map_err(|_| serde::de::Error::custom(format!("expected a number, found `{t}`"))),
+    }
+}
+
+// ---- Configuration values: numbers and text as the layers give them ----
+
+/// Visitor that takes any scalar as its string form.
+pub(crate) struct StringLike;
+
+impl Visitor<'_> for StringLike {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// Deserializes a string from any scalar (configuration layers may type a number).
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_any(StringLike)
+}
+
+/// Deserializes a number from a number or numeric text.
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let text = lenient_string(d)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("expected a number, found `{text}`")))
+}
+
+/// Deserializes an unsigned integer from a number or numeric text.
+pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let text = lenient_string(d)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("expected a whole number, found `{text}`")))
+}
+
+/// An optional whole-number setting of a family's table, given as a number or as text (an
+/// environment variable is always text), such as `[oc] max_body_bytes`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Table {
+///     #[serde(default, deserialize_with = "thingspace_core::de::lenient_opt_u64")]
+///     max_body_bytes: Option<u64>,
+/// }
+/// let t: Table = serde_json::from_str(r#"{"max_body_bytes": "1048576"}"#).unwrap();
+/// assert_eq!(t.max_body_bytes, Some(1_048_576));
+/// assert!(serde_json::from_str::<Table>(r#"{"max_body_bytes": "a lot"}"#).is_err());
+/// ```
+///
+/// # Errors
+/// When the value is not a whole, non-negative number.
+pub fn lenient_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    lenient_u64(d).map(Some)
+}
+
+// ---- Whole bodies ----
+
+impl Response {
+    /// Decodes the body as JSON into `T`; on failure the error names the JSON path and
+    /// keeps a bounded snippet of the body.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not a `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &'static str) -> SdkResult<T> {
+        decode_json(operation, &self.body, false).map_err(|e| {
+            // A service that puts its error envelope in a success response: say so, with
+            // the envelope, rather than "not a T".
+            if crate::error::is_error_envelope(&self.body) {
+                let mut err = Error::from_response(operation, self);
+                err.prepend_message("an error envelope in a success response");
+                err
+            } else {
+                e.set_status(self.status)
+            }
+        })
+    }
+
+    /// The error for a body that decoded but is not the answer asked for (an element with
+    /// none of the expected fields, say): [`ErrorKind::Decode`](crate::ErrorKind::Decode)
+    /// saying `what` is wrong, with the status and a bounded snippet of the body.
+    pub fn not_the_answer(&self, operation: &'static str, what: impl fmt::Display) -> Error {
+        Error::new(
+            crate::error::ErrorKind::Decode,
+            format!("the response is not the answer: {what}"),
+        )
+        .with_operation(operation)
+        .set_status(self.status)
+        .with_snippet_of(&self.body)
+    }
+}
+
+/// Decodes `body` as JSON, with the failing path in the error (no snippet when `sensitive`).
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    operation: &'static str,
+    body: &[u8],
+    sensitive: bool,
+) -> SdkResult<T> {
+    // The fast path: plain serde_json. Only a body that fails is decoded again, tracking the
+    // path, to say where it failed.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize(de) {
+        Ok(value) => Ok(value),
+        Err(e) => Err(Error::decode(operation, body, e, sensitive)),
     }
 }
 

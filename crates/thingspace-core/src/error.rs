@@ -5,7 +5,7 @@ use std::{error::Error as StdError, fmt, time::Duration};
 use http::StatusCode;
 use serde::Deserialize;
 
-use crate::transport::Response;
+use crate::message::{Response, is_transient_status};
 
 /// Result alias used across the SDK.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -42,6 +42,10 @@ pub enum ErrorKind {
     /// Paging broke its own rules: "more data" without a cursor, or a cursor seen before; or
     /// the task fetching a page panicked (a bug, never retried).
     Pagination,
+    /// A request that changes something may or may not have been acted on: it was sent, and
+    /// then the answer was lost (a timeout, a dropped connection, a 5xx from a gateway). It is
+    /// never repeated by the SDK; the message says how to find out what happened.
+    OutcomeUnknown,
 }
 
 /// A service's error body: ThingSpace's envelope `{"errorCode": "...", "errorMessage": "..."}`,
@@ -185,7 +189,7 @@ impl Error {
         };
         let mut err = Self::new(kind, format!("HTTP {status}")).with_operation(operation);
         err.inner.status = Some(status);
-        err.inner.retry_after = crate::retry::retry_after(&response.headers);
+        err.inner.retry_after = response.retry_after();
         let body = response.body.as_ref();
         if let Ok(api) = serde_json::from_slice::<ApiErrorBody>(body)
             && (api.error_code.is_some() || api.error_message.is_some())
@@ -246,34 +250,77 @@ impl Error {
         e
     }
 
-    /// The error of a token request or a login answered with a non-success status. 400, 401
+    /// The error of a token request or a login whose answer was not a credential. 400, 401
     /// and 403 are a refusal of the credentials ([`ErrorKind::Auth`]: not retried, and held
     /// for a few seconds by the credential cache); anything else (429, 5xx, a 404 from a wrong
-    /// URL) is the endpoint failing ([`ErrorKind::Api`]), retried like any API error and with
-    /// its `Retry-After`. `refused` and `failed` say whose credentials, for each case. The
-    /// service's envelope or OAuth error is kept; no snippet of the body is (it may echo what
-    /// was sent).
-    pub(crate) fn credential_failure(
+    /// URL) is the endpoint failing ([`ErrorKind::Api`]). `refused` and `failed` say whose
+    /// credentials, for each case. The service's envelope or OAuth error is kept; no snippet
+    /// of the body is (it may echo what was sent). Errors without a status (a connection
+    /// failure, the budget) and errors of another operation (a login's token request) are
+    /// returned as they are.
+    pub(crate) fn into_credential_failure(
+        mut self,
         operation: &'static str,
-        response: &Response,
         refused: impl FnOnce() -> String,
         failed: impl FnOnce() -> String,
     ) -> Self {
-        let mut err = Self::from_response(operation, response);
-        let status = response.status;
+        let Some(status) = self.inner.status else {
+            return self;
+        };
+        if self.inner.operation != Some(operation) {
+            return self;
+        }
+        if self.inner.kind == ErrorKind::Decode {
+            return self;
+        }
         let refusal = matches!(
             status,
             StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-        );
-        err.inner.kind = if refusal {
+        ) || status.is_success();
+        self.inner.kind = if refusal {
             ErrorKind::Auth
         } else {
             ErrorKind::Api
         };
         let what = if refusal { refused() } else { failed() };
-        err.inner.message = format!("{what} (HTTP {status})");
-        err.inner.snippet = None;
+        self.inner.message = format!("{what} (HTTP {status})");
+        self.inner.snippet = None;
+        self
+    }
+
+    /// The error of a request that changes something, sent, whose outcome is not known:
+    /// `cause` is what happened (kept as the status and the source), `how_to_check` how the
+    /// caller can find out whether the service acted.
+    pub fn outcome_unknown(cause: Error, how_to_check: &str) -> Self {
+        let operation = cause.inner.operation;
+        let status = cause.inner.status;
+        let api = cause.inner.api.clone();
+        let mut err = Self::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "the request was sent but its outcome is unknown ({}); it was not sent again, \
+                 since the service may have acted on it: {how_to_check}",
+                cause.summary()
+            ),
+        );
+        err.inner.operation = operation;
+        err.inner.status = status;
+        err.inner.api = api;
+        err.inner.source = Some(Box::new(cause));
         err
+    }
+
+    /// The message without the operation: what went wrong, in a few words.
+    fn summary(&self) -> String {
+        match self.inner.status {
+            Some(status) => format!("HTTP {status}"),
+            None => self.inner.message.clone(),
+        }
+    }
+
+    /// Adds `text` to the message, after what it says.
+    pub(crate) fn append_message(&mut self, text: &str) {
+        self.inner.message.push_str(text);
     }
 
     /// A copy for another caller who shares this outcome; the source, which cannot be
@@ -367,10 +414,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Transport => true,
-            ErrorKind::Api => self
-                .inner
-                .status
-                .is_some_and(crate::retry::is_retryable_status),
+            ErrorKind::Api => self.inner.status.is_some_and(is_transient_status),
             _ => false,
         }
     }
@@ -397,6 +441,12 @@ impl Error {
     /// True when a response body could not be decoded.
     pub fn is_decode(&self) -> bool {
         self.inner.kind == ErrorKind::Decode
+    }
+
+    /// True when a request that changes something was sent and its outcome is unknown: check
+    /// before sending it again (the message says how).
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.inner.kind == ErrorKind::OutcomeUnknown
     }
 }
 
@@ -512,67 +562,6 @@ impl StdError for Error {
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
     }
-}
-
-impl From<figment::Error> for Error {
-    /// Names each failing key and the layer it came from, never the value: a parser's message
-    /// quotes the offending line, which may be `password = hunter2` with its quotes missing.
-    /// The figment error is not kept as the source, for the same reason.
-    fn from(err: figment::Error) -> Self {
-        let problems: Vec<String> = err.into_iter().map(|e| describe_config_error(&e)).collect();
-        Error::config(format!("invalid configuration: {}", problems.join("; ")))
-    }
-}
-
-/// Key names whose values are never quoted in an error.
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["secret", "password", "token", "key"]
-        .iter()
-        .any(|s| key.contains(s))
-}
-
-fn describe_config_error(e: &figment::Error) -> String {
-    use figment::error::Kind;
-    // `Actual`'s Display is "<type> <value>": keep the type only.
-    fn type_of(actual: &figment::error::Actual) -> String {
-        let text = actual.to_string();
-        match text.split_once(' ') {
-            Some((kind, _)) if !kind.is_empty() => kind.to_owned(),
-            _ => text,
-        }
-    }
-    let key = e.path.join(".");
-    let what = match &e.kind {
-        // A parse error quotes the source line: keep its first line, "… at line L, column C",
-        // only.
-        Kind::Message(message) if key.is_empty() => {
-            message.lines().next().unwrap_or("unreadable").to_owned()
-        }
-        Kind::Message(_) if is_secret_key(&key) => "a malformed value".to_owned(),
-        Kind::Message(message) => message.clone(),
-        Kind::InvalidType(actual, expected) => {
-            format!("expected {expected}, found {}", type_of(actual))
-        }
-        Kind::InvalidValue(actual, expected) => {
-            format!("expected {expected}, found another {}", type_of(actual))
-        }
-        Kind::Unsupported(actual) => format!("unsupported {}", type_of(actual)),
-        Kind::UnsupportedKey(actual, _) => format!("unsupported key type {}", type_of(actual)),
-        other => other.to_string(),
-    };
-    let mut text = if key.is_empty() {
-        what
-    } else {
-        format!("`{key}`: {what}")
-    };
-    if let Some(metadata) = &e.metadata {
-        match &metadata.source {
-            Some(source) => text.push_str(&format!(" (in {} {source})", metadata.name)),
-            None => text.push_str(&format!(" (in {})", metadata.name)),
-        }
-    }
-    text
 }
 
 #[cfg(test)]

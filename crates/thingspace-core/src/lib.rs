@@ -2,32 +2,46 @@
 #![warn(missing_docs)]
 #![deny(missing_debug_implementations)]
 
+// The modules, from the bottom layer up: each uses only those above it in this list.
 pub mod auth;
+pub mod budget;
 pub mod client;
 pub mod config;
+pub mod credentials;
 pub mod de;
 pub mod error;
+pub mod hooks;
+pub mod message;
 pub mod pagination;
 pub mod path;
+pub mod pipeline;
 pub mod replay;
+pub mod request;
 pub mod retry;
 mod secret;
 pub mod transport;
+pub mod urls;
 
 #[cfg(any(test, feature = "mock"))]
 pub use auth::MockAuthProvider;
-pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource};
-pub use client::{ApiRequest, Client, ClientBuilder};
-pub use config::{Config, ConfigLoader, LoadedConfig};
+pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
+pub use budget::Budget;
+pub use client::{Client, ClientBuilder};
+pub use config::{Config, ConfigLoader, LoadedConfig, RetryConfig};
+pub use credentials::{ClientAuthStyle, ClientCredentials, M2mSession, ThingSpaceAuth};
 pub use error::{Error, ErrorKind, Result};
+pub use hooks::Interceptor;
+pub use message::{Request, Response};
 pub use pagination::{Items, Page, PageSource, Pages};
-pub use retry::{RetryConfig, RetryPolicy};
+pub use pipeline::Pipeline;
+pub use request::ApiRequest;
+pub use retry::{Idempotency, RetryPolicy};
 pub use secret::SecretString;
 #[cfg(any(test, feature = "mock"))]
 pub use transport::MockTransport;
 #[cfg(feature = "reqwest")]
 pub use transport::ReqwestTransport;
-pub use transport::{Request, Response, SharedTransport, Transport};
+pub use transport::{SharedTransport, Transport};
 
 // Re-exported so family crates and users name the same versions.
 pub use http;

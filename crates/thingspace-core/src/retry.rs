@@ -1,14 +1,72 @@
-//! Retry policy: which failures are retried, how often, and how long to wait.
+//! Retries: whether an operation may be repeated ([`Idempotency`]), and the one decision,
+//! after each attempt, of what to do next ([`RetryPolicy::decide`]).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use http::{HeaderMap, StatusCode, header::RETRY_AFTER};
-use serde::Deserialize;
+use http::StatusCode;
+
+use crate::error::{Error, ErrorKind};
+use crate::message::{Response, is_transient_status};
+
+/// Whether an operation may be sent again when its first attempt's fate is unknown.
+///
+/// ThingSpace has no idempotency keys, so a request that changes something (an activation,
+/// which spends one of a line's five daily provisioning actions) must never be repeated unless
+/// the service surely did not act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Idempotency {
+    /// Repeating it is harmless: reads, token requests, logins, and writes whose repetition
+    /// changes nothing more.
+    Safe,
+    /// Repeating it may do the thing twice: retried only when the service surely did not act
+    /// on it (the connection was never made, or a 429 throttled it at the gateway).
+    Unsafe,
+}
+
+impl Idempotency {
+    /// The default for a method: `Safe` for GET and HEAD, `Unsafe` for everything else (a
+    /// family marks the harmless PUTs and DELETEs `Safe` itself).
+    pub fn of_method(method: &http::Method) -> Self {
+        if matches!(*method, http::Method::GET | http::Method::HEAD) {
+            Self::Safe
+        } else {
+            Self::Unsafe
+        }
+    }
+}
+
+/// What one attempt came to, as the retry decision sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempted<'a> {
+    /// The service answered (any status).
+    Answered(&'a Response),
+    /// No complete answer came: the transport's error, or the error made of a response.
+    Failed(&'a Error),
+}
+
+/// What to do after an attempt: the value [`RetryPolicy::decide`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryAction {
+    /// The outcome is final: a success, or a failure that trying again would not change.
+    Return,
+    /// Try again after this delay.
+    Retry(Duration),
+    /// Worth retrying, but the attempts are used up.
+    Exhausted,
+    /// Worth retrying, but the server asked to wait this long, more than the policy's
+    /// `max_retry_after`.
+    WaitTooLong(Duration),
+    /// An [`Idempotency::Unsafe`] request was sent and the answer was lost: it must not be
+    /// repeated, and the caller must be told its outcome is unknown.
+    OutcomeUnknown,
+}
 
 /// How failed requests are retried.
 ///
-/// Retried: 429, 502, 503, 504, connection failures and timeouts, for GET requests and token
-/// requests. Backoff is exponential from `initial_backoff`, capped at `max_backoff`, with full
+/// What is retried is decided by [`decide`](Self::decide): 429, 502, 503, 504, connection
+/// failures and timeouts for [`Idempotency::Safe`] operations; for [`Idempotency::Unsafe`] ones
+/// only what proves the service did not act (a connection never made, a 429). Backoff is exponential from `initial_backoff`, capped at `max_backoff`, with full
 /// jitter; a `Retry-After` header replaces the computed delay when it is no longer than
 /// `max_retry_after` (a longer one ends the retries, and the error carries the delay). No retry
 /// starts once it could not begin before the overall `deadline` (two minutes by default).
@@ -90,258 +148,279 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// The delay before attempt `attempt + 1`, given the failed attempt number (from 1) and
-    /// the server's `Retry-After`, or `None` when no further attempt should be made.
-    pub fn delay_after(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    /// The delay before the first retry.
+    pub fn initial_backoff(&self) -> Duration {
+        self.initial_backoff
+    }
+
+    /// The longest computed delay between attempts.
+    pub fn max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+}
+
+impl RetryPolicy {
+    /// The retry decision, after attempt number `attempt` (from 1) of an operation of
+    /// `idempotency` ended with `outcome`. The one place where retries are decided: the
+    /// client's pipeline calls it after every attempt, token requests and logins included;
+    /// tests can call it directly. The operation's time budget is the caller's to check.
+    ///
+    /// ```
+    /// use thingspace_core::retry::{Attempted, Idempotency, RetryAction, RetryPolicy};
+    /// use thingspace_core::{Response, http::StatusCode};
+    ///
+    /// let policy = RetryPolicy::default();
+    /// let busy = Response::new(StatusCode::SERVICE_UNAVAILABLE, Default::default(), "");
+    /// assert!(matches!(policy.decide(Idempotency::Safe, 1, Attempted::Answered(&busy)), RetryAction::Retry(_)));
+    /// assert_eq!(policy.decide(Idempotency::Unsafe, 1, Attempted::Answered(&busy)), RetryAction::OutcomeUnknown);
+    /// ```
+    pub fn decide(
+        &self,
+        idempotency: Idempotency,
+        attempt: u32,
+        outcome: Attempted<'_>,
+    ) -> RetryAction {
+        let unsafe_op = idempotency == Idempotency::Unsafe;
+        let (status, retry_after) = match outcome {
+            Attempted::Answered(response) => (response.status, response.retry_after()),
+            Attempted::Failed(err) => match (err.kind(), err.status()) {
+                // No connection: the request never left.
+                (ErrorKind::Connect, _) => {
+                    return self.again(attempt, err.retry_after(), true, unsafe_op);
+                }
+                // Sent, perhaps whole, and the answer lost.
+                (ErrorKind::Timeout | ErrorKind::Transport, _) => {
+                    return self.again(attempt, err.retry_after(), false, unsafe_op);
+                }
+                // The service answered, but the answer could not be read.
+                (ErrorKind::BodyTooLarge, _) if unsafe_op => return RetryAction::OutcomeUnknown,
+                // An error made of a response: decided by its status.
+                (ErrorKind::Api, Some(status)) => (status, err.retry_after()),
+                _ => return RetryAction::Return,
+            },
+        };
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // Throttled at the gateway, before the service.
+            self.again(attempt, retry_after, true, unsafe_op)
+        } else if is_transient_status(status) {
+            self.again(attempt, retry_after, false, unsafe_op)
+        } else if unsafe_op && status.is_server_error() {
+            // A 500 after the body was received: the service may have acted before failing.
+            RetryAction::OutcomeUnknown
+        } else {
+            RetryAction::Return
+        }
+    }
+
+    /// The decision for a failure worth a retry: `not_acted_on` when the service surely did
+    /// not act on the request.
+    fn again(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        not_acted_on: bool,
+        unsafe_op: bool,
+    ) -> RetryAction {
+        if unsafe_op && !not_acted_on {
+            return RetryAction::OutcomeUnknown;
+        }
         if attempt >= self.max_attempts {
-            return None;
+            return RetryAction::Exhausted;
         }
-        if let Some(wait) = retry_after {
-            return (wait <= self.max_retry_after).then_some(wait);
+        match retry_after {
+            Some(wait) if wait > self.max_retry_after => RetryAction::WaitTooLong(wait),
+            Some(wait) => RetryAction::Retry(wait),
+            None => RetryAction::Retry(self.backoff(attempt)),
         }
+    }
+
+    /// The computed delay after failed attempt `attempt`: exponential, capped, jittered
+    /// between half and all of the step.
+    fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .initial_backoff
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
         let cap = exp.min(self.max_backoff);
         // Full jitter, but never below half the step, so retries do not hammer a struggling server.
         let half = cap / 2;
-        let jitter = half.mul_f64(fastrand::f64());
-        Some(half + jitter)
+        half + half.mul_f64(fastrand::f64())
     }
-}
-
-/// `[retry]` configuration table.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct RetryConfig {
-    /// Total attempts, the first included; `1` turns retries off.
-    #[serde(deserialize_with = "crate::config::lenient_u64")]
-    pub max_attempts: u64,
-    /// Delay before the first retry, in milliseconds.
-    #[serde(deserialize_with = "crate::config::lenient_u64")]
-    pub initial_backoff_ms: u64,
-    /// Longest delay between attempts, in milliseconds.
-    #[serde(deserialize_with = "crate::config::lenient_u64")]
-    pub max_backoff_ms: u64,
-    /// Overall budget of one operation in seconds, retries and waits included (0: none).
-    #[serde(deserialize_with = "crate::config::lenient_f64")]
-    pub deadline_secs: f64,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        let p = RetryPolicy::default();
-        Self {
-            max_attempts: u64::from(p.max_attempts),
-            initial_backoff_ms: p.initial_backoff.as_millis() as u64,
-            max_backoff_ms: p.max_backoff.as_millis() as u64,
-            deadline_secs: p.deadline.map_or(0.0, |d| d.as_secs_f64()),
-        }
-    }
-}
-
-impl RetryConfig {
-    /// Checks the values: `table` names the table in errors, such as `retry` or `oc.retry`.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for no attempts at all, rather than
-    /// quietly making one.
-    pub fn check(&self, table: &str) -> crate::Result<()> {
-        if self.max_attempts == 0 {
-            return Err(crate::Error::config(format!(
-                "`{table}.max_attempts` must be at least 1 (1 turns retries off)"
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl From<&RetryConfig> for RetryPolicy {
-    fn from(c: &RetryConfig) -> Self {
-        RetryPolicy::default()
-            .with_max_attempts(u32::try_from(c.max_attempts).unwrap_or(u32::MAX))
-            .with_initial_backoff(Duration::from_millis(c.initial_backoff_ms))
-            .with_max_backoff(Duration::from_millis(c.max_backoff_ms))
-            .with_deadline(crate::config::secs(c.deadline_secs))
-    }
-}
-
-/// True for the statuses worth retrying: 429, 502, 503, 504.
-pub fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    )
-}
-
-/// The delay asked for by a `Retry-After` header, in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// Runs `attempt` until it succeeds, fails for good, or the policy says stop.
-///
-/// `attempt` receives the attempt number (from 1). A response with a retryable status and an
-/// error for which [`Error::is_retryable`](crate::Error::is_retryable) holds are retried; the
-/// last outcome is returned as it is.
-pub(crate) async fn run<F, Fut>(
-    policy: &RetryPolicy,
-    operation: &'static str,
-    mut attempt: F,
-) -> crate::Result<crate::Response>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = crate::Result<crate::Response>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut n = 1;
-    loop {
-        let outcome = attempt(n).await;
-        let Some(delay) = next_delay(policy, operation, started, n, &outcome) else {
-            return outcome;
-        };
-        tokio::time::sleep(delay).await;
-        n += 1;
-    }
-}
-
-/// After attempt `n` of an operation begun at `started` ended with `outcome`: how long to wait
-/// before the next attempt, or `None` when `outcome` is final (a success, a failure not worth
-/// retrying, no attempts left, or the deadline would pass).
-pub(crate) fn next_delay(
-    policy: &RetryPolicy,
-    operation: &'static str,
-    started: tokio::time::Instant,
-    n: u32,
-    outcome: &crate::Result<crate::Response>,
-) -> Option<Duration> {
-    let retry_after = match outcome {
-        Ok(r) if is_retryable_status(r.status) => retry_after(&r.headers),
-        Err(e) if e.is_retryable() => e.retry_after(),
-        _ => return None,
-    };
-    let delay = policy.delay_after(n, retry_after)?;
-    if policy
-        .deadline
-        .is_some_and(|budget| started.elapsed().saturating_add(delay) >= budget)
-    {
-        tracing::debug!(operation, attempt = n, "no retry: the deadline would pass");
-        return None;
-    }
-    match outcome {
-        Ok(r) => tracing::debug!(
-            operation,
-            attempt = n,
-            status = r.status.as_u16(),
-            ?delay,
-            "retrying"
-        ),
-        Err(e) => tracing::debug!(operation, attempt = n, error = %e, ?delay, "retrying"),
-    }
-    Some(delay)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use http::{HeaderMap, HeaderValue, header::RETRY_AFTER};
+
+    fn answered(code: u16) -> Response {
+        Response::new(
+            StatusCode::from_u16(code).expect("status"),
+            HeaderMap::new(),
+            "",
+        )
+    }
+
+    fn failed(kind: ErrorKind) -> Error {
+        Error::new(kind, "test")
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::default()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_millis(400))
+    }
 
     #[test]
     fn backoff_grows_is_capped_and_stops() {
-        let p = RetryPolicy::default()
-            .with_max_attempts(10)
-            .with_initial_backoff(Duration::from_millis(100))
-            .with_max_backoff(Duration::from_millis(400));
+        let p = policy().with_max_attempts(10);
+        let busy = answered(503);
         for _ in 0..50 {
-            let d1 = p.delay_after(1, None).expect("retry");
+            let RetryAction::Retry(d1) = p.decide(Idempotency::Safe, 1, Attempted::Answered(&busy))
+            else {
+                panic!("retry");
+            };
             assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
-            let d5 = p.delay_after(5, None).expect("retry");
+            let RetryAction::Retry(d5) = p.decide(Idempotency::Safe, 5, Attempted::Answered(&busy))
+            else {
+                panic!("retry");
+            };
             assert!(d5 >= Duration::from_millis(200) && d5 <= Duration::from_millis(400));
         }
-        assert_eq!(p.delay_after(10, None), None);
-        assert_eq!(RetryPolicy::disabled().delay_after(1, None), None);
+        assert_eq!(
+            p.decide(Idempotency::Safe, 10, Attempted::Answered(&busy)),
+            RetryAction::Exhausted
+        );
+        assert_eq!(
+            RetryPolicy::disabled().decide(Idempotency::Safe, 1, Attempted::Answered(&busy)),
+            RetryAction::Exhausted
+        );
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_the_cap() {
-        let p = RetryPolicy::default();
+        let p = policy();
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        let throttled = Response::new(StatusCode::TOO_MANY_REQUESTS, headers.clone(), "");
         assert_eq!(
-            p.delay_after(1, Some(Duration::from_secs(2))),
-            Some(Duration::from_secs(2))
+            p.decide(Idempotency::Unsafe, 1, Attempted::Answered(&throttled)),
+            RetryAction::Retry(Duration::from_secs(2))
         );
-        assert_eq!(p.delay_after(1, Some(Duration::from_secs(3600))), None);
-    }
-
-    #[test]
-    fn parses_retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        let future = SystemTime::now() + Duration::from_secs(30);
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_str(&httpdate::fmt_http_date(future)).expect("date"),
-        );
-        let d = retry_after(&h).expect("date parsed");
-        assert!(
-            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
-            "{d:?}"
-        );
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn no_retry_starts_past_the_deadline() {
-        let policy = RetryPolicy::default()
-            .with_max_attempts(100)
-            .with_initial_backoff(Duration::from_secs(1))
-            .with_max_backoff(Duration::from_secs(1))
-            .with_deadline(Some(Duration::from_secs(5)));
-        let mut calls = 0;
-        let started = tokio::time::Instant::now();
-        let outcome = run(&policy, "op", |_| {
-            calls += 1;
-            async {
-                Ok(crate::Response::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    HeaderMap::new(),
-                    "",
-                ))
-            }
-        })
-        .await;
-        assert!(outcome.is_ok_and(|r| r.status == StatusCode::SERVICE_UNAVAILABLE));
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(
-            (5..=11).contains(&calls),
-            "{calls} attempts within a 5 s budget of 0.5-1 s waits"
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
+        let throttled = Response::new(StatusCode::TOO_MANY_REQUESTS, headers, "");
+        assert_eq!(
+            p.decide(Idempotency::Safe, 1, Attempted::Answered(&throttled)),
+            RetryAction::WaitTooLong(Duration::from_secs(3600))
         );
     }
 
     #[test]
-    fn classifies_statuses() {
-        for s in [429, 502, 503, 504] {
-            assert!(is_retryable_status(
-                StatusCode::from_u16(s).expect("status")
-            ));
+    fn safe_operations_retry_every_transient_failure() {
+        let p = policy();
+        for code in [429, 502, 503, 504] {
+            let r = answered(code);
+            assert!(
+                matches!(
+                    p.decide(Idempotency::Safe, 1, Attempted::Answered(&r)),
+                    RetryAction::Retry(_)
+                ),
+                "{code}"
+            );
         }
-        for s in [400, 401, 403, 404, 500] {
-            assert!(!is_retryable_status(
-                StatusCode::from_u16(s).expect("status")
-            ));
+        for kind in [ErrorKind::Connect, ErrorKind::Timeout, ErrorKind::Transport] {
+            let e = failed(kind);
+            assert!(
+                matches!(
+                    p.decide(Idempotency::Safe, 1, Attempted::Failed(&e)),
+                    RetryAction::Retry(_)
+                ),
+                "{kind:?}"
+            );
+        }
+        for code in [200, 202, 400, 401, 403, 404, 500] {
+            let r = answered(code);
+            assert_eq!(
+                p.decide(Idempotency::Safe, 1, Attempted::Answered(&r)),
+                RetryAction::Return,
+                "{code}"
+            );
+        }
+        let e = failed(ErrorKind::BodyTooLarge);
+        assert_eq!(
+            p.decide(Idempotency::Safe, 1, Attempted::Failed(&e)),
+            RetryAction::Return
+        );
+    }
+
+    #[test]
+    fn unsafe_operations_retry_only_what_the_service_surely_did_not_act_on() {
+        let p = policy();
+        // Never sent, or throttled before the service: retried.
+        let refused = failed(ErrorKind::Connect);
+        assert!(matches!(
+            p.decide(Idempotency::Unsafe, 1, Attempted::Failed(&refused)),
+            RetryAction::Retry(_)
+        ));
+        let throttled = answered(429);
+        assert!(matches!(
+            p.decide(Idempotency::Unsafe, 2, Attempted::Answered(&throttled)),
+            RetryAction::Retry(_)
+        ));
+        assert_eq!(
+            p.decide(Idempotency::Unsafe, 3, Attempted::Answered(&throttled)),
+            RetryAction::Exhausted
+        );
+        // Sent, and the answer lost or a server error: unknown, whatever the attempts left.
+        for code in [500, 502, 503, 504] {
+            let r = answered(code);
+            assert_eq!(
+                p.decide(Idempotency::Unsafe, 1, Attempted::Answered(&r)),
+                RetryAction::OutcomeUnknown,
+                "{code}"
+            );
+        }
+        for kind in [
+            ErrorKind::Timeout,
+            ErrorKind::Transport,
+            ErrorKind::BodyTooLarge,
+        ] {
+            let e = failed(kind);
+            assert_eq!(
+                p.decide(Idempotency::Unsafe, 1, Attempted::Failed(&e)),
+                RetryAction::OutcomeUnknown,
+                "{kind:?}"
+            );
+        }
+        // A refusal is an answer: the service did not act, and saying so is final.
+        for code in [200, 400, 404, 409] {
+            let r = answered(code);
+            assert_eq!(
+                p.decide(Idempotency::Unsafe, 1, Attempted::Answered(&r)),
+                RetryAction::Return,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_idempotency_follows_the_method() {
+        assert_eq!(
+            Idempotency::of_method(&http::Method::GET),
+            Idempotency::Safe
+        );
+        for m in [
+            http::Method::POST,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+        ] {
+            assert_eq!(Idempotency::of_method(&m), Idempotency::Unsafe, "{m}");
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{Deserialize, Deserializer};
 
 /// A secret value: a client secret, a password, a bearer or session token.
 ///
@@ -64,42 +64,7 @@ impl<'de> Deserialize<'de> for SecretString {
     /// Accepts a string, or a number or boolean taken as its text (configuration layers such as
     /// TOML may type a numeric password as a number).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::config::lenient_string(deserializer).map(SecretString::new)
-    }
-}
-
-/// Visitor that takes any scalar as its string form.
-pub(crate) struct StringLike;
-
-impl Visitor<'_> for StringLike {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-        Ok(v.to_string())
+        crate::de::lenient_string(deserializer).map(SecretString::new)
     }
 }
 

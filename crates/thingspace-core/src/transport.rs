@@ -3,143 +3,9 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
-use url::Url;
 
-use crate::error::{Error, Result};
-
-/// An HTTP request as the transport sends it.
-///
-/// `Debug` shows the body's length, never its content (a login body holds a password), and
-/// the credential headers are marked sensitive, so `HeaderMap`'s `Debug` hides them.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Request {
-    /// The method.
-    pub method: Method,
-    /// The absolute URL.
-    pub url: Url,
-    /// The headers, credentials included once the auth layer has run.
-    pub headers: HeaderMap,
-    /// The body; empty for GET.
-    pub body: Bytes,
-    /// How long this attempt may take, connection and body included.
-    pub timeout: Option<Duration>,
-}
-
-impl Request {
-    /// A request with no headers and no body.
-    pub fn new(method: Method, url: Url) -> Self {
-        Self {
-            method,
-            url,
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
-            timeout: None,
-        }
-    }
-}
-
-impl fmt::Debug for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("url", &self.url.as_str())
-            .field("headers", &self.headers)
-            .field("body_len", &self.body.len())
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-/// An HTTP response with its whole body.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Response {
-    /// The status.
-    pub status: StatusCode,
-    /// The headers.
-    pub headers: HeaderMap,
-    /// The body.
-    pub body: Bytes,
-}
-
-impl Response {
-    /// A response with the given status, headers and body.
-    pub fn new(status: StatusCode, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
-        Self {
-            status,
-            headers,
-            body: body.into(),
-        }
-    }
-
-    /// Decodes the body as JSON into `T`; on failure the error names the JSON path and
-    /// keeps a bounded snippet of the body.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not a `T`.
-    pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &'static str) -> Result<T> {
-        decode_json(operation, &self.body, false).map_err(|e| {
-            // A service that puts its error envelope in a success response: say so, with
-            // the envelope, rather than "not a T".
-            if crate::error::is_error_envelope(&self.body) {
-                let mut err = Error::from_response(operation, self);
-                err.prepend_message("an error envelope in a success response");
-                err
-            } else {
-                e.set_status(self.status)
-            }
-        })
-    }
-
-    /// The error for a body that decoded but is not the answer asked for (an element with
-    /// none of the expected fields, say): [`ErrorKind::Decode`](crate::ErrorKind::Decode)
-    /// saying `what` is wrong, with the status and a bounded snippet of the body.
-    pub fn not_the_answer(&self, operation: &'static str, what: impl fmt::Display) -> Error {
-        Error::new(
-            crate::error::ErrorKind::Decode,
-            format!("the response is not the answer: {what}"),
-        )
-        .with_operation(operation)
-        .set_status(self.status)
-        .with_snippet_of(&self.body)
-    }
-
-    /// The value of a header as text, when present and valid.
-    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
-        self.headers.get(name)?.to_str().ok()
-    }
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response")
-            .field("status", &self.status)
-            .field("headers", &self.headers)
-            .field("body_len", &self.body.len())
-            .finish()
-    }
-}
-
-/// Decodes `body` as JSON, with the failing path in the error (no snippet when `sensitive`).
-pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
-    operation: &'static str,
-    body: &[u8],
-    sensitive: bool,
-) -> Result<T> {
-    // The fast path: plain serde_json. Only a body that fails is decoded again, tracking the
-    // path, to say where it failed.
-    if let Ok(value) = serde_json::from_slice(body) {
-        return Ok(value);
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize(de) {
-        Ok(value) => Ok(value),
-        Err(e) => Err(Error::decode(operation, body, e, sensitive)),
-    }
-}
+use crate::error::Result;
+pub use crate::message::{Request, Response};
 
 /// Sends HTTP requests. The SDK holds one as `Arc<dyn Transport>`; swap it in tests.
 ///
@@ -173,6 +39,10 @@ pub trait Transport: Send + Sync + fmt::Debug {
 /// A shared transport.
 pub type SharedTransport = Arc<dyn Transport>;
 
+/// The per-attempt timeout when none is configured: a stalled endpoint must not hold a caller
+/// (or every caller waiting for a credential) forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Default cap on a response body: 32 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -182,7 +52,7 @@ pub use self::reqwest_transport::ReqwestTransport;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::error::{Error, ErrorKind};
 
     /// The default transport, on [`reqwest`] with rustls. It follows no redirect: a 3xx
     /// answer reaches the client, which returns it as an error.

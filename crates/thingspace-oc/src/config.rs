@@ -3,13 +3,11 @@
 use std::{fmt, time::Duration};
 
 use serde::Deserialize;
-use thingspace_core::config::{
-    DEFAULT_TIMEOUT, lenient_opt_u64, no_credentials_in_url, positive_secs, require_settings,
-    url_for_display,
-};
-use thingspace_core::de::{opt_f64_lenient, opt_string_or_number};
+use thingspace_core::config::{DEFAULT_TIMEOUT, positive_secs, require_settings};
+use thingspace_core::de::{lenient_opt_u64, opt_f64_lenient, opt_string_or_number};
 use thingspace_core::transport::DEFAULT_MAX_BODY_BYTES;
 use thingspace_core::url::Url;
+use thingspace_core::urls::{no_credentials_in_url, url_for_display};
 use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
 
 /// The `[oc]` table: `base_url`, `token_url`, `client_id`, `client_secret`, `scope`,

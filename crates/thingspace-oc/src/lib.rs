@@ -7,8 +7,9 @@ pub mod leads;
 
 use std::sync::Arc;
 
-use thingspace_core::auth::{CachedAuth, ClientAuthStyle, ClientCredentials};
-use thingspace_core::{Client, SharedTransport};
+use thingspace_core::{
+    CachedAuth, Client, ClientAuthStyle, ClientCredentials, Pipeline, SharedTransport,
+};
 
 pub use config::OcConfig;
 pub use leads::{
@@ -48,23 +49,23 @@ impl OperatorConnect {
         transport: SharedTransport,
     ) -> thingspace_core::Result<Self> {
         let settings = config.require()?;
+        let pipeline = Pipeline::new(transport)
+            .with_retry(config.retry_policy())
+            .with_timeout(config.timeout());
         let credentials = ClientCredentials::new(
-            transport.clone(),
+            pipeline.clone(),
             settings.token_url,
             settings.client_id,
             settings.client_secret,
             ClientAuthStyle::RequestBody,
         )
         .with_scope(settings.scope)
-        .with_label("Entra app")
-        .with_retry(config.retry_policy())
-        .with_timeout(config.timeout());
-        let client = Client::builder(settings.base_url)
-            .transport(transport)
-            .auth(Arc::new(CachedAuth::new(credentials)))
-            .retry(config.retry_policy())
-            .timeout(config.timeout())
-            .build()?;
+        .with_label("Entra app");
+        let client = Client::new(
+            settings.base_url,
+            pipeline,
+            Some(Arc::new(CachedAuth::new(credentials))),
+        )?;
         Ok(Self { client })
     }
 

@@ -6,9 +6,6 @@
 //! kept when an early refresh fails, and a credential the server rejected is dropped once,
 //! however many requests saw it rejected. [`AuthProvider`] is what the client calls.
 
-mod oauth;
-mod session;
-
 use std::{
     fmt,
     sync::{Arc, Mutex, RwLock},
@@ -18,25 +15,47 @@ use std::{
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
-use url::{Host, Url};
 
-pub use self::oauth::{ClientAuthStyle, ClientCredentials};
-pub use self::session::{M2M_TOKEN_HEADER, M2mSession, ThingSpaceAuth};
+use crate::budget::Budget;
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::Request;
+use crate::message::{Request, Response};
+use crate::urls::ensure_secure;
 
 /// Adds credentials to requests. Held by the client as `Arc<dyn AuthProvider>`.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait AuthProvider: Send + Sync + fmt::Debug {
-    /// Adds this provider's credential headers to `request`, obtaining them first if needed.
-    async fn authorize(&self, request: &mut Request) -> Result<()>;
+    /// Adds this provider's credential headers to `request`, obtaining them first if needed,
+    /// within what is left of the operation's `budget` (a token request or a login it needs
+    /// takes from the same budget as the request it serves).
+    async fn authorize(&self, request: &mut Request, budget: &Budget) -> Result<()>;
+
+    /// Whether `response` says the credentials sent were refused, and if so whether the
+    /// service surely did not act on the request. The default: a 401 is a refusal, of which
+    /// nothing more is known. A provider that knows its service says more (ThingSpace's
+    /// gateway answers a bad bearer with its own body; its expired sessions come back as 400).
+    fn rejection(&self, response: &Response) -> Option<Rejection> {
+        (response.status == http::StatusCode::UNAUTHORIZED).then_some(Rejection::Unknown)
+    }
 
     /// The server answered 401 to a request that carried the credential headers `sent` (the
     /// request's headers marked sensitive: providers mark theirs, as [`Credential`] does):
     /// forget the credentials found there, so the next [`authorize`](Self::authorize) obtains
     /// fresh ones. Credentials already replaced since are kept.
     async fn invalidate(&self, sent: &HeaderMap);
+}
+
+/// A refusal of the credentials a request carried, as its provider reads the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Refused by the credential check before the service processed the request (a gateway's
+    /// answer, or a session the service refused before acting): renewing the credentials and
+    /// sending the request again is safe for every operation.
+    BeforeProcessing,
+    /// Refused, but the service may have seen the request: only an
+    /// [`Idempotency::Safe`](crate::retry::Idempotency::Safe) operation is sent again.
+    Unknown,
 }
 
 /// A credential: the headers it adds and when it stops being valid.
@@ -143,8 +162,9 @@ fn refresh_margin(lifetime: Duration) -> Duration {
 /// Obtains a fresh credential: a token request, a login.
 #[async_trait]
 pub trait CredentialSource: Send + Sync + fmt::Debug {
-    /// Requests a new credential.
-    async fn fetch(&self) -> Result<Credential>;
+    /// Requests a new credential, within what is left of `budget`: the budget of the operation
+    /// that needs it.
+    async fn fetch(&self, budget: &Budget) -> Result<Credential>;
 }
 
 /// The caching layer every provider shares. Implements [`AuthProvider`] by adding the cached
@@ -168,27 +188,6 @@ struct Fetches {
     /// After a refusal of the credentials (an `Auth` error, such as a wrong password): the
     /// refusal is the answer until then, without asking again.
     refused_until: Option<Instant>,
-}
-
-/// How long a token request or a login attempt may take unless told otherwise (the same as
-/// any request): a stalled endpoint must not hold every caller waiting for a credential forever.
-pub(crate) use crate::config::DEFAULT_TIMEOUT;
-
-/// Refuses an empty token from a token or login answer: a request carrying `Bearer ` would
-/// only come back 401, and the error would point at the API instead of the endpoint at fault.
-pub(crate) fn require_token(
-    operation: &'static str,
-    field: &str,
-    token: &crate::secret::SecretString,
-) -> Result<()> {
-    if token.expose_secret().trim().is_empty() {
-        return Err(Error::new(
-            ErrorKind::Decode,
-            format!("the answer holds an empty `{field}`"),
-        )
-        .with_operation(operation));
-    }
-    Ok(())
 }
 
 /// How long a refusal answers for itself, so a loop of requests with a wrong password does
@@ -251,6 +250,15 @@ impl<S: CredentialSource> CachedAuth<S> {
     /// # Errors
     /// The source's error, when there is no still-valid credential to fall back on.
     pub async fn credential(&self) -> Result<Arc<Credential>> {
+        self.credential_within(&Budget::unlimited()).await
+    }
+
+    /// As [`credential`](Self::credential), within what is left of `budget`: waiting for
+    /// another caller's fetch, and a fetch of its own, end when the budget does.
+    ///
+    /// # Errors
+    /// As [`credential`](Self::credential); [`ErrorKind::Timeout`] when the budget runs out.
+    pub async fn credential_within(&self, budget: &Budget) -> Result<Arc<Credential>> {
         if let Some(c) = self.usable(Instant::now()) {
             return Ok(c);
         }
@@ -273,7 +281,11 @@ impl<S: CredentialSource> CachedAuth<S> {
                 {
                     return Ok(c);
                 }
-                self.refresh.lock().await
+                budget
+                    .run("the wait for a credential", async {
+                        Ok(self.refresh.lock().await)
+                    })
+                    .await?
             }
         };
         if let Some(c) = self.usable(Instant::now()) {
@@ -289,7 +301,7 @@ impl<S: CredentialSource> CachedAuth<S> {
             }
         }
         let previous = self.cached();
-        let outcome = self.source.fetch().await;
+        let outcome = self.source.fetch(budget).await;
         let mut fetches = self.fetches();
         fetches.count += 1;
         match outcome {
@@ -359,9 +371,11 @@ impl<S: fmt::Debug> fmt::Debug for CachedAuth<S> {
 
 #[async_trait]
 impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
-    async fn authorize(&self, request: &mut Request) -> Result<()> {
+    async fn authorize(&self, request: &mut Request, budget: &Budget) -> Result<()> {
         ensure_secure(&request.url)?;
-        self.credential().await?.apply(&mut request.headers);
+        self.credential_within(budget)
+            .await?
+            .apply(&mut request.headers);
         Ok(())
     }
 
@@ -370,44 +384,11 @@ impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
     }
 }
 
-/// Refuses to send credentials anywhere but over https, or over http to a loopback address.
-///
-/// # Errors
-/// [`ErrorKind::Insecure`] for any other URL.
-pub fn ensure_secure(url: &Url) -> Result<()> {
-    if crate::config::holds_credentials(url) {
-        return Err(Error::new(
-            ErrorKind::Insecure,
-            format!(
-                "refusing a URL that holds a user name or password ({})",
-                crate::config::url_for_display(url)
-            ),
-        ));
-    }
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::Insecure,
-            format!(
-                "refusing to send credentials to {}://{}: use https (plain http is allowed only to a loopback address)",
-                url.scheme(),
-                url.host_str().unwrap_or("")
-            ),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use url::Url;
 
     #[derive(Debug, Default)]
     struct Counting {
@@ -417,7 +398,7 @@ mod tests {
 
     #[async_trait]
     impl CredentialSource for Counting {
-        async fn fetch(&self) -> Result<Credential> {
+        async fn fetch(&self, _: &Budget) -> Result<Credential> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
             Credential::bearer(&format!("token-{n}"), self.lifetime)
@@ -439,7 +420,9 @@ mod tests {
                 let auth = auth.clone();
                 tokio::spawn(async move {
                     let mut r = get();
-                    auth.authorize(&mut r).await.map(|_| r)
+                    auth.authorize(&mut r, &Budget::unlimited())
+                        .await
+                        .map(|_| r)
                 })
             })
             .collect();
@@ -473,7 +456,7 @@ mod tests {
 
     #[async_trait]
     impl CredentialSource for Slow {
-        async fn fetch(&self) -> Result<Credential> {
+        async fn fetch(&self, _: &Budget) -> Result<Credential> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(5)).await;
             Credential::bearer(&format!("slow-{n}"), Some(Duration::from_secs(100)))
@@ -517,7 +500,7 @@ mod tests {
 
     #[async_trait]
     impl CredentialSource for Failing {
-        async fn fetch(&self) -> Result<Credential> {
+        async fn fetch(&self, _: &Budget) -> Result<Credential> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
             if self.failing.contains(&n) {
@@ -639,10 +622,14 @@ mod tests {
     async fn invalidation_drops_only_the_rejected_credential() {
         let auth = CachedAuth::new(Counting::default());
         let mut first = get();
-        auth.authorize(&mut first).await.expect("auth");
+        auth.authorize(&mut first, &Budget::unlimited())
+            .await
+            .expect("auth");
         assert!(auth.invalidate_sent(&first.headers));
         let mut second = get();
-        auth.authorize(&mut second).await.expect("auth");
+        auth.authorize(&mut second, &Budget::unlimited())
+            .await
+            .expect("auth");
         assert_eq!(
             second.headers[http::header::AUTHORIZATION],
             "Bearer token-1"

@@ -38,9 +38,16 @@ use figment::{
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use url::Url;
 
+mod errors;
+
+use crate::de::{lenient_f64, lenient_string, lenient_u64};
 use crate::error::{Error, Result};
-use crate::retry::{RetryConfig, RetryPolicy};
-use crate::secret::{SecretString, StringLike};
+use crate::pipeline::Pipeline;
+use crate::retry::RetryPolicy;
+use crate::secret::SecretString;
+pub use crate::transport::DEFAULT_TIMEOUT;
+use crate::transport::SharedTransport;
+use crate::urls::{join, no_credentials_in_url, url_for_display};
 
 /// Production base URL of ThingSpace.
 pub const DEFAULT_BASE_URL: &str = "https://thingspace.verizon.com/api";
@@ -126,6 +133,13 @@ impl Config {
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy::from(&self.retry)
     }
+
+    /// The pipeline these settings describe (retry policy, timeout), on `transport`.
+    pub fn pipeline(&self, transport: SharedTransport) -> Pipeline {
+        Pipeline::new(transport)
+            .with_retry(self.retry_policy())
+            .with_timeout(self.timeout())
+    }
 }
 
 impl fmt::Debug for Config {
@@ -143,56 +157,6 @@ impl fmt::Debug for Config {
             .field("retry", &self.retry)
             .finish()
     }
-}
-
-/// Whether `url` carries a user name or a password.
-pub(crate) fn holds_credentials(url: &Url) -> bool {
-    !url.username().is_empty() || url.password().is_some()
-}
-
-/// `url` as text for `Debug` and messages, with any user name and password in it replaced
-/// by `***` (a URL can carry them, and they must never be printed).
-///
-/// ```
-/// let url = thingspace_core::url::Url::parse("https://me:pw@example.com/api").unwrap();
-/// assert_eq!(thingspace_core::config::url_for_display(&url), "https://***@example.com/api");
-/// ```
-pub fn url_for_display(url: &Url) -> String {
-    if !holds_credentials(url) {
-        return url.as_str().to_owned();
-    }
-    let mut shown = url.clone();
-    // Setting these fails only for URLs that cannot have them, which have none.
-    let _ = shown.set_password(None);
-    let _ = shown.set_username("***");
-    shown.as_str().to_owned()
-}
-
-/// Refuses the URL setting `key` when it holds a user name or password: credentials belong in
-/// their own settings, where they are kept secret, not in a URL that gets printed and logged.
-///
-/// # Errors
-/// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `key`, never quoting the URL's
-/// credentials.
-pub fn no_credentials_in_url(key: &str, url: &Url) -> Result<()> {
-    if !holds_credentials(url) {
-        Ok(())
-    } else {
-        Err(Error::config(format!(
-            "`{key}` must not hold a user name or password ({}): put credentials in their own settings",
-            url_for_display(url)
-        )))
-    }
-}
-
-/// Appends a relative path to a base URL, keeping the base's own path (`.../api` + `x` = `.../api/x`).
-pub(crate) fn join(base: &Url, rest: &str) -> Result<Url> {
-    let s = format!(
-        "{}/{}",
-        base.as_str().trim_end_matches('/'),
-        rest.trim_start_matches('/')
-    );
-    Url::parse(&s).map_err(|e| Error::config(format!("invalid URL `{s}`: {e}")).with_source(e))
 }
 
 /// Builds the layered configuration.
@@ -509,13 +473,65 @@ impl Provider for TextLayer {
     }
 }
 
-/// Deserializes a string from any scalar (configuration layers may type a number).
-pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(StringLike)
-}
-
 fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     lenient_string(d).map(Some)
+}
+
+/// `[retry]` configuration table.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Total attempts, the first included; `1` turns retries off.
+    #[serde(deserialize_with = "crate::de::lenient_u64")]
+    pub max_attempts: u64,
+    /// Delay before the first retry, in milliseconds.
+    #[serde(deserialize_with = "crate::de::lenient_u64")]
+    pub initial_backoff_ms: u64,
+    /// Longest delay between attempts, in milliseconds.
+    #[serde(deserialize_with = "crate::de::lenient_u64")]
+    pub max_backoff_ms: u64,
+    /// Overall budget of one operation in seconds, retries and waits included (0: none).
+    #[serde(deserialize_with = "crate::de::lenient_f64")]
+    pub deadline_secs: f64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        let p = RetryPolicy::default();
+        Self {
+            max_attempts: u64::from(p.max_attempts()),
+            initial_backoff_ms: p.initial_backoff().as_millis() as u64,
+            max_backoff_ms: p.max_backoff().as_millis() as u64,
+            deadline_secs: p.deadline().map_or(0.0, |d| d.as_secs_f64()),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// Checks the values: `table` names the table in errors, such as `retry` or `oc.retry`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for no attempts at all, rather than
+    /// quietly making one.
+    pub fn check(&self, table: &str) -> crate::Result<()> {
+        if self.max_attempts == 0 {
+            return Err(crate::Error::config(format!(
+                "`{table}.max_attempts` must be at least 1 (1 turns retries off)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl From<&RetryConfig> for RetryPolicy {
+    fn from(c: &RetryConfig) -> Self {
+        RetryPolicy::default()
+            .with_max_attempts(u32::try_from(c.max_attempts).unwrap_or(u32::MAX))
+            .with_initial_backoff(Duration::from_millis(c.initial_backoff_ms))
+            .with_max_backoff(Duration::from_millis(c.max_backoff_ms))
+            .with_deadline(secs(c.deadline_secs))
+    }
 }
 
 /// The top-level settings of [`Config`].
@@ -538,9 +554,6 @@ const RETRY_KEYS: &[&str] = &[
     "max_backoff_ms",
     "deadline_secs",
 ];
-
-/// The per-attempt timeout when none is configured.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The setting `key`, a number of seconds, as a duration (at most a day).
 ///
@@ -578,42 +591,6 @@ pub fn require_settings(what: &str, settings: &[(&str, bool)], hint: &str) -> Re
 /// A positive, finite number of seconds as a duration (at most a day).
 pub(crate) fn secs(value: f64) -> Option<Duration> {
     (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0)))
-}
-
-/// Deserializes a number from a number or numeric text.
-pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let text = lenient_string(d)?;
-    text.trim()
-        .parse()
-        .map_err(|_| serde::de::Error::custom(format!("expected a number, found `{text}`")))
-}
-
-/// Deserializes an unsigned integer from a number or numeric text.
-pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let text = lenient_string(d)?;
-    text.trim()
-        .parse()
-        .map_err(|_| serde::de::Error::custom(format!("expected a whole number, found `{text}`")))
-}
-
-/// An optional whole-number setting of a family's table, given as a number or as text (an
-/// environment variable is always text), such as `[oc] max_body_bytes`.
-///
-/// ```
-/// #[derive(serde::Deserialize)]
-/// struct Table {
-///     #[serde(default, deserialize_with = "thingspace_core::config::lenient_opt_u64")]
-///     max_body_bytes: Option<u64>,
-/// }
-/// let t: Table = serde_json::from_str(r#"{"max_body_bytes": "1048576"}"#).unwrap();
-/// assert_eq!(t.max_body_bytes, Some(1_048_576));
-/// assert!(serde_json::from_str::<Table>(r#"{"max_body_bytes": "a lot"}"#).is_err());
-/// ```
-///
-/// # Errors
-/// When the value is not a whole, non-negative number.
-pub fn lenient_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    lenient_u64(d).map(Some)
 }
 
 #[cfg(test)]

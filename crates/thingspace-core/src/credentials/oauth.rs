@@ -8,13 +8,19 @@ use http::{HeaderValue, Method, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Credential, CredentialSource, DEFAULT_TIMEOUT, ensure_secure, require_token};
+use super::{refused_in_a_success, require_token};
+use crate::auth::{Credential, CredentialSource};
+use crate::budget::Budget;
+use crate::de::decode_json;
 use crate::error::{Error, Result};
-use crate::retry::{self, RetryPolicy};
+use crate::pipeline::Pipeline;
+use crate::request::ApiRequest;
+use crate::retry::Idempotency;
 use crate::secret::SecretString;
-use crate::transport::{Request, SharedTransport, decode_json};
+use crate::urls::ensure_secure;
 
-const OPERATION: &str = "oauth2.token";
+/// The operation name of a token request, in errors and traces.
+pub const TOKEN_OPERATION: &str = "oauth2.token";
 
 /// Where the client id and secret go in a token request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +34,10 @@ pub enum ClientAuthStyle {
 
 /// The OAuth 2.0 client-credentials grant, as a [`CredentialSource`] of bearer tokens.
 ///
-/// Token requests are retried on transient failures; a refusal (`invalid_client`, 400, 401)
-/// fails at once with an [`ErrorKind::Auth`](crate::ErrorKind::Auth) error naming the client id (never the secret).
+/// Token requests go through the client's [`Pipeline`] like any request (retried on transient
+/// failures, within the budget of the operation that needs the token, traced as
+/// `oauth2.token`); a refusal (`invalid_client`, 400, 401) fails at once with an
+/// [`ErrorKind::Auth`](crate::ErrorKind::Auth) error naming the client id (never the secret).
 pub struct ClientCredentials {
     token_url: Url,
     client_id: String,
@@ -37,9 +45,7 @@ pub struct ClientCredentials {
     scope: Option<String>,
     style: ClientAuthStyle,
     label: &'static str,
-    transport: SharedTransport,
-    retry: RetryPolicy,
-    timeout: Option<Duration>,
+    pipeline: Pipeline,
 }
 
 #[derive(Deserialize)]
@@ -50,9 +56,9 @@ struct TokenResponse {
 }
 
 impl ClientCredentials {
-    /// A client-credentials source posting to `token_url`.
+    /// A client-credentials source posting to `token_url` through `pipeline`.
     pub fn new(
-        transport: SharedTransport,
+        pipeline: Pipeline,
         token_url: Url,
         client_id: impl Into<String>,
         client_secret: SecretString,
@@ -65,9 +71,7 @@ impl ClientCredentials {
             scope: None,
             style,
             label: "OAuth client",
-            transport,
-            retry: RetryPolicy::default(),
-            timeout: Some(DEFAULT_TIMEOUT),
+            pipeline,
         }
     }
 
@@ -83,28 +87,18 @@ impl ClientCredentials {
         self
     }
 
-    /// Retries token requests with this policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Limits each token request attempt to `timeout` (default 30 s).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
     /// The OAuth client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
 
-    fn request(&self) -> Result<Request> {
+    /// The token request: safe to repeat (each answer is a valid token).
+    fn request(&self) -> Result<ApiRequest> {
         ensure_secure(&self.token_url)?;
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        let mut req = Request::new(Method::POST, self.token_url.clone());
+        let mut form = vec![("grant_type", "client_credentials")];
+        let mut request = ApiRequest::to_url(TOKEN_OPERATION, Method::POST, self.token_url.clone())
+            .with_idempotency(Idempotency::Safe)
+            .secret_fields(&["client_secret"]);
         match self.style {
             ClientAuthStyle::BasicHeader => {
                 let raw = format!("{}:{}", self.client_id, self.client_secret.expose_secret());
@@ -112,68 +106,58 @@ impl ClientCredentials {
                 let mut value = HeaderValue::try_from(format!("Basic {encoded}"))
                     .map_err(|_| Error::config("the client credentials cannot form a header"))?;
                 value.set_sensitive(true);
-                req.headers.insert(header::AUTHORIZATION, value);
+                request = request.header(header::AUTHORIZATION, value);
             }
             ClientAuthStyle::RequestBody => {
-                form.append_pair("client_id", &self.client_id);
-                form.append_pair("client_secret", self.client_secret.expose_secret());
+                form.push(("client_id", self.client_id.as_str()));
+                form.push(("client_secret", self.client_secret.expose_secret()));
             }
         }
         if let Some(scope) = &self.scope {
-            form.append_pair("scope", scope);
+            form.push(("scope", scope.as_str()));
         }
-        req.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        req.headers
-            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        req.body = form.finish().into();
-        req.timeout = self.timeout;
-        Ok(req)
+        Ok(request.form(form))
     }
 }
 
 #[async_trait]
 impl CredentialSource for ClientCredentials {
-    #[tracing::instrument(name = "thingspace.token", skip_all, fields(client_id = %self.client_id))]
-    async fn fetch(&self) -> Result<Credential> {
+    async fn fetch(&self, budget: &Budget) -> Result<Credential> {
         let request = self.request()?;
-        let response = retry::run(&self.retry, OPERATION, |_| {
-            self.transport.send(request.clone())
-        })
-        .await
-        .map_err(|e| e.with_operation(OPERATION))?;
-        if !response.status.is_success() {
-            return Err(Error::credential_failure(
-                OPERATION,
-                &response,
-                || {
-                    format!(
-                        "the token endpoint refused {} `{}`",
-                        self.label, self.client_id
-                    )
-                },
-                || {
-                    format!(
-                        "the token endpoint failed for {} `{}`",
-                        self.label, self.client_id
-                    )
-                },
-            ));
+        let refused = || {
+            format!(
+                "the token endpoint refused {} `{}`",
+                self.label, self.client_id
+            )
+        };
+        let failed = || {
+            format!(
+                "the token endpoint failed for {} `{}`",
+                self.label, self.client_id
+            )
+        };
+        let response = self
+            .pipeline
+            .send(&request, &self.token_url, None, budget)
+            .await
+            .map_err(|e| e.into_credential_failure(TOKEN_OPERATION, refused, failed))?;
+        if let Some(refusal) = refused_in_a_success(TOKEN_OPERATION, &response) {
+            return Err(refusal.into_credential_failure(TOKEN_OPERATION, refused, failed));
         }
-        let token: TokenResponse = decode_json(OPERATION, &response.body, true)?;
-        require_token(OPERATION, "access_token", &token.access_token)?;
+        let token: TokenResponse = decode_json(TOKEN_OPERATION, &response.body, true)?;
+        require_token(TOKEN_OPERATION, "access_token", &token.access_token)?;
         let lifetime = token
             .expires_in
             .as_ref()
             .and_then(lifetime_from_json)
             .unwrap_or(Duration::from_secs(3600));
         tracing::debug!(
+            client_id = %self.client_id,
             lifetime_secs = lifetime.as_secs(),
             "obtained an access token"
         );
         Credential::bearer(token.access_token.expose_secret(), Some(lifetime))
+            .map_err(|e| e.with_operation(TOKEN_OPERATION))
     }
 }
 
@@ -203,19 +187,20 @@ impl fmt::Debug for ClientCredentials {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use crate::retry::RetryPolicy;
     use crate::transport::{MockTransport, Response};
     use http::StatusCode;
     use std::sync::Arc;
 
     fn source(mock: MockTransport, style: ClientAuthStyle) -> ClientCredentials {
         ClientCredentials::new(
-            Arc::new(mock),
+            Pipeline::new(Arc::new(mock))
+                .with_retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1))),
             Url::parse("https://login.example.com/token").expect("url"),
             "my-client",
             SecretString::new("top-secret"),
             style,
         )
-        .with_retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
     }
 
     #[tokio::test]
@@ -240,7 +225,7 @@ mod tests {
                 ))
             });
         let cred = source(mock, ClientAuthStyle::BasicHeader)
-            .fetch()
+            .fetch(&Budget::unlimited())
             .await
             .expect("token");
         assert_eq!(cred.headers()[0].1, "Bearer abc");
@@ -279,7 +264,7 @@ mod tests {
             });
         let cred = source(mock, ClientAuthStyle::RequestBody)
             .with_scope("api://app/.default")
-            .fetch()
+            .fetch(&Budget::unlimited())
             .await
             .expect("token");
         assert_eq!(cred.headers()[0].1, "Bearer xyz");
@@ -296,7 +281,7 @@ mod tests {
             ))
         });
         let err = source(mock, ClientAuthStyle::BasicHeader)
-            .fetch()
+            .fetch(&Budget::unlimited())
             .await
             .expect_err("refused");
         assert_eq!(err.kind(), ErrorKind::Auth);
@@ -322,7 +307,7 @@ mod tests {
             ))
         });
         let err = source(mock, ClientAuthStyle::BasicHeader)
-            .fetch()
+            .fetch(&Budget::unlimited())
             .await
             .expect_err("bad json");
         assert!(err.is_decode());

@@ -1,0 +1,349 @@
+//! ThingSpace's two credentials (the OAuth bearer token and the `VZ-M2M-Token` session of a
+//! UWS user), how its services say they refused them, and how a client is wired from
+//! configuration.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::Deserialize;
+use url::Url;
+
+use super::{ClientAuthStyle, ClientCredentials, refused_in_a_success, require_token};
+use crate::auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
+use crate::budget::Budget;
+use crate::config::Config;
+use crate::de::decode_json;
+use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
+use crate::message::{Request, Response};
+use crate::pipeline::Pipeline;
+use crate::request::ApiRequest;
+use crate::retry::Idempotency;
+use crate::secret::SecretString;
+use crate::urls::{ensure_secure, join};
+
+/// The header that carries the M2M session token.
+pub const M2M_TOKEN_HEADER: HeaderName = HeaderName::from_static("vz-m2m-token");
+
+/// The operation name of a login, in errors and traces.
+pub const LOGIN_OPERATION: &str = "m2m.session.login";
+
+/// Sessions last 20 minutes when the login response does not say.
+const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(20 * 60);
+
+/// The error codes with which ThingSpace refuses a session before acting on the request,
+/// without the service prefix they may carry (`UnifiedWebService.REQUEST_FAILED...`).
+const SESSION_REFUSALS: &[&str] = &[
+    "REQUEST_FAILED.SessionToken.Expired",
+    "REQUEST_FAILED.SessionToken.Format",
+    "INPUT_INVALID.SessionToken.Invalid",
+];
+
+/// A ThingSpace M2M session for a UWS user, as a [`CredentialSource`] of `VZ-M2M-Token` headers.
+///
+/// Logs in with `POST {base}/m2m/v1/session/login` through the client's pipeline, carrying
+/// the bearer token from `bearer`: if the gateway refuses the bearer token, it is renewed once
+/// and the login sent again, as for any request.
+pub struct M2mSession {
+    login_url: Url,
+    username: String,
+    password: SecretString,
+    bearer: Arc<CachedAuth<ClientCredentials>>,
+    pipeline: Pipeline,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginResponse {
+    session_token: SecretString,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+/// The login body; the password is marked secret on the request.
+#[derive(serde::Serialize)]
+struct LoginBody<'a> {
+    username: &'a str,
+    password: &'a str,
+}
+
+impl M2mSession {
+    /// A session source logging in at `login_url` as `username`, through `pipeline`.
+    pub fn new(
+        pipeline: Pipeline,
+        login_url: Url,
+        username: impl Into<String>,
+        password: SecretString,
+        bearer: Arc<CachedAuth<ClientCredentials>>,
+    ) -> Self {
+        Self {
+            login_url,
+            username: username.into(),
+            password,
+            bearer,
+            pipeline,
+        }
+    }
+
+    /// The UWS user this source logs in as.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+#[async_trait]
+impl CredentialSource for M2mSession {
+    async fn fetch(&self, budget: &Budget) -> Result<Credential> {
+        ensure_secure(&self.login_url)?;
+        // A login may be repeated: a second session does no harm.
+        let request = ApiRequest::to_url(LOGIN_OPERATION, Method::POST, self.login_url.clone())
+            .json(&LoginBody {
+                username: &self.username,
+                password: self.password.expose_secret(),
+            })
+            .secret_fields(&["password"])
+            .with_idempotency(Idempotency::Safe);
+        let refused = || format!("the M2M login for UWS user `{}` was refused", self.username);
+        let failed = || format!("the M2M login for UWS user `{}` failed", self.username);
+        let response = self
+            .pipeline
+            .send(&request, &self.login_url, Some(&*self.bearer), budget)
+            .await
+            .map_err(|e| e.into_credential_failure(LOGIN_OPERATION, refused, failed))?;
+        if let Some(refusal) = refused_in_a_success(LOGIN_OPERATION, &response) {
+            return Err(refusal.into_credential_failure(LOGIN_OPERATION, refused, failed));
+        }
+        let login: LoginResponse = decode_json(LOGIN_OPERATION, &response.body, true)?;
+        require_token(LOGIN_OPERATION, "sessionToken", &login.session_token)?;
+        let lifetime = login
+            .expires_in
+            .as_ref()
+            .and_then(super::oauth::lifetime_from_json)
+            .unwrap_or(DEFAULT_SESSION_LIFETIME);
+        let value = HeaderValue::try_from(login.session_token.expose_secret()).map_err(|_| {
+            Error::new(
+                ErrorKind::Decode,
+                "the login returned a session token that is not a valid header value",
+            )
+            .with_operation(LOGIN_OPERATION)
+        })?;
+        tracing::debug!(
+            username = %self.username,
+            lifetime_secs = lifetime.as_secs(),
+            "opened an M2M session"
+        );
+        Ok(Credential::new(
+            vec![(M2M_TOKEN_HEADER, value)],
+            Some(lifetime),
+        ))
+    }
+}
+
+impl fmt::Debug for M2mSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("M2mSession")
+            .field("login_url", &self.login_url.as_str())
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+/// The provider for m2m and subsc requests: the OAuth bearer token and the M2M session,
+/// obtained, cached and renewed automatically.
+///
+/// How it reads a refusal ([`AuthProvider::rejection`]):
+/// - a **401 with the gateway's body** (`{"fault": {"code": "900901", ...}}`, WSO2's answer to a
+///   missing, wrong or expired bearer token) was refused by the gateway's credential check,
+///   before the service saw the request: safe to send again after renewing, for any operation;
+/// - a **400 whose `errorCode` is `REQUEST_FAILED.SessionToken.Expired`**, `...Format` or
+///   `INPUT_INVALID.SessionToken.Invalid` (with or without a service prefix) is the service
+///   refusing the session before acting: the same;
+/// - any **other 401** is a refusal whose effect is unknown: renewed and sent again only for
+///   safe operations.
+///
+/// After a refusal the session that was sent is dropped (the next request logs in once, however
+/// many saw it refused); if the login itself finds the bearer token stale, that is renewed too.
+#[derive(Debug)]
+pub struct ThingSpaceAuth {
+    bearer: Arc<CachedAuth<ClientCredentials>>,
+    session: CachedAuth<M2mSession>,
+}
+
+impl ThingSpaceAuth {
+    /// Combines a bearer-token cache with an M2M session source that uses the same cache.
+    pub fn new(bearer: Arc<CachedAuth<ClientCredentials>>, session: M2mSession) -> Self {
+        Self {
+            bearer,
+            session: CachedAuth::new(session),
+        }
+    }
+
+    /// ThingSpace's credentials from configuration, sent through `pipeline`: the client id
+    /// and secret (Basic header on the token endpoint) and the UWS user's login.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] naming every missing credential; [`ErrorKind::Insecure`] when a
+    /// URL would carry them over plain http to a non-loopback host.
+    pub fn from_config(config: &Config, pipeline: &Pipeline) -> Result<Self> {
+        crate::config::require_settings(
+            "ThingSpace credentials",
+            &[
+                (
+                    "client_id",
+                    config.client_id.as_deref().is_some_and(|v| !v.is_empty()),
+                ),
+                (
+                    "client_secret",
+                    config.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
+                ),
+                (
+                    "username",
+                    config.username.as_deref().is_some_and(|v| !v.is_empty()),
+                ),
+                (
+                    "password",
+                    config.password.as_ref().is_some_and(|s| !s.is_empty()),
+                ),
+            ],
+            "set them in thingspace.toml or as THINGSPACE_CLIENT_ID, THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and THINGSPACE_PASSWORD",
+        )?;
+        let (Some(client_id), Some(secret), Some(username), Some(password)) = (
+            &config.client_id,
+            &config.client_secret,
+            &config.username,
+            &config.password,
+        ) else {
+            return Err(Error::config("missing ThingSpace credentials"));
+        };
+        let token_url = config.token_url()?;
+        let login_url = join(&config.base_url, "m2m/v1/session/login")?;
+        ensure_secure(&config.base_url)?;
+        ensure_secure(&token_url)?;
+        let mut credentials = ClientCredentials::new(
+            pipeline.clone(),
+            token_url,
+            client_id.clone(),
+            secret.clone(),
+            ClientAuthStyle::BasicHeader,
+        );
+        if let Some(scope) = &config.scope {
+            credentials = credentials.with_scope(scope.clone());
+        }
+        let bearer = Arc::new(CachedAuth::new(credentials));
+        let session = M2mSession::new(
+            pipeline.clone(),
+            login_url,
+            username.clone(),
+            password.clone(),
+            bearer.clone(),
+        );
+        Ok(Self::new(bearer, session))
+    }
+}
+
+#[async_trait]
+impl AuthProvider for ThingSpaceAuth {
+    async fn authorize(&self, request: &mut Request, budget: &Budget) -> Result<()> {
+        ensure_secure(&request.url)?;
+        let session = self.session.credential_within(budget).await?;
+        let bearer = self.bearer.credential_within(budget).await?;
+        bearer.apply(&mut request.headers);
+        session.apply(&mut request.headers);
+        Ok(())
+    }
+
+    fn rejection(&self, response: &Response) -> Option<Rejection> {
+        match response.status {
+            StatusCode::UNAUTHORIZED if is_gateway_fault(&response.body) => {
+                Some(Rejection::BeforeProcessing)
+            }
+            StatusCode::UNAUTHORIZED => Some(Rejection::Unknown),
+            StatusCode::BAD_REQUEST if is_session_refusal(&response.body) => {
+                Some(Rejection::BeforeProcessing)
+            }
+            _ => None,
+        }
+    }
+
+    async fn invalidate(&self, sent: &HeaderMap) {
+        if self.session.invalidate_sent(sent) {
+            tracing::debug!("the API refused the M2M session; it will be renewed");
+        }
+    }
+}
+
+/// WSO2's answer to a bad bearer token: `{"fault": {"code": "9009xx", ...}}`.
+fn is_gateway_fault(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Fault {
+        fault: FaultBody,
+    }
+    #[derive(Deserialize)]
+    struct FaultBody {
+        code: serde_json::Value,
+    }
+    serde_json::from_slice::<Fault>(body).is_ok_and(|f| {
+        let code = match &f.fault.code {
+            serde_json::Value::String(s) => s.trim().to_owned(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return false,
+        };
+        code.starts_with("9009")
+    })
+}
+
+/// ThingSpace's envelope refusing the session (documented under 400).
+fn is_session_refusal(body: &[u8]) -> bool {
+    let Ok(api) = serde_json::from_slice::<ApiErrorBody>(body) else {
+        return false;
+    };
+    let Some(code) = api.error_code.as_deref().map(str::trim) else {
+        return false;
+    };
+    SESSION_REFUSALS.iter().any(|known| {
+        code.len() >= known.len()
+            && code.is_char_boundary(code.len() - known.len())
+            && code[code.len() - known.len()..].eq_ignore_ascii_case(known)
+            && (code.len() == known.len() || code[..code.len() - known.len()].ends_with('.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_session_refusals_with_or_without_a_prefix() {
+        for code in [
+            "REQUEST_FAILED.SessionToken.Expired",
+            "UnifiedWebService.REQUEST_FAILED.SessionToken.Expired",
+            "UnifiedWebService.REQUEST_FAILED.SessionToken.Format",
+            "INPUT_INVALID.SessionToken.Invalid",
+        ] {
+            let body = format!(r#"{{"errorCode":"{code}","errorMessage":"x"}}"#);
+            assert!(is_session_refusal(body.as_bytes()), "{code}");
+        }
+        for code in [
+            "REQUEST_FAILED.UnexpectedError",
+            "XREQUEST_FAILED.SessionToken.Expired",
+            "SessionToken.Expired",
+        ] {
+            let body = format!(r#"{{"errorCode":"{code}"}}"#);
+            assert!(!is_session_refusal(body.as_bytes()), "{code}");
+        }
+        assert!(!is_session_refusal(b"<html>"));
+    }
+
+    #[test]
+    fn tells_the_gateway_from_the_service() {
+        assert!(is_gateway_fault(
+            br#"{"fault":{"code":"900901","message":"Invalid Credentials","description":"x"}}"#
+        ));
+        assert!(is_gateway_fault(br#"{"fault":{"code":900902}}"#));
+        assert!(!is_gateway_fault(
+            br#"{"errorCode":"UnauthorizedAccess","errorMessage":"x"}"#
+        ));
+        assert!(!is_gateway_fault(br#"{"fault":{"code":"900800"}}"#));
+    }
+}

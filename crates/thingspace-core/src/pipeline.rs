@@ -1,0 +1,381 @@
+//! The pipeline: the stages every request goes through, API requests and the token and login
+//! requests they need alike, within one time budget.
+//!
+//! 1. **build**: [`ApiRequest::build`] makes the transport request (URL, headers, body).
+//! 2. **before the operation**: each [`Interceptor`]'s `before_operation`.
+//! 3. **attempt**, as often as the retry decision allows:
+//!    1. **authorize**: the [`AuthProvider`] adds its credentials, obtaining them through this
+//!       same pipeline if needed, from the same budget;
+//!    2. **send**: the [`Transport`](crate::Transport), with the per-attempt timeout cut to
+//!       what is left of the budget;
+//!    3. **classify**: a success, a refusal of the credentials ([`AuthProvider::rejection`]),
+//!       another answer, or no answer at all ([`Outcome`]);
+//! 4. **renew**: after a refusal of the credentials, forget them and send once more, if the
+//!    service surely did not act or the operation is safe to repeat;
+//! 5. **decide**: [`RetryPolicy::decide`] says return, retry after a delay, or (for an unsafe
+//!    request whose answer was lost) that the outcome is unknown;
+//! 6. **trace**: one `thingspace.operation` span per operation, one `thingspace.attempt` span per
+//!    attempt, with the same fields for every operation.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use http::HeaderMap;
+use tokio::time::Instant;
+use tracing::{Instrument, field::Empty};
+use url::Url;
+
+use crate::auth::{AuthProvider, Rejection};
+use crate::budget::Budget;
+use crate::error::{Error, Result};
+use crate::hooks::{Interceptor, OperationInfo};
+use crate::message::{Request, Response};
+use crate::request::ApiRequest;
+use crate::retry::{Attempted, Idempotency, RetryAction, RetryPolicy};
+use crate::transport::{DEFAULT_TIMEOUT, SharedTransport};
+
+/// The stages every request goes through: cheap to clone, shared by a client and the
+/// credential sources that serve it, so token requests and logins are sent, retried, timed and
+/// traced exactly as API requests are.
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use thingspace_core::{Pipeline, RetryPolicy, ReqwestTransport};
+///
+/// # fn main() -> thingspace_core::Result<()> {
+/// let pipeline = Pipeline::new(Arc::new(ReqwestTransport::new()?))
+///     .with_retry(RetryPolicy::default().with_max_attempts(5))
+///     .with_timeout(Duration::from_secs(10));
+/// assert_eq!(pipeline.retry_policy().max_attempts(), 5);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Stages>,
+}
+
+#[derive(Clone)]
+struct Stages {
+    transport: SharedTransport,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("transport", &self.inner.transport)
+            .field("retry", &self.inner.retry)
+            .field("timeout", &self.inner.timeout)
+            .field("interceptors", &self.inner.interceptors)
+            .finish()
+    }
+}
+
+/// What one attempt came to: the classify stage's verdict.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A 2xx answer.
+    Success(Response),
+    /// The credentials sent (`sent`, the request's sensitive headers) were refused.
+    Rejected {
+        /// The answer.
+        response: Response,
+        /// The credential headers the request carried.
+        sent: HeaderMap,
+        /// Whether the service surely did not act on the request.
+        rejection: Rejection,
+    },
+    /// Any other answer.
+    Answered(Response),
+    /// No complete answer: the transport's error.
+    Failed(Error),
+    /// Nothing was sent: credentials could not be obtained, the budget was spent, or an
+    /// interceptor refused. Final.
+    NotSent(Error),
+}
+
+impl Pipeline {
+    /// A pipeline sending with `transport`, with the default retry policy and a 30 s timeout
+    /// per attempt.
+    pub fn new(transport: SharedTransport) -> Self {
+        Self {
+            inner: Arc::new(Stages {
+                transport,
+                retry: RetryPolicy::default(),
+                timeout: Some(DEFAULT_TIMEOUT),
+                interceptors: Vec::new(),
+            }),
+        }
+    }
+
+    /// Retries with `retry` ([`RetryPolicy::disabled`] turns retries off); its deadline is the
+    /// budget of each operation.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        Arc::make_mut(&mut self.inner).retry = retry;
+        self
+    }
+
+    /// Limits each attempt to `timeout` (`None`: only the budget limits it).
+    pub fn with_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        Arc::make_mut(&mut self.inner).timeout = timeout.into();
+        self
+    }
+
+    /// Adds an interceptor, run after those added before it.
+    pub fn with_interceptor(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
+        Arc::make_mut(&mut self.inner)
+            .interceptors
+            .push(interceptor);
+        self
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &SharedTransport {
+        &self.inner.transport
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.inner.timeout
+    }
+
+    /// A fresh budget for one operation: the retry policy's deadline, from now.
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.inner.retry.deadline())
+    }
+
+    /// Runs `request` through every stage, with `auth` adding credentials (`None`: none) and
+    /// `base` the URL its path template is relative to; returns a 2xx response.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything is sent;
+    /// - [`ErrorKind::Api`](crate::ErrorKind::Api) or [`ErrorKind::Auth`](crate::ErrorKind::Auth)
+    ///   for a non-success answer, with the service's error body;
+    /// - [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown) for an unsafe request
+    ///   that was sent and whose answer was lost (never sent again);
+    /// - the transport's error, or [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the
+    ///   budget ran out (naming the step), after the retries the policy allows.
+    pub async fn send(
+        &self,
+        request: &ApiRequest,
+        base: &Url,
+        auth: Option<&dyn AuthProvider>,
+        budget: &Budget,
+    ) -> Result<Response> {
+        let http = request.build(base)?;
+        let span = tracing::info_span!(
+            "thingspace.operation",
+            operation = request.operation(),
+            method = %request.method(),
+            path = request.template(),
+            body_bytes = request.body_len(),
+            status = Empty,
+            attempts = Empty,
+            latency_ms = Empty,
+        );
+        let op = OperationInfo {
+            operation: request.operation(),
+            method: request.method(),
+            idempotency: request.idempotency(),
+            budget,
+        };
+        async {
+            let started = Instant::now();
+            let result = self.operation(request, http, auth, &op).await;
+            let span = tracing::Span::current();
+            if let Ok(r) = &result {
+                span.record("status", r.status.as_u16());
+            } else if let Err(e) = &result
+                && let Some(status) = e.status()
+            {
+                span.record("status", status.as_u16());
+            }
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            for i in &self.inner.interceptors {
+                i.after_operation(&op, result.as_ref(), started.elapsed());
+            }
+            match &result {
+                Ok(_) => tracing::debug!("done"),
+                Err(e) => tracing::debug!(error = %e, "failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The attempts of one operation: send, renew refused credentials once, and do what the
+    /// retry decision says.
+    async fn operation(
+        &self,
+        request: &ApiRequest,
+        http: Request,
+        auth: Option<&dyn AuthProvider>,
+        op: &OperationInfo<'_>,
+    ) -> Result<Response> {
+        let operation = request.operation();
+        for i in &self.inner.interceptors {
+            op.budget
+                .run("an interceptor", i.before_operation(op))
+                .await
+                .map_err(|e| e.with_operation(operation))?;
+        }
+        let mut attempt = 1;
+        let mut renewed = false;
+        loop {
+            tracing::Span::current().record("attempts", attempt);
+            let span = tracing::debug_span!(
+                "thingspace.attempt",
+                attempt,
+                status = Empty,
+                latency_ms = Empty
+            );
+            let outcome = self
+                .attempt(http.clone(), auth, op, attempt)
+                .instrument(span)
+                .await;
+            let (error, action) = match outcome {
+                Outcome::Success(response) => return Ok(response),
+                Outcome::NotSent(e) => return Err(e.with_operation(operation)),
+                Outcome::Rejected {
+                    response,
+                    sent,
+                    rejection,
+                } => {
+                    let repeatable = op.idempotency == Idempotency::Safe
+                        || rejection == Rejection::BeforeProcessing;
+                    if !renewed
+                        && repeatable
+                        && let Some(auth) = auth
+                    {
+                        tracing::debug!(?rejection, "credentials refused: renewing them once");
+                        auth.invalidate(&sent).await;
+                        renewed = true;
+                        continue;
+                    }
+                    let mut e = Error::from_response(operation, &response);
+                    if !repeatable {
+                        e.append_message("; not sent again: the service may have seen the request");
+                    }
+                    return Err(e);
+                }
+                Outcome::Answered(response) => {
+                    let action = self.inner.retry.decide(
+                        op.idempotency,
+                        attempt,
+                        Attempted::Answered(&response),
+                    );
+                    (Error::from_response(operation, &response), action)
+                }
+                Outcome::Failed(e) => {
+                    let action =
+                        self.inner
+                            .retry
+                            .decide(op.idempotency, attempt, Attempted::Failed(&e));
+                    (e.with_operation(operation), action)
+                }
+            };
+            match action {
+                RetryAction::Retry(delay) if op.budget.would_pass(delay) => {
+                    tracing::debug!(attempt, ?delay, "no retry: the budget would run out");
+                    let mut error = error;
+                    error.append_message(&format!(
+                        "; not retried: the wait of {:.1} s would outlast the time budget (retry.deadline_secs)",
+                        delay.as_secs_f64()
+                    ));
+                    return Err(error);
+                }
+                RetryAction::Retry(delay) => {
+                    tracing::debug!(attempt, error = %error, ?delay, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                RetryAction::WaitTooLong(wait) => {
+                    let mut error = error;
+                    error.append_message(&format!(
+                        "; not retried: the server asked to wait {} s, more than the {} s the retry policy allows",
+                        wait.as_secs(),
+                        self.inner.retry.max_retry_after().as_secs()
+                    ));
+                    return Err(error);
+                }
+                RetryAction::OutcomeUnknown => {
+                    return Err(Error::outcome_unknown(error, request.check_hint()));
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// One attempt: authorize, send, classify.
+    async fn attempt(
+        &self,
+        mut http: Request,
+        auth: Option<&dyn AuthProvider>,
+        op: &OperationInfo<'_>,
+        attempt: u32,
+    ) -> Outcome {
+        let budget = op.budget;
+        if let Some(auth) = auth
+            && let Err(e) = budget
+                .run("obtaining credentials", auth.authorize(&mut http, budget))
+                .await
+        {
+            return Outcome::NotSent(e);
+        }
+        if budget.is_spent() {
+            return Outcome::NotSent(budget.spent("the attempt"));
+        }
+        http.timeout = budget.cap(self.inner.timeout);
+        for i in &self.inner.interceptors {
+            if let Err(e) = i.before_attempt(op, attempt, &mut http).await {
+                return Outcome::NotSent(e);
+            }
+        }
+        // The credentials sent (headers marked sensitive), to forget them if refused.
+        let sent: HeaderMap = match auth {
+            Some(_) => http
+                .headers
+                .iter()
+                .filter(|(_, v)| v.is_sensitive())
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            None => HeaderMap::new(),
+        };
+        let span = tracing::Span::current();
+        // Clocks are read for spans only when someone listens.
+        let started = (!span.is_disabled()).then(Instant::now);
+        let result = self.inner.transport.send(http).await;
+        for i in &self.inner.interceptors {
+            i.after_attempt(op, attempt, result.as_ref());
+        }
+        if let Some(started) = started {
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            if let Ok(r) = &result {
+                span.record("status", r.status.as_u16());
+            }
+        }
+        match result {
+            Ok(r) if r.status.is_success() => Outcome::Success(r),
+            Ok(r) => match auth.and_then(|a| a.rejection(&r)) {
+                Some(rejection) => Outcome::Rejected {
+                    response: r,
+                    sent,
+                    rejection,
+                },
+                None => Outcome::Answered(r),
+            },
+            Err(e) if e.is_timeout() && budget.is_spent() => {
+                Outcome::Failed(budget.spent("the wait for the answer").with_source(e))
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
