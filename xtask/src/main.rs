@@ -11,12 +11,13 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  test     the whole check CI runs: fmt, the fixtures check, clippy (-D warnings), the
+  test     the whole check CI runs: fmt, the core's layers, the fixtures check, clippy (-D warnings), the
            workspace's tests (the benchmark smoke run among them), the doc tests, that each
            family crate builds on its own, and rustdoc (-D warnings)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
+  layers   check that thingspace-core's modules import each other in layers, with no circle
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   release <version> [--dry-run] [--no-package]
            bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
@@ -36,6 +37,7 @@ Commands:
 /// The family crates: each must build alone and depend on no other family.
 const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];
 
+mod layers;
 mod release;
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("release") => release::run(&args[1..]),
         Some("fixtures") => fixtures(&args[1..]),
+        Some("layers") => core_layers(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -90,6 +93,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
+    core_layers()?;
     fixtures(&["--check".to_owned()])?;
     cargo(&[
         "clippy",
@@ -195,6 +199,11 @@ fn fixtures(args: &[String]) -> Result<(), String> {
         dir.display()
     );
     Ok(())
+}
+
+/// The core's modules form layers (see `layers.rs`).
+fn core_layers() -> Result<(), String> {
+    layers::check(&root().join("crates").join("thingspace-core").join("src"))
 }
 
 /// Builds the benchmark harness in release mode and runs it.
