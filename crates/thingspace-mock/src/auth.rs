@@ -102,12 +102,51 @@ fn unauthorized(message: &str) -> Response {
     fault::envelope(StatusCode::UNAUTHORIZED, "UnauthorizedAccess", message)
 }
 
-/// Checks the bearer token and the M2M session of an API request: `Some(401)` when refused.
+/// The gateway's (WSO2's) answer to a missing, wrong or expired bearer token: 401 with its own
+/// body, before the request reaches the service.
+fn gateway_refusal() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"fault": {
+            "code": "900901",
+            "message": "Invalid Credentials",
+            "description": "Invalid Credentials. Make sure you have provided the correct security credentials",
+        }})),
+    )
+        .into_response()
+}
+
+/// The service's answer to an expired or unknown session.
+fn session_refusal(state: &State) -> Response {
+    match state.config.session_refusal {
+        crate::SessionRefusal::Unauthorized => {
+            unauthorized("The VZ-M2M-Token session is missing, invalid or expired")
+        }
+        _ => fault::envelope(
+            StatusCode::BAD_REQUEST,
+            "UnifiedWebService.REQUEST_FAILED.SessionToken.Expired",
+            "SessionToken Expired",
+        ),
+    }
+}
+
+/// Middleware for the caller's own routes: the same credential check as the mock's.
+pub(crate) async fn require(
+    AxumState(state): AxumState<Arc<State>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(refused) = check(&state, request.headers()) {
+        return refused;
+    }
+    next.run(request).await
+}
+
+/// Checks the bearer token and the M2M session of an API request: the refusal, when refused
+/// (the gateway's 401 for the bearer token, the service's answer for the session).
 pub(crate) fn check(state: &State, headers: &HeaderMap) -> Option<Response> {
     if !bearer_ok(state, headers) {
-        return Some(unauthorized(
-            "The bearer token is missing, invalid or expired",
-        ));
+        return Some(gateway_refusal());
     }
     let session = headers.get("vz-m2m-token").and_then(|v| v.to_str().ok());
     let valid = session.is_some_and(|s| {
@@ -115,7 +154,7 @@ pub(crate) fn check(state: &State, headers: &HeaderMap) -> Option<Response> {
             .get(s)
             .is_some_and(|exp| Instant::now() < *exp)
     });
-    (!valid).then(|| unauthorized("The VZ-M2M-Token session is missing, invalid or expired"))
+    (!valid).then(|| session_refusal(state))
 }
 
 #[derive(Deserialize)]
@@ -136,7 +175,7 @@ pub(crate) async fn login(
         return r;
     }
     if !bearer_ok(&state, &headers) {
-        return unauthorized("The bearer token is missing, invalid or expired");
+        return gateway_refusal();
     }
     let Ok(login) = serde_json::from_str::<Login>(&body) else {
         return fault::envelope(

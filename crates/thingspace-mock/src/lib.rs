@@ -163,6 +163,22 @@ pub struct MockConfig {
     pub oc_max_page_size: usize,
     /// Operator Connect: serve the first page whatever `PageNumber` says (a broken service).
     pub oc_ignore_page_number: bool,
+    /// How an expired or unknown session is refused.
+    pub session_refusal: SessionRefusal,
+    /// Routes of your own, served beside the mock's behind its ThingSpace credential check
+    /// (bearer token and session), for testing a family outside this repository end to end.
+    pub routes: Option<axum::Router>,
+}
+
+/// How the mock refuses a request whose `VZ-M2M-Token` session is expired or unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SessionRefusal {
+    /// As documented: 400 with `errorCode` `UnifiedWebService.REQUEST_FAILED.SessionToken.Expired`.
+    #[default]
+    Documented,
+    /// 401 with ThingSpace's envelope (code `UnauthorizedAccess`).
+    Unauthorized,
 }
 
 impl Default for MockConfig {
@@ -188,6 +204,8 @@ impl Default for MockConfig {
             oc_lead_count: 25,
             oc_max_page_size: 20_000,
             oc_ignore_page_number: false,
+            session_refusal: SessionRefusal::Documented,
+            routes: None,
         }
     }
 }
@@ -269,6 +287,20 @@ impl MockConfig {
     /// Whether the login response carries `expiresIn`.
     pub fn send_session_expiry(mut self, send: bool) -> Self {
         self.send_session_expiry = send;
+        self
+    }
+
+    /// Refuses expired or unknown sessions this way.
+    pub fn session_refusal(mut self, refusal: SessionRefusal) -> Self {
+        self.session_refusal = refusal;
+        self
+    }
+
+    /// Serves `routes` too (paths as the client sends them, such as `/api/m2m/v1/...`), behind
+    /// the mock's ThingSpace credential check: a request without a valid bearer token and
+    /// session is refused as the real service refuses it, and never reaches them.
+    pub fn routes(mut self, routes: axum::Router) -> Self {
+        self.routes = Some(routes);
         self
     }
 }
@@ -440,11 +472,17 @@ impl MockServer {
             .route("/tenantui/api/v2/oc/lead", get(oc::leads))
             .route("/__mock/counts", get(counts))
             .fallback(fault::not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                count_all,
-            ))
             .with_state(state.clone());
+        let app = match state.config.routes.clone() {
+            Some(routes) => app.merge(routes.route_layer(
+                axum::middleware::from_fn_with_state(state.clone(), auth::require),
+            )),
+            None => app,
+        }
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_all,
+        ));
         let listener = TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
