@@ -50,7 +50,9 @@ fn modules_of(lib: &str) -> BTreeSet<String> {
     lib.lines()
         .filter_map(|l| {
             let l = l.trim();
-            let rest = l.strip_prefix("pub mod ").or_else(|| l.strip_prefix("mod "))?;
+            let rest = l
+                .strip_prefix("pub mod ")
+                .or_else(|| l.strip_prefix("mod "))?;
             Some(rest.trim_end_matches(';').trim().to_owned())
         })
         .collect()

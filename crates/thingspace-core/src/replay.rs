@@ -154,22 +154,25 @@ fn scrub_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn is_secret_field(name: &str) -> bool {
-    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+fn is_secret_field(name: &str, marked: &[&str]) -> bool {
+    SECRET_FIELDS
+        .iter()
+        .chain(marked)
+        .any(|f| f.eq_ignore_ascii_case(name))
 }
 
-fn scrub_json(value: &mut Value) {
+fn scrub_json(value: &mut Value, marked: &[&str]) {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if is_secret_field(k) && !v.is_null() {
+                if is_secret_field(k, marked) && !v.is_null() {
                     *v = Value::String(REDACTED.to_owned());
                 } else {
-                    scrub_json(v);
+                    scrub_json(v, marked);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, marked)),
         _ => {}
     }
 }
@@ -178,17 +181,27 @@ fn scrub_json(value: &mut Value) {
 /// (a UTF-8 byte-order mark aside) and names a secret field anywhere is replaced whole: it
 /// cannot be scrubbed field by field, so none of it is kept.
 pub fn scrub_body(body: &[u8]) -> String {
+    scrub_body_marked(body, &[])
+}
+
+/// As [`scrub_body`], also scrubbing the fields an operation marked secret
+/// ([`ApiRequest::secret_fields`](crate::ApiRequest::secret_fields)).
+pub fn scrub_body_marked(body: &[u8], marked: &[&str]) -> String {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
-        scrub_json(&mut json);
+        scrub_json(&mut json, marked);
         return json.to_string();
     }
     let text = String::from_utf8_lossy(body);
     if looks_like_form(&text) {
-        return scrub_form(body);
+        return scrub_form(body, marked);
     }
     let lower = text.to_ascii_lowercase();
-    if SECRET_FIELDS.iter().any(|f| lower.contains(f)) {
+    if SECRET_FIELDS
+        .iter()
+        .chain(marked)
+        .any(|f| lower.contains(&f.to_ascii_lowercase()))
+    {
         return format!("{REDACTED} (an unparsed body naming a secret field)");
     }
     text.into_owned()
@@ -208,10 +221,10 @@ fn looks_like_form(text: &str) -> bool {
 }
 
 /// Scrubs the secret fields of a form (or a query string).
-fn scrub_form(form: &[u8]) -> String {
+fn scrub_form(form: &[u8], marked: &[&str]) -> String {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form)
         .map(|(k, v)| {
-            let v = if is_secret_field(&k) {
+            let v = if is_secret_field(&k, marked) {
                 REDACTED.into()
             } else {
                 v.into_owned()
@@ -226,8 +239,13 @@ fn scrub_form(form: &[u8]) -> String {
 
 fn path_and_query(request: &Request) -> String {
     match request.url.query() {
-        Some(q) if request.url.query_pairs().any(|(k, _)| is_secret_field(&k)) => {
-            format!("{}?{}", request.url.path(), scrub_form(q.as_bytes()))
+        Some(q)
+            if request
+                .url
+                .query_pairs()
+                .any(|(k, _)| is_secret_field(&k, &[])) =>
+        {
+            format!("{}?{}", request.url.path(), scrub_form(q.as_bytes(), &[]))
         }
         Some(q) => format!("{}?{q}", request.url.path()),
         None => request.url.path().to_owned(),
@@ -286,7 +304,7 @@ impl Transport for RecordingTransport {
             method: request.method.to_string(),
             path_and_query: path_and_query(&request),
             headers: scrub_headers(&request.headers),
-            body: scrub_body(&request.body),
+            body: scrub_body_marked(&request.body, request.secret_fields),
         };
         let response = self.inner.send(request).await?;
         let exchange = Exchange {

@@ -474,9 +474,10 @@ impl MockServer {
             .fallback(fault::not_found)
             .with_state(state.clone());
         let app = match state.config.routes.clone() {
-            Some(routes) => app.merge(routes.route_layer(
-                axum::middleware::from_fn_with_state(state.clone(), auth::require),
-            )),
+            Some(routes) => app.merge(routes.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require,
+            ))),
             None => app,
         }
         .layer(axum::middleware::from_fn_with_state(
