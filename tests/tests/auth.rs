@@ -5,7 +5,7 @@ use std::time::Duration;
 use thingspace::{
     Client, ErrorKind,
     m2m::M2m,
-    mock::{Fault, MockConfig, Route},
+    mock::{Fault, MockConfig, Route, SessionRefusal},
 };
 use thingspace_tests::{CapturedLogs, Harness, loader_for};
 
@@ -329,4 +329,86 @@ async fn a_login_without_expires_in_counts_as_twenty_minutes_and_is_renewed_afte
         opened.iter().all(|l| l.contains("lifetime_secs=1200")),
         "the documented 20 minutes: {opened:?}"
     );
+}
+
+#[tokio::test]
+async fn a_session_ended_by_the_server_mid_listing_costs_one_login_and_no_lead() {
+    use futures_util::StreamExt;
+    // Refused as documented (400 SessionToken.Expired), and logins say no `expiresIn`.
+    let h = Harness::start_with(
+        MockConfig::default()
+            .send_session_expiry(false)
+            .session_refusal(SessionRefusal::Documented)
+            .leads_page_size(10),
+    )
+    .await
+    .expect("harness");
+    h.server.set_lead_count("0000123456", 45);
+    let expected: Vec<String> = h
+        .server
+        .leads("0000123456")
+        .iter()
+        .map(|v| v["leadId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let mut pages = h.m2m.leads().pages("0000123456").expect("pages");
+    let mut ids = Vec::new();
+    let mut n = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.expect("every page, the session's end included");
+        ids.extend(
+            page.items
+                .into_iter()
+                .map(|l| l.lead_id.unwrap_or_default()),
+        );
+        n += 1;
+        if n == 2 {
+            // The server forgets every session: the next page is refused with 400.
+            h.server.expire_sessions();
+        }
+    }
+    assert_eq!(ids, expected, "every lead once, in order");
+    assert_eq!(h.server.count(Route::Login), 2, "one more login");
+    assert_eq!(
+        h.server.count(Route::Token),
+        1,
+        "the bearer token was not refused"
+    );
+    assert_eq!(
+        h.server.count(Route::Leads),
+        6,
+        "five pages and the one refused"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_login_and_a_silent_api_end_within_the_operations_budget() {
+    let h = Harness::start().await.expect("harness");
+    // The login takes most of the 2 s budget; the API never answers in time.
+    h.server
+        .inject(Route::Login, Fault::Delay(Duration::from_millis(1500)));
+    h.server
+        .inject(Route::Account, Fault::Delay(Duration::from_secs(60)));
+    let config = loader_for(&h.server)
+        .set("retry.deadline_secs", "2")
+        .set("timeout_secs", "30")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let started = std::time::Instant::now();
+    let e = m2m
+        .accounts()
+        .get("0000123456")
+        .await
+        .expect_err("out of budget");
+    let took = started.elapsed();
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.to_string().contains("deadline_secs"), "{e}");
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+    // Not 2 s for the login plus 2 s for the request: one budget for both (with room for a
+    // slow machine, far below twice the budget).
+    assert!(took < Duration::from_millis(3000), "{took:?}: {e}");
+    assert_eq!(h.server.count(Route::Login), 1);
+    assert_eq!(h.server.count(Route::Account), 1);
 }
