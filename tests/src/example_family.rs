@@ -9,7 +9,6 @@
 //!   webhook and answers `{"webhookId"}`. The signing key is a secret; registering twice makes
 //!   two webhooks, so the operation is unsafe to repeat.
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thingspace::{
     ApiRequest, Client, Response, Result, SecretString,
@@ -96,43 +95,33 @@ impl Devices {
         decode_webhook_id(&self.client.send(&request).await?)
     }
 
-    /// Every device's usage for `account`, page after page, one page fetched ahead.
+    /// Every device's usage for `account`, page after page, one page fetched ahead. The paging
+    /// is a closure: no `PageSource` type to write.
     ///
     /// # Errors
     /// `ErrorKind::InvalidInput` for an empty account name, before any request.
-    pub fn usage(&self, account: &str) -> Result<Items<UsagePages>> {
+    pub fn usage(
+        &self,
+        account: &str,
+    ) -> Result<Items<impl PageSource<Item = DeviceUsage, Cursor = u32> + use<>>> {
         encode_param("accountname", account)?;
-        Ok(Pages::new(UsagePages {
-            client: self.client.clone(),
-            account: account.to_owned(),
+        let (client, account) = (self.client.clone(), account.to_owned());
+        Ok(Pages::from_fn(move |cursor: Option<u32>| {
+            let (client, account) = (client.clone(), account.clone());
+            async move {
+                let page = cursor.unwrap_or(1);
+                let request = ApiRequest::get(LIST_USAGE, "/m2m/v1/devices/{accountname}/usage")
+                    .path_param("accountname", account)
+                    .query("page", page);
+                let body: UsagePage = client.get_json(&request).await?;
+                Ok(if body.last_page {
+                    Page::last(body.usage)
+                } else {
+                    Page::more(body.usage, page.checked_add(1))
+                })
+            }
         })
         .items())
-    }
-}
-
-/// The paging of the usage listing: the cursor is the page number.
-#[derive(Debug, Clone)]
-pub struct UsagePages {
-    client: Client,
-    account: String,
-}
-
-#[async_trait]
-impl PageSource for UsagePages {
-    type Item = DeviceUsage;
-    type Cursor = u32;
-
-    async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<DeviceUsage, u32>> {
-        let page = cursor.unwrap_or(1);
-        let request = ApiRequest::get(LIST_USAGE, "/m2m/v1/devices/{accountname}/usage")
-            .path_param("accountname", self.account.clone())
-            .query("page", page);
-        let body: UsagePage = self.client.get_json(&request).await?;
-        Ok(if body.last_page {
-            Page::last(body.usage)
-        } else {
-            Page::more(body.usage, page.checked_add(1))
-        })
     }
 }
 

@@ -5,6 +5,7 @@ use std::{
     collections::HashSet,
     fmt,
     hash::Hash,
+    marker::PhantomData,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll, ready},
@@ -73,6 +74,49 @@ pub trait PageSource: Send + Sync + 'static {
 
 type Fetch<S> = JoinHandle<Result<Page<<S as PageSource>::Item, <S as PageSource>::Cursor>>>;
 
+/// A [`PageSource`] made of a closure: `Pages::from_fn(|cursor| async move { ... })`.
+pub struct FnSource<F, T, C> {
+    fetch: F,
+    _page: PhantomData<fn() -> (T, C)>,
+}
+
+impl<F, T, C> fmt::Debug for FnSource<F, T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnSource").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<F, Fut, T, C> PageSource for FnSource<F, T, C>
+where
+    F: Fn(Option<C>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T, C>>> + Send + 'static,
+    T: Send + 'static,
+    C: Clone + Eq + Hash + fmt::Debug + fmt::Display + Send + Sync + 'static,
+{
+    type Item = T;
+    type Cursor = C;
+
+    async fn fetch_page(&self, cursor: Option<C>) -> Result<Page<T, C>> {
+        (self.fetch)(cursor).await
+    }
+}
+
+/// Where a listing stands: the state machine behind [`Pages`].
+enum State<S: PageSource> {
+    /// Next: fetch the page at this cursor (`None`: the first page).
+    Ready(Option<S::Cursor>),
+    /// The page at `cursor` is being fetched.
+    Fetching {
+        cursor: Option<S::Cursor>,
+        fetch: Fetch<S>,
+    },
+    /// The last page delivered broke paging's rules: this error comes next, then the end.
+    Failing(Error),
+    /// Ended.
+    Done,
+}
+
 /// A stream of pages. While the caller works on one page the next is already being fetched
 /// (never more than one ahead), so memory stays at about two pages.
 ///
@@ -82,19 +126,21 @@ type Fetch<S> = JoinHandle<Result<Page<<S as PageSource>::Item, <S as PageSource
 /// ([`Error::resume_cursor`]). Dropping the stream cancels the fetch in flight.
 pub struct Pages<S: PageSource> {
     source: Arc<S>,
-    in_flight: Option<(Option<S::Cursor>, Fetch<S>)>,
-    next: Option<Option<S::Cursor>>,
-    pending_error: Option<Error>,
+    state: State<S>,
     seen: HashSet<S::Cursor>,
-    done: bool,
 }
 
 impl<S: PageSource> fmt::Debug for Pages<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Ready(_) => "ready",
+            State::Fetching { .. } => "fetching",
+            State::Failing(_) => "failing",
+            State::Done => "done",
+        };
         f.debug_struct("Pages")
-            .field("in_flight", &self.in_flight.as_ref().map(|(c, _)| c))
+            .field("state", &state)
             .field("pages_seen", &self.seen.len())
-            .field("done", &self.done)
             .finish()
     }
 }
@@ -113,11 +159,8 @@ impl<S: PageSource> Pages<S> {
         }
         Self {
             source: Arc::new(source),
-            in_flight: None,
-            next: Some(cursor),
-            pending_error: None,
+            state: State::Ready(cursor),
             seen,
-            done: false,
         }
     }
 
@@ -129,12 +172,77 @@ impl<S: PageSource> Pages<S> {
         }
     }
 
-    fn spawn(&mut self, cursor: Option<S::Cursor>) {
+    fn fetch(&self, cursor: Option<S::Cursor>) -> State<S> {
         let source = self.source.clone();
         let c = cursor.clone();
         // The fetch runs in the caller's span, so its logs nest where the listing started.
-        let handle = tokio::spawn(async move { source.fetch_page(c).await }.in_current_span());
-        self.in_flight = Some((cursor, handle));
+        let fetch = tokio::spawn(async move { source.fetch_page(c).await }.in_current_span());
+        State::Fetching { cursor, fetch }
+    }
+
+    /// What follows a delivered `page`: the next fetch, started now (so the server works while
+    /// the caller does), an error for a page that broke paging's rules, or the end.
+    fn after(&mut self, page: &Page<S::Item, S::Cursor>) -> State<S> {
+        if !page.has_more {
+            return State::Done;
+        }
+        // These two errors come after a page that is delivered whole: they carry no cursor,
+        // since resuming from this page's own would deliver its items twice, and there is no
+        // later one to give.
+        match &page.next {
+            None => State::Failing(Error::new(
+                ErrorKind::Pagination,
+                "the server said more data follows but gave no cursor for it",
+            )),
+            Some(next) if !self.seen.insert(next.clone()) => State::Failing(Error::new(
+                ErrorKind::Pagination,
+                format!("the server repeated cursor {next}; stopping instead of looping"),
+            )),
+            Some(next) => self.fetch(Some(next.clone())),
+        }
+    }
+}
+
+impl<F, Fut, T, C> Pages<FnSource<F, T, C>>
+where
+    F: Fn(Option<C>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T, C>>> + Send + 'static,
+    T: Send + 'static,
+    C: Clone + Eq + Hash + fmt::Debug + fmt::Display + Send + Sync + 'static,
+{
+    /// Pages fetched by `fetch`, given the cursor of each page (`None` for the first), with no
+    /// [`PageSource`] type to write.
+    ///
+    /// ```
+    /// use thingspace_core::{Page, Pages};
+    ///
+    /// # async fn run() -> thingspace_core::Result<()> {
+    /// // Three pages of numbers, the cursor being the page number.
+    /// let items = Pages::from_fn(|page: Option<u32>| async move {
+    ///     let n = page.unwrap_or(1);
+    ///     let items = vec![n * 10, n * 10 + 1];
+    ///     Ok(if n == 3 { Page::last(items) } else { Page::more(items, Some(n + 1)) })
+    /// })
+    /// .items()
+    /// .collect_all()
+    /// .await?;
+    /// assert_eq!(items, [10, 11, 20, 21, 30, 31]);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run()).unwrap();
+    /// ```
+    pub fn from_fn(fetch: F) -> Self {
+        Self::from_fn_at(fetch, None)
+    }
+
+    /// As [`from_fn`](Self::from_fn), resuming at `cursor`.
+    pub fn from_fn_at(fetch: F, cursor: Option<C>) -> Self {
+        Self::starting_at(
+            FnSource {
+                fetch,
+                _page: PhantomData,
+            },
+            cursor,
+        )
     }
 }
 
@@ -144,8 +252,8 @@ impl<S: PageSource> Unpin for Items<S> {}
 
 impl<S: PageSource> Drop for Pages<S> {
     fn drop(&mut self) {
-        if let Some((_, handle)) = &self.in_flight {
-            handle.abort();
+        if let State::Fetching { fetch, .. } = &self.state {
+            fetch.abort();
         }
     }
 }
@@ -162,76 +270,39 @@ impl<S: PageSource> Stream for Pages<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if let Some(err) = this.pending_error.take() {
-            this.done = true;
-            return Poll::Ready(Some(Err(err)));
-        }
-        if this.done {
-            return Poll::Ready(None);
-        }
-        if this.in_flight.is_none() {
-            match this.next.take() {
-                Some(cursor) => this.spawn(cursor),
-                None => {
-                    this.done = true;
-                    return Poll::Ready(None);
+        loop {
+            match std::mem::replace(&mut this.state, State::Done) {
+                State::Done => return Poll::Ready(None),
+                State::Failing(err) => return Poll::Ready(Some(Err(err))),
+                State::Ready(cursor) => this.state = this.fetch(cursor),
+                State::Fetching { cursor, mut fetch } => {
+                    let joined = match Pin::new(&mut fetch).poll(cx) {
+                        Poll::Pending => {
+                            this.state = State::Fetching { cursor, fetch };
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(joined) => joined,
+                    };
+                    let mut page = match joined {
+                        Ok(Ok(page)) => page,
+                        Ok(Err(err)) => return Poll::Ready(Some(Err(with_cursor(err, &cursor)))),
+                        Err(join) => {
+                            // A panic is a bug, not a network failure: it must not read as retryable.
+                            let err = if join.is_panic() {
+                                Error::new(ErrorKind::Pagination, "the page fetch panicked")
+                            } else {
+                                Error::new(ErrorKind::Transport, "the page fetch was cancelled")
+                            }
+                            .with_source(join);
+                            return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
+                        }
+                    };
+                    page.cursor = cursor;
+                    this.state = this.after(&page);
+                    return Poll::Ready(Some(Ok(page)));
                 }
             }
         }
-        let Some((_, handle)) = this.in_flight.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let joined = ready!(Pin::new(handle).poll(cx));
-        let Some((cursor, _)) = this.in_flight.take() else {
-            return Poll::Ready(None);
-        };
-        let mut page = match joined {
-            Ok(Ok(page)) => page,
-            Ok(Err(err)) => {
-                this.done = true;
-                return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
-            }
-            Err(join) => {
-                this.done = true;
-                // A panic is a bug, not a network failure: it must not read as retryable.
-                let err = if join.is_panic() {
-                    Error::new(ErrorKind::Pagination, "the page fetch panicked")
-                } else {
-                    Error::new(ErrorKind::Transport, "the page fetch was cancelled")
-                }
-                .with_source(join);
-                return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
-            }
-        };
-        page.cursor = cursor.clone();
-        if page.has_more {
-            match &page.next {
-                // These two errors come after a page that is delivered whole: they carry no
-                // cursor, since resuming from this page's own would deliver its items twice,
-                // and there is no later one to give.
-                None => {
-                    this.pending_error = Some(Error::new(
-                        ErrorKind::Pagination,
-                        "the server said more data follows but gave no cursor for it",
-                    ));
-                }
-                Some(next) if !this.seen.insert(next.clone()) => {
-                    this.pending_error = Some(Error::new(
-                        ErrorKind::Pagination,
-                        format!("the server repeated cursor {next}; stopping instead of looping"),
-                    ));
-                }
-                Some(next) => {
-                    // Fetch the next page while the caller works on this one.
-                    let next = next.clone();
-                    this.spawn(Some(next));
-                }
-            }
-        } else {
-            this.next = None;
-            this.done = this.pending_error.is_none();
-        }
-        Poll::Ready(Some(Ok(page)))
     }
 }
 
