@@ -108,6 +108,43 @@ impl Default for Config {
 }
 
 impl Config {
+    /// A typed builder, for settings made in code rather than read from files or the
+    /// environment; its values are checked as loaded ones are.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use thingspace_core::{Config, url::Url};
+    ///
+    /// let config = Config::builder()
+    ///     .base_url(Url::parse("https://thingspace.verizon.com/api").unwrap())
+    ///     .client_id("my-app-key")
+    ///     .client_secret("my-app-secret")
+    ///     .username("my-uws-user")
+    ///     .password("my-uws-password")
+    ///     .timeout(Duration::from_secs(10))
+    ///     .max_attempts(5)
+    ///     .build()?;
+    /// assert_eq!(config.retry_policy().max_attempts(), 5);
+    /// assert!(!format!("{config:?}").contains("my-uws-password"));
+    /// # Ok::<(), thingspace_core::Error>(())
+    /// ```
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config::default(),
+        }
+    }
+
+    /// Checks what no type says: URLs without credentials in them, a positive timeout, at
+    /// least one attempt.
+    fn check(&self) -> Result<()> {
+        no_credentials_in_url("base_url", &self.base_url)?;
+        if let Some(url) = &self.token_url {
+            no_credentials_in_url("token_url", url)?;
+        }
+        positive_secs("timeout_secs", self.timeout_secs)?;
+        self.retry.check("retry")
+    }
+
     /// Loads the configuration from the default layers (file, environment).
     ///
     /// # Errors
@@ -156,6 +193,96 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("retry", &self.retry)
             .finish()
+    }
+}
+
+/// Builds a [`Config`] in code, with types: see [`Config::builder`].
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// The base URL of the ThingSpace API (`.../api`).
+    pub fn base_url(mut self, url: Url) -> Self {
+        self.config.base_url = url;
+        self
+    }
+
+    /// The OAuth token endpoint, when not `<base_url>/ts/v1/oauth2/token`.
+    pub fn token_url(mut self, url: Url) -> Self {
+        self.config.token_url = Some(url);
+        self
+    }
+
+    /// The OAuth client id (the ThingSpace app key).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.config.client_id = Some(id.into());
+        self
+    }
+
+    /// The OAuth client secret.
+    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.config.client_secret = Some(secret.into());
+        self
+    }
+
+    /// OAuth scopes to request, space separated.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.config.scope = Some(scope.into());
+        self
+    }
+
+    /// The UWS user of the M2M session.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.config.username = Some(username.into());
+        self
+    }
+
+    /// The UWS user's password.
+    pub fn password(mut self, password: impl Into<SecretString>) -> Self {
+        self.config.password = Some(password.into());
+        self
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout_secs = timeout.as_secs_f64();
+        self
+    }
+
+    /// The largest response body accepted, in bytes.
+    pub fn max_body_bytes(mut self, max: u64) -> Self {
+        self.config.max_body_bytes = max;
+        self
+    }
+
+    /// Total attempts of an operation, the first included (`1` turns retries off).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.config.retry.max_attempts = u64::from(attempts);
+        self
+    }
+
+    /// The budget of one operation, retries, waits and credentials included (`None`: none).
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.config.retry.deadline_secs = deadline.map_or(0.0, |d| d.as_secs_f64());
+        self
+    }
+
+    /// The whole `[retry]` table.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// The configuration, checked as a loaded one is.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the setting: a URL holding a
+    /// user name or password, a timeout that is not positive, no attempts at all.
+    pub fn build(self) -> Result<Config> {
+        self.config.check()?;
+        Ok(self.config)
     }
 }
 
@@ -332,12 +459,7 @@ impl LoadedConfig {
     /// A malformed value, naming the key and the layer it came from.
     pub fn thingspace(&self) -> Result<Config> {
         let config: Config = self.figment.extract()?;
-        no_credentials_in_url("base_url", &config.base_url)?;
-        if let Some(url) = &config.token_url {
-            no_credentials_in_url("token_url", url)?;
-        }
-        positive_secs("timeout_secs", config.timeout_secs)?;
-        config.retry.check("retry")?;
+        config.check()?;
         self.check_keys()?;
         Ok(config)
     }
@@ -591,6 +713,40 @@ pub fn require_settings(what: &str, settings: &[(&str, bool)], hint: &str) -> Re
 /// A positive, finite number of seconds as a duration (at most a day).
 pub(crate) fn secs(value: f64) -> Option<Duration> {
     (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0)))
+}
+
+#[cfg(test)]
+mod builder_tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_checks_what_loading_checks() {
+        let e = Config::builder()
+            .base_url(Url::parse("https://me:pw@example.com/api").expect("url"))
+            .build()
+            .expect_err("credentials in the URL");
+        assert!(
+            e.to_string().contains("base_url") && !e.to_string().contains("pw"),
+            "{e}"
+        );
+        let e = Config::builder()
+            .timeout(Duration::ZERO)
+            .build()
+            .expect_err("zero timeout");
+        assert!(e.to_string().contains("timeout_secs"), "{e}");
+        let e = Config::builder()
+            .max_attempts(0)
+            .build()
+            .expect_err("no attempts");
+        assert!(e.to_string().contains("max_attempts"), "{e}");
+        let c = Config::builder()
+            .deadline(None)
+            .client_id("0042")
+            .build()
+            .expect("built");
+        assert_eq!(c.retry_policy().deadline(), None);
+        assert_eq!(c.client_id.as_deref(), Some("0042"));
+    }
 }
 
 #[cfg(test)]
