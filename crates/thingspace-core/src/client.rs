@@ -525,4 +525,115 @@ mod tests {
             .expect_err("insecure");
         assert_eq!(e.kind(), ErrorKind::Insecure);
     }
+
+    #[tokio::test]
+    async fn an_unsafe_request_is_sent_again_after_a_refusal_only_if_it_was_not_processed() {
+        // A 401 of which nothing more is known: an unsafe request is not sent again.
+        let mut t = MockTransport::new();
+        t.expect_send().times(1).returning(|_| status(401));
+        let mut a = auth_mock();
+        a.expect_authorize().times(1).returning(|_, _| Ok(()));
+        a.expect_invalidate().times(0);
+        let e = client(t, Some(a))
+            .send(&ApiRequest::post("op", "/x").json(&1))
+            .await
+            .expect_err("401");
+        assert!(
+            e.is_auth() && e.to_string().contains("not sent again"),
+            "{e}"
+        );
+
+        // Refused before processing (a gateway's answer): renewed and sent again.
+        let mut t = MockTransport::new();
+        let mut seq = Sequence::new();
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| status(401));
+        t.expect_send()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| ok("{}"));
+        let mut a = MockAuthProvider::new();
+        a.expect_rejection()
+            .returning(|_| Some(crate::Rejection::BeforeProcessing));
+        a.expect_authorize().times(2).returning(|_, _| Ok(()));
+        a.expect_invalidate().times(1).returning(|_| ());
+        client(t, Some(a))
+            .send(&ApiRequest::post("op", "/x").json(&1))
+            .await
+            .expect("sent again");
+    }
+
+    #[derive(Debug, Default)]
+    struct Counting {
+        operations: std::sync::atomic::AtomicUsize,
+        attempts: std::sync::atomic::AtomicUsize,
+        finished: std::sync::Mutex<Vec<Option<u16>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::hooks::Interceptor for Counting {
+        async fn before_operation(&self, op: &crate::hooks::OperationInfo<'_>) -> Result<()> {
+            assert_eq!(op.operation, "op");
+            self.operations
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+
+        async fn before_attempt(
+            &self,
+            _: &crate::hooks::OperationInfo<'_>,
+            attempt: u32,
+            request: &mut Request,
+        ) -> Result<()> {
+            self.attempts
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            request.headers.insert(
+                "x-attempt",
+                HeaderValue::from_str(&attempt.to_string()).expect("header"),
+            );
+            Ok(())
+        }
+
+        fn after_operation(
+            &self,
+            _: &crate::hooks::OperationInfo<'_>,
+            result: std::result::Result<&Response, &Error>,
+            _: Duration,
+        ) {
+            self.finished
+                .lock()
+                .expect("lock")
+                .push(result.ok().map(|r| r.status.as_u16()));
+        }
+    }
+
+    #[tokio::test]
+    async fn interceptors_see_each_operation_once_and_each_attempt() {
+        let mut t = MockTransport::new();
+        let mut seq = Sequence::new();
+        t.expect_send()
+            .withf(|r| r.headers["x-attempt"] == "1")
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| status(503));
+        t.expect_send()
+            .withf(|r| r.headers["x-attempt"] == "2")
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| ok("{}"));
+        let counting = Arc::new(Counting::default());
+        let c = Client::builder(base())
+            .transport(Arc::new(t))
+            .retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
+            .interceptor(counting.clone())
+            .build()
+            .expect("client");
+        c.send(&ApiRequest::get("op", "/x")).await.expect("retried");
+        use std::sync::atomic::Ordering::SeqCst;
+        assert_eq!(counting.operations.load(SeqCst), 1);
+        assert_eq!(counting.attempts.load(SeqCst), 2);
+        assert_eq!(*counting.finished.lock().expect("lock"), [Some(200)]);
+    }
 }
