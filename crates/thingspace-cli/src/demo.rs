@@ -7,7 +7,7 @@ use thingspace::{
     Client, ConfigLoader, Error, ErrorKind,
     m2m::{ExtendedAttributes, Lead, M2m, StatesAndServices},
     mock::{DOCUMENT_ACCOUNT, Fault, MockServer, Route},
-    oc::{OcConfig, OperatorConnect},
+    oc::{OcConfig, OperatorConnect, Timestamp},
     replay::{RecordingTransport, ReplayTransport},
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
@@ -488,7 +488,7 @@ pub(crate) async fn run() -> Result<(), CliError> {
         "lead of tenant {tenant}: status {:?}, company {:?}, consented {:?}",
         lead.status.as_ref().map(ToString::to_string),
         lead.contact().and_then(|c| c.company_name.clone()),
-        lead.consented_on
+        lead.consented_on.as_ref().and_then(Timestamp::parsed)
     )?;
     let unknown = oc
         .leads()

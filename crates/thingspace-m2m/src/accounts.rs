@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use thingspace_core::de::{null_as_default, opt_string_or_number, required_text};
 use thingspace_core::{ApiRequest, Client, Result};
 
-/// Operation name of [`Accounts::get`], as it appears in errors and traces.
+/// Operation name of [`AccountsApi::get`], as it appears in errors and traces.
 pub const GET_ACCOUNT: &str = "m2m.accounts.get";
 
 /// An M2M account. Serialises with the wire field names.
@@ -143,11 +143,11 @@ pub struct KeyValue {
 
 /// The accounts resource. Get it with [`M2m::accounts`](crate::M2m::accounts).
 #[derive(Debug, Clone, Copy)]
-pub struct Accounts<'a> {
+pub struct AccountsApi<'a> {
     client: &'a Client,
 }
 
-impl<'a> Accounts<'a> {
+impl<'a> AccountsApi<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self { client }
     }
@@ -158,14 +158,23 @@ impl<'a> Accounts<'a> {
     /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
     /// for an empty name; the service's error (with `errorCode`/`errorMessage`) otherwise.
     pub async fn get(&self, account_name: &str) -> Result<Account> {
-        self.client.get_json(&get_request(account_name)).await
+        decode_get(&self.client.send(&get_request(account_name)).await?)
     }
 }
 
-/// The request of [`Accounts::get`].
+/// The request of [`AccountsApi::get`].
 pub fn get_request(account_name: &str) -> ApiRequest {
     ApiRequest::get(GET_ACCOUNT, "/m2m/v1/accounts/{accountname}")
         .path_param("accountname", account_name)
+}
+
+/// Decodes the response of [`AccountsApi::get`].
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for a body that is not an
+/// account; the service's error for an error envelope in a success response.
+pub fn decode_get(response: &thingspace_core::Response) -> Result<Account> {
+    response.json(GET_ACCOUNT)
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use std::sync::{Arc, atomic::AtomicU8};
 
 use thingspace_core::Client;
 
-pub use accounts::{Account, Accounts, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
-pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, Leads};
+pub use accounts::{Account, AccountsApi, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
+pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, LeadsApi};
 pub use states_and_services::{
     Engagement, RatingGroup, Service, ServiceState, StatesAndServices, StatesAndServicesApi,
 };
@@ -39,13 +39,13 @@ impl M2m {
     }
 
     /// Accounts: `GET /m2m/v1/accounts/{accountname}`.
-    pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.client)
+    pub fn accounts(&self) -> AccountsApi<'_> {
+        AccountsApi::new(&self.client)
     }
 
     /// Account leads, every page followed: `GET /m2m/v1/leads/{accountname}`.
-    pub fn leads(&self) -> Leads<'_> {
-        Leads::new(&self.client)
+    pub fn leads(&self) -> LeadsApi<'_> {
+        LeadsApi::new(&self.client)
     }
 
     /// Custom states and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`

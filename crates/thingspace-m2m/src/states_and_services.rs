@@ -107,13 +107,41 @@ pub struct StatesAndServicesApi<'a> {
     spelling: &'a AtomicU8,
 }
 
-/// The path spellings, in the order they are tried.
-const PATHS: [&str; 2] = [
-    "/m2m/v1/accounts/{accountname}/stateandservices",
-    "/m2m/v1/accounts/{accountname}/statesandservices",
-];
+/// A spelling of the states-and-services path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PathSpelling {
+    /// `/m2m/v1/accounts/{accountname}/stateandservices`, as the document spells it.
+    Document,
+    /// `/m2m/v1/accounts/{accountname}/statesandservices`, as the generated SDKs spell it.
+    Sdk,
+}
 
-/// The spelling known to work: [`UNKNOWN`], or 1 + an index of [`PATHS`].
+impl PathSpelling {
+    /// The spellings, in the order [`StatesAndServicesApi::get`] tries them.
+    pub const ALL: [PathSpelling; 2] = [PathSpelling::Document, PathSpelling::Sdk];
+
+    /// The path template.
+    pub fn path(self) -> &'static str {
+        match self {
+            PathSpelling::Document => "/m2m/v1/accounts/{accountname}/stateandservices",
+            PathSpelling::Sdk => "/m2m/v1/accounts/{accountname}/statesandservices",
+        }
+    }
+
+    /// The value kept in the shared state once this spelling answered (never `UNKNOWN`).
+    fn code(self) -> u8 {
+        match self {
+            PathSpelling::Document => 1,
+            PathSpelling::Sdk => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// No spelling known to work yet (see `PathSpelling::code`).
 pub(crate) const UNKNOWN: u8 = 0;
 
 impl<'a> StatesAndServicesApi<'a> {
@@ -130,18 +158,17 @@ impl<'a> StatesAndServicesApi<'a> {
     /// a missing account), not a gateway's "no such path": the second spelling's when it has
     /// a code, else the first's.
     pub async fn get(&self, account: &str) -> Result<StatesAndServices> {
-        let request = |path: &'static str| {
-            ApiRequest::get(GET_STATES_AND_SERVICES, path).path_param("accountname", account)
+        let fetch = |spelling: PathSpelling| async move {
+            decode_get(&self.client.send(&get_request(account, spelling)).await?)
         };
-        let known = self.spelling.load(Ordering::Relaxed);
-        if let Some(path) = PATHS.get(usize::from(known).wrapping_sub(1)) {
-            return self.client.get_json(&request(path)).await;
+        if let Some(known) = PathSpelling::from_code(self.spelling.load(Ordering::Relaxed)) {
+            return fetch(known).await;
         }
         let mut not_found: Option<thingspace_core::Error> = None;
-        for (i, path) in PATHS.iter().enumerate() {
-            match self.client.get_json(&request(path)).await {
+        for spelling in PathSpelling::ALL {
+            match fetch(spelling).await {
                 Ok(answer) => {
-                    self.spelling.store(i as u8 + 1, Ordering::Relaxed);
+                    self.spelling.store(spelling.code(), Ordering::Relaxed);
                     return Ok(answer);
                 }
                 Err(e) if e.is_not_found() => {
@@ -157,6 +184,21 @@ impl<'a> StatesAndServicesApi<'a> {
             thingspace_core::Error::invalid_input("no states-and-services path to try")
         }))
     }
+}
+
+/// The request of [`StatesAndServicesApi::get`] on the path spelled `spelling`.
+pub fn get_request(account: &str, spelling: PathSpelling) -> ApiRequest {
+    ApiRequest::get(GET_STATES_AND_SERVICES, spelling.path()).path_param("accountname", account)
+}
+
+/// Decodes the response of [`StatesAndServicesApi::get`].
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for a body that is not an
+/// account's states and services; the service's error for an error envelope in a success
+/// response.
+pub fn decode_get(response: &thingspace_core::Response) -> Result<StatesAndServices> {
+    response.json(GET_STATES_AND_SERVICES)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use thingspace_core::{
 
 pub use config::OcConfig;
 pub use leads::{
-    CivicAddress, ConsentStatus, Contact, ContactDetails, Location, OcLead, OcLeadPages, OcLeads,
+    CivicAddress, ConsentStatus, Contact, ContactDetails, LeadPages, LeadsApi, Location, OcLead,
+    Timestamp,
 };
 
 /// The Operator Connect API: a handle on its own [`Client`], cheap to clone.
@@ -75,7 +76,7 @@ impl OperatorConnect {
     }
 
     /// Operator Connect leads.
-    pub fn leads(&self) -> OcLeads<'_> {
-        OcLeads::new(&self.client)
+    pub fn leads(&self) -> LeadsApi<'_> {
+        LeadsApi::new(&self.client)
     }
 }

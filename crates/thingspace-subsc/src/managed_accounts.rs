@@ -257,28 +257,20 @@ impl<'a> ManagedAccountsApi<'a> {
         service: &ServiceName,
         status: Option<ManagedStatus>,
     ) -> Result<ManagedAccounts> {
-        let response = self.client.send(&request(account, service, status)).await?;
-        decode(&response, status)
+        let response = self
+            .client
+            .send(&list_request(account, service, status))
+            .await?;
+        decode_list(&response, status)
     }
 }
 
-/// Decodes a managed-accounts response, in any of its spellings, for a request made with
-/// `status` (which says the state of accounts in the document's `managedAccList`).
-///
-/// # Errors
-/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for a body that is not a
-/// managed-accounts response.
-pub fn decode(
-    response: &thingspace_core::Response,
-    status: Option<ManagedStatus>,
-) -> Result<ManagedAccounts> {
-    Ok(response
-        .json::<Wire>(LIST_MANAGED_ACCOUNTS)?
-        .into_model(status))
-}
-
 /// The request of [`ManagedAccountsApi::list`].
-pub fn request(account: &str, service: &ServiceName, status: Option<ManagedStatus>) -> ApiRequest {
+pub fn list_request(
+    account: &str,
+    service: &ServiceName,
+    status: Option<ManagedStatus>,
+) -> ApiRequest {
     let base = match status {
         None => ApiRequest::get(
             LIST_MANAGED_ACCOUNTS,
@@ -292,6 +284,22 @@ pub fn request(account: &str, service: &ServiceName, status: Option<ManagedStatu
     };
     base.path_param("accountName", account)
         .path_param("serviceName", service.as_str())
+}
+
+/// Decodes the response of [`ManagedAccountsApi::list`], in any of its spellings, for a
+/// request made with `status` (which says the state of accounts in the document's
+/// `managedAccList`).
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for a body that is not a
+/// managed-accounts response.
+pub fn decode_list(
+    response: &thingspace_core::Response,
+    status: Option<ManagedStatus>,
+) -> Result<ManagedAccounts> {
+    Ok(response
+        .json::<Wire>(LIST_MANAGED_ACCOUNTS)?
+        .into_model(status))
 }
 
 #[cfg(test)]
@@ -368,7 +376,7 @@ mod tests {
             "{}",
             r#"{"accountName":"2024009649-00001"}"#,
         ] {
-            let e = super::decode(&response(body), None).expect_err(body);
+            let e = decode_list(&response(body), None).expect_err(body);
             assert!(e.is_decode(), "{body}: {e}");
         }
         // A present but null or empty list is an answer: no managed accounts.
@@ -376,7 +384,7 @@ mod tests {
             r#"{"managedAccList":null}"#,
             r#"{"ManagedAccAddedList":[]}"#,
         ] {
-            let m = super::decode(&response(body), None).expect(body);
+            let m = decode_list(&response(body), None).expect(body);
             assert!(m.managed_accounts.is_empty());
         }
     }
@@ -384,14 +392,14 @@ mod tests {
     #[test]
     fn paths_with_and_without_status() {
         let base = thingspace_core::url::Url::parse("https://h/api").expect("url");
-        let u = request("2024009649-00001", &ServiceName::Location, None)
+        let u = list_request("2024009649-00001", &ServiceName::Location, None)
             .url(&base)
             .expect("url");
         assert_eq!(
             u.path(),
             "/api/subsc/v1/managedaccounts/2024009649-00001/service/Location"
         );
-        let u = request("0001", &"My Svc".into(), Some(ManagedStatus::Provision))
+        let u = list_request("0001", &"My Svc".into(), Some(ManagedStatus::Provision))
             .url(&base)
             .expect("url");
         assert_eq!(
@@ -399,7 +407,7 @@ mod tests {
             "/api/subsc/v1/managedaccounts/0001/service/My%20Svc/status/PROVISION"
         );
         assert!(
-            request("", &ServiceName::Location, None)
+            list_request("", &ServiceName::Location, None)
                 .url(&base)
                 .is_err()
         );

@@ -1,7 +1,7 @@
 //! The Operator Connect lead of one customer tenant:
 //! `cargo run -p thingspace --example oc_leads_get --features oc,mock -- <MS_TENANT_ID>`.
 
-use thingspace::oc::{OcConfig, OperatorConnect};
+use thingspace::oc::{OcConfig, OperatorConnect, Timestamp};
 
 #[tokio::main]
 async fn main() -> thingspace::Result<()> {
@@ -17,7 +17,9 @@ async fn main() -> thingspace::Result<()> {
     for lead in leads {
         println!(
             "{:?} {:?} consented on {:?}",
-            lead.tenant_id, lead.status, lead.consented_on
+            lead.tenant_id,
+            lead.status,
+            lead.consented_on.as_ref().and_then(Timestamp::parsed)
         );
     }
     Ok(())

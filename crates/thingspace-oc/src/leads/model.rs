@@ -1,22 +1,11 @@
-//! Operator Connect leads: `GET {oc_base}/api/v2/oc/lead`.
+//! The lead model: what a lead holds, as the service sends it.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thingspace_core::de::{null_as_default, one_or_many, opt_string_or_number};
-use thingspace_core::pagination::{Items, Page, PageSource, Pages};
-use thingspace_core::{ApiRequest, Client, Error, Result};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
-
-/// Operation name of [`OcLeads::get`].
-pub const GET_LEAD: &str = "oc.leads.get";
-/// Operation name of a page of [`OcLeads::pages`].
-pub const LIST_LEADS: &str = "oc.leads.list";
-/// The largest page the service serves.
-pub const MAX_PAGE_SIZE: u32 = 20_000;
-
-const PATH: &str = "/api/v2/oc/lead";
 
 /// The consent state of a lead (Microsoft's consent states).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,48 +62,53 @@ impl<'de> Deserialize<'de> for ConsentStatus {
 ///
 /// Decoding is lenient where the service is known to be loose, so that one odd lead never
 /// costs the page it came in: text fields also accept numbers (kept as their text), and a
-/// timestamp that is not RFC 3339 leaves its parsed field `None` and is kept, as sent, in the
-/// matching `*_raw` field (and written back as sent when the lead is serialised).
+/// timestamp that is not RFC 3339 is kept as sent, as a [`Timestamp::Unparsed`] (and written
+/// back as sent when the lead is serialised).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(from = "OcLeadWire", into = "OcLeadWire")]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct OcLead {
     /// Civic addresses of the customer, with their locations.
+    #[serde(deserialize_with = "null_as_default")]
     pub civic_addresses: Vec<CivicAddress>,
     /// Comments added by the operator (kept as sent).
     pub comments: Option<serde_json::Value>,
     /// The Live Platform customer id, set when a Live Platform license is applied.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub ump_customer_guid: Option<String>,
     /// Whether the customer has no active license.
     pub is_not_active: Option<bool>,
     /// The tenant id of the channel the lead is attached to.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub ovoc_channel_id: Option<String>,
     /// Whether the lead was created consentless.
     pub is_direct_lead: Option<bool>,
     /// Live Cloud's internal id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub id: Option<String>,
     /// The customer's Microsoft tenant id.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub tenant_id: Option<String>,
     /// Where the tenant comes from, such as `Office365`.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub tenant_origin: Option<String>,
     /// The operator performing the onboarding.
+    #[serde(deserialize_with = "opt_string_or_number")]
     pub operator_id: Option<String>,
     /// The consent state.
     pub status: Option<ConsentStatus>,
-    /// When the customer consented: `None` when absent, null, or not an RFC 3339 timestamp
-    /// (then see [`consented_on_raw`](Self::consented_on_raw)). A timestamp without an offset,
-    /// as .NET services send, is taken as UTC.
-    pub consented_on: Option<OffsetDateTime>,
-    /// `consentedOn` as sent, when it is not an RFC 3339 timestamp (`None` otherwise).
-    pub consented_on_raw: Option<String>,
+    /// When the customer consented: `None` when absent, null or blank; see [`Timestamp`].
+    #[serde(deserialize_with = "opt_timestamp")]
+    pub consented_on: Option<Timestamp>,
     /// When the operator last modified the lead (read as [`consented_on`](Self::consented_on)).
-    pub last_modified_on: Option<OffsetDateTime>,
-    /// `lastModifiedOn` as sent, when it is not an RFC 3339 timestamp (`None` otherwise).
-    pub last_modified_on_raw: Option<String>,
+    #[serde(deserialize_with = "opt_timestamp")]
+    pub last_modified_on: Option<Timestamp>,
     /// ISO 3166-1 alpha-2 codes of the countries the customer consented for.
+    #[serde(deserialize_with = "null_as_default")]
     pub consented_countries: Vec<String>,
     /// The customer's contact details: documented as a list, sent as one object; both are
     /// read, and every entry is kept. See [`OcLead::contact`].
+    #[serde(deserialize_with = "one_or_many")]
     pub contact_details: Vec<ContactDetails>,
 }
 
@@ -122,86 +116,6 @@ impl OcLead {
     /// The first (usually the only) contact details.
     pub fn contact(&self) -> Option<&ContactDetails> {
         self.contact_details.first()
-    }
-}
-
-/// A lead as sent: timestamps as text, read into [`OcLead`]'s two fields each.
-#[derive(Default, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct OcLeadWire {
-    #[serde(deserialize_with = "null_as_default")]
-    civic_addresses: Vec<CivicAddress>,
-    comments: Option<serde_json::Value>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    ump_customer_guid: Option<String>,
-    is_not_active: Option<bool>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    ovoc_channel_id: Option<String>,
-    is_direct_lead: Option<bool>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    id: Option<String>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    tenant_id: Option<String>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    tenant_origin: Option<String>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    operator_id: Option<String>,
-    status: Option<ConsentStatus>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    consented_on: Option<String>,
-    #[serde(deserialize_with = "opt_string_or_number")]
-    last_modified_on: Option<String>,
-    #[serde(deserialize_with = "null_as_default")]
-    consented_countries: Vec<String>,
-    #[serde(deserialize_with = "one_or_many")]
-    contact_details: Vec<ContactDetails>,
-}
-
-impl From<OcLeadWire> for OcLead {
-    fn from(w: OcLeadWire) -> Self {
-        let (consented_on, consented_on_raw) = timestamp::read(w.consented_on);
-        let (last_modified_on, last_modified_on_raw) = timestamp::read(w.last_modified_on);
-        OcLead {
-            civic_addresses: w.civic_addresses,
-            comments: w.comments,
-            ump_customer_guid: w.ump_customer_guid,
-            is_not_active: w.is_not_active,
-            ovoc_channel_id: w.ovoc_channel_id,
-            is_direct_lead: w.is_direct_lead,
-            id: w.id,
-            tenant_id: w.tenant_id,
-            tenant_origin: w.tenant_origin,
-            operator_id: w.operator_id,
-            status: w.status,
-            consented_on,
-            consented_on_raw,
-            last_modified_on,
-            last_modified_on_raw,
-            consented_countries: w.consented_countries,
-            contact_details: w.contact_details,
-        }
-    }
-}
-
-impl From<OcLead> for OcLeadWire {
-    fn from(l: OcLead) -> Self {
-        OcLeadWire {
-            civic_addresses: l.civic_addresses,
-            comments: l.comments,
-            ump_customer_guid: l.ump_customer_guid,
-            is_not_active: l.is_not_active,
-            ovoc_channel_id: l.ovoc_channel_id,
-            is_direct_lead: l.is_direct_lead,
-            id: l.id,
-            tenant_id: l.tenant_id,
-            tenant_origin: l.tenant_origin,
-            operator_id: l.operator_id,
-            status: l.status,
-            consented_on: timestamp::write(l.consented_on, l.consented_on_raw),
-            last_modified_on: timestamp::write(l.last_modified_on, l.last_modified_on_raw),
-            consented_countries: l.consented_countries,
-            contact_details: l.contact_details,
-        }
     }
 }
 
@@ -348,274 +262,109 @@ pub struct Contact {
     pub contacts: Option<serde_json::Value>,
 }
 
-/// RFC 3339 timestamps; one without an offset (as .NET services send) is taken as UTC.
-mod timestamp {
-    use super::*;
+/// A timestamp as the service sent it: parsed when it is RFC 3339 (one without an offset, as
+/// .NET services send, is taken as UTC), else kept as text.
+///
+/// Read from text or a number (kept as its text); written back in RFC 3339 when parsed, and
+/// exactly as sent otherwise. In an [`OcLead`], `null`, an absent field and blank text are
+/// `None`; a list or an object is a decode error.
+///
+/// ```
+/// use thingspace_oc::leads::Timestamp;
+///
+/// let t: Timestamp = serde_json::from_str(r#""2024-04-03T13:32:12.82872""#)?;
+/// assert_eq!(t.parsed().map(|t| t.year()), Some(2024));
+/// assert_eq!(t.to_string(), "2024-04-03T13:32:12.82872Z");
+/// let odd: Timestamp = serde_json::from_str(r#""yesterday""#)?;
+/// assert_eq!((odd.parsed(), odd.as_sent().as_ref()), (None, "yesterday"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Timestamp {
+    /// An RFC 3339 timestamp.
+    Parsed(OffsetDateTime),
+    /// Text that is not an RFC 3339 timestamp, as sent (a number is kept as its text).
+    Unparsed(String),
+}
 
-    /// The parsed timestamp, or the text as sent when it is not one (blank text is neither).
-    pub(super) fn read(text: Option<String>) -> (Option<OffsetDateTime>, Option<String>) {
-        let Some(text) = text else {
-            return (None, None);
-        };
+impl Timestamp {
+    /// Reads `text`: parsed when it is RFC 3339 (white space around it ignored), else kept as
+    /// sent.
+    fn read(text: String) -> Self {
         let trimmed = text.trim();
-        if trimmed.is_empty() {
-            return (None, None);
-        }
         match OffsetDateTime::parse(trimmed, &Rfc3339)
             .or_else(|_| OffsetDateTime::parse(&format!("{trimmed}Z"), &Rfc3339))
         {
-            Ok(t) => (Some(t), None),
-            Err(_) => (None, Some(text)),
+            Ok(t) => Timestamp::Parsed(t),
+            Err(_) => Timestamp::Unparsed(text),
         }
     }
 
-    /// The text to send: the timestamp in RFC 3339, else the text as it came.
-    pub(super) fn write(value: Option<OffsetDateTime>, raw: Option<String>) -> Option<String> {
-        value.and_then(|t| t.format(&Rfc3339).ok()).or(raw)
-    }
-}
-
-/// Checks that `id` is a GUID (`8-4-4-4-12` hexadecimal digits).
-///
-/// ```
-/// assert!(thingspace_oc::leads::validate_tenant_id("f94238e5-4f2c-4e1b-8125-2d27122ca75f").is_ok());
-/// assert!(thingspace_oc::leads::validate_tenant_id("not-a-guid").is_err());
-/// ```
-///
-/// # Errors
-/// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput).
-pub fn validate_tenant_id(id: &str) -> Result<()> {
-    let groups: Vec<&str> = id.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip(lens)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        let shown: String = id.chars().take(64).filter(|c| !c.is_control()).collect();
-        Err(Error::invalid_input(format!(
-            "msTenantID must be a GUID such as f94238e5-4f2c-4e1b-8125-2d27122ca75f, not `{shown}`"
-        )))
-    }
-}
-
-fn validate_page_size(size: u32) -> Result<()> {
-    if (1..=MAX_PAGE_SIZE).contains(&size) {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!(
-            "PageSize must be between 1 and {MAX_PAGE_SIZE}, not {size}"
-        )))
-    }
-}
-
-/// Decodes a JSON array of leads. Only `[]` (or a 204 without a body) is an empty answer: an
-/// empty 200 body or `null` is what a failing gateway sends, and taking it for "no leads" would
-/// end a listing early without a word. Likewise an element with none of a lead's fields.
-///
-/// # Errors
-/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything that is not an array
-/// of leads.
-pub fn decode_leads(
-    operation: &'static str,
-    response: &thingspace_core::Response,
-) -> Result<Vec<OcLead>> {
-    if response.status == thingspace_core::http::StatusCode::NO_CONTENT
-        && response.body.iter().all(u8::is_ascii_whitespace)
-    {
-        return Ok(Vec::new());
-    }
-    let leads = response.json::<Vec<OcLead>>(operation)?;
-    // An object with none of a lead's fields (`{}`, or some other resource's objects) is not
-    // a lead: taken for one, it would come back as a lead with every field empty.
-    if let Some(i) = leads.iter().position(|lead| *lead == OcLead::default()) {
-        return Err(response.not_the_answer(
-            operation,
-            format_args!("element [{i}] has none of a lead's fields"),
-        ));
-    }
-    Ok(leads)
-}
-
-/// The [`PageSource`] of every lead of the operator; the cursor is the page number (from 1).
-///
-/// The listing ends on an empty page. A short page does not end it: a service that serves
-/// fewer leads a page than asked for (a lower cap than the documented 20,000) would otherwise
-/// end the listing after its first page without a word; the price is one request for the
-/// empty page. A page identical to the one before (a service ignoring `PageNumber`) fails with
-/// [`ErrorKind::Pagination`](thingspace_core::ErrorKind::Pagination) instead of looping.
-#[derive(Debug)]
-pub struct OcLeadPages {
-    client: Client,
-    page_size: u32,
-    check_online: Option<bool>,
-    /// The number and fingerprint of the last page fetched.
-    last: std::sync::Mutex<Option<(u32, PageFingerprint)>>,
-}
-
-/// What tells two pages apart cheaply: their length and their first and last leads' ids.
-type PageFingerprint = (usize, Option<String>, Option<String>);
-
-fn fingerprint(leads: &[OcLead]) -> PageFingerprint {
-    let id = |l: Option<&OcLead>| l.and_then(|l| l.id.clone().or_else(|| l.tenant_id.clone()));
-    (leads.len(), id(leads.first()), id(leads.last()))
-}
-
-impl Clone for OcLeadPages {
-    /// A fresh listing with the same settings (what was seen is not carried over).
-    fn clone(&self) -> Self {
-        Self {
-            client: self.client.clone(),
-            page_size: self.page_size,
-            check_online: self.check_online,
-            last: std::sync::Mutex::new(None),
+    /// The time, when it was an RFC 3339 timestamp.
+    pub fn parsed(&self) -> Option<OffsetDateTime> {
+        match self {
+            Timestamp::Parsed(t) => Some(*t),
+            Timestamp::Unparsed(_) => None,
         }
     }
-}
 
-#[async_trait]
-impl PageSource for OcLeadPages {
-    type Item = OcLead;
-    type Cursor = u32;
-
-    async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<OcLead, u32>> {
-        let page = cursor.unwrap_or(1);
-        let mut request = ApiRequest::get(LIST_LEADS, PATH)
-            .query("PageNumber", page)
-            .query("PageSize", self.page_size);
-        if let Some(online) = self.check_online {
-            request = request.query("checkOnline", online);
-        }
-        let response = self.client.send(&request).await?;
-        let leads = decode_leads(LIST_LEADS, &response)?;
-        if leads.is_empty() {
-            return Ok(Page::last(leads));
-        }
-        let print = fingerprint(&leads);
-        {
-            let mut last = self
-                .last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((before, seen)) = last.as_ref()
-                && page.checked_sub(1) == Some(*before)
-                && *seen == print
-            {
-                return Err(Error::new(
-                    thingspace_core::ErrorKind::Pagination,
-                    format!(
-                        "page {page} repeats page {before} (the service seems to ignore \
-                         PageNumber); stopping instead of looping"
-                    ),
-                )
-                .with_operation(LIST_LEADS));
+    /// The timestamp as text, as it is written back: exactly as sent when
+    /// [`Unparsed`](Self::Unparsed); in RFC 3339 when [`Parsed`](Self::Parsed) (the same time
+    /// and offset, not always the same spelling: one sent without an offset gains its `Z`).
+    pub fn as_sent(&self) -> Cow<'_, str> {
+        match self {
+            Timestamp::Parsed(t) => {
+                Cow::Owned(t.format(&Rfc3339).unwrap_or_else(|_| t.to_string()))
             }
-            *last = Some((page, print));
+            Timestamp::Unparsed(text) => Cow::Borrowed(text),
         }
-        Ok(Page::more(leads, page.checked_add(1)))
     }
 }
 
-/// The leads resource. Get it with [`OperatorConnect::leads`](crate::OperatorConnect::leads).
-#[derive(Debug, Clone, Copy)]
-pub struct OcLeads<'a> {
-    client: &'a Client,
-    check_online: Option<bool>,
+impl fmt::Display for Timestamp {
+    /// As [`Timestamp::as_sent`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_sent())
+    }
 }
 
-impl<'a> OcLeads<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
-        Self {
-            client,
-            check_online: None,
+impl Serialize for Timestamp {
+    /// RFC 3339 when parsed, the text as sent otherwise.
+    ///
+    /// # Errors
+    /// For a parsed time RFC 3339 cannot write (a year after 9999, an offset with seconds):
+    /// never one that was read.
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Timestamp::Parsed(t) => {
+                s.serialize_str(&t.format(&Rfc3339).map_err(serde::ser::Error::custom)?)
+            }
+            Timestamp::Unparsed(text) => s.serialize_str(text),
         }
     }
+}
 
-    /// Listings ask the service to check whether each customer is online (`checkOnline`);
-    /// without this, the parameter is left out and the service's default applies.
-    pub fn check_online(mut self, check: bool) -> Self {
-        self.check_online = Some(check);
-        self
-    }
-
-    /// The lead of the customer tenant `ms_tenant_id` (first page of 100). The service answers
-    /// `[]` when the tenant has no lead; a 404 is an error ([`Error::is_not_found`]), since it is
-    /// also what a wrong base URL gets.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
-    /// when the id is not a GUID; the service's error otherwise.
-    pub async fn get(&self, ms_tenant_id: &str) -> Result<Vec<OcLead>> {
-        self.get_page(ms_tenant_id, 0, 100).await
-    }
-
-    /// As [`get`](Self::get), with an explicit `PageNumber` and `PageSize`.
-    ///
-    /// # Errors
-    /// As [`get`](Self::get); also for a page size outside 1 to 20,000.
-    pub async fn get_page(
-        &self,
-        ms_tenant_id: &str,
-        page_number: u32,
-        page_size: u32,
-    ) -> Result<Vec<OcLead>> {
-        validate_tenant_id(ms_tenant_id).map_err(|e| e.with_operation(GET_LEAD))?;
-        validate_page_size(page_size).map_err(|e| e.with_operation(GET_LEAD))?;
-        let request = ApiRequest::get(GET_LEAD, PATH)
-            .query("msTenantID", ms_tenant_id)
-            .query("PageNumber", page_number)
-            .query("PageSize", page_size);
-        let response = self.client.send(&request).await?;
-        decode_leads(GET_LEAD, &response)
-    }
-
-    /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range.
-    pub fn pages(&self, page_size: u32) -> Result<Pages<OcLeadPages>> {
-        self.pages_from(page_size, 1)
-    }
-
-    /// The pages of every lead from page number `page` (from 1) on, to resume a listing.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range or page 0.
-    pub fn pages_from(&self, page_size: u32, page: u32) -> Result<Pages<OcLeadPages>> {
-        validate_page_size(page_size).map_err(|e| e.with_operation(LIST_LEADS))?;
-        if page == 0 {
-            return Err(
-                Error::invalid_input("page numbers of the lead list start at 1")
-                    .with_operation(LIST_LEADS),
-            );
+impl<'de> Deserialize<'de> for Timestamp {
+    /// Text or a number (kept as its text); not `null` (use an `Option<Timestamp>`).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match opt_string_or_number(d)? {
+            Some(text) => Ok(Timestamp::read(text)),
+            None => Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Unit,
+                &"a timestamp: text or a number",
+            )),
         }
-        let source = OcLeadPages {
-            client: self.client.clone(),
-            page_size,
-            check_online: self.check_online,
-            last: std::sync::Mutex::new(None),
-        };
-        Ok(Pages::starting_at(source, (page > 1).then_some(page)))
     }
+}
 
-    /// Every lead of the operator, one by one, as a stream.
-    ///
-    /// # Errors
-    /// As [`pages`](Self::pages).
-    pub fn list(&self, page_size: u32) -> Result<Items<OcLeadPages>> {
-        Ok(self.pages(page_size)?.items())
-    }
-
-    /// Every lead of the operator, collected.
-    ///
-    /// # Errors
-    /// As [`pages`](Self::pages), and the first error of the listing, with the page to resume from.
-    pub async fn all(&self, page_size: u32) -> Result<Vec<OcLead>> {
-        self.list(page_size)?.collect_all().await
-    }
+/// A timestamp field of a lead: `null`, absent or blank is `None` (blank text is neither a
+/// time nor worth keeping).
+fn opt_timestamp<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Timestamp>, D::Error> {
+    Ok(opt_string_or_number(d)?
+        .filter(|text| !text.trim().is_empty())
+        .map(Timestamp::read))
 }
 
 #[cfg(test)]
@@ -632,7 +381,10 @@ mod tests {
         let l = &leads[0];
         assert_eq!(l.status, Some(ConsentStatus::Active));
         assert_eq!(
-            l.consented_on.map(|t| (t.year(), t.nanosecond())),
+            l.consented_on
+                .as_ref()
+                .and_then(Timestamp::parsed)
+                .map(|t| (t.year(), t.nanosecond())),
             Some((2024, 828_674_200))
         );
         assert_eq!(
@@ -650,11 +402,13 @@ mod tests {
         let text = thingspace_mock::fixtures::get("oc/leads.page.json").expect("fixture");
         let leads: Vec<OcLead> = serde_json::from_str(text).expect("decode");
         assert_eq!(leads.len(), 20);
-        assert!(
-            leads
-                .iter()
-                .all(|l| l.consented_on.is_some() && !l.civic_addresses.is_empty())
-        );
+        assert!(leads.iter().all(|l| {
+            l.consented_on
+                .as_ref()
+                .and_then(Timestamp::parsed)
+                .is_some()
+                && !l.civic_addresses.is_empty()
+        }));
     }
 
     #[test]
@@ -665,7 +419,12 @@ mod tests {
         )
         .expect("decode");
         assert_eq!(l.status, Some(ConsentStatus::Other("PendingReview".into())));
-        assert!(l.last_modified_on.is_some());
+        assert!(
+            l.last_modified_on
+                .as_ref()
+                .and_then(Timestamp::parsed)
+                .is_some()
+        );
         let emails: Vec<_> = l
             .contact_details
             .iter()
@@ -689,15 +448,15 @@ mod tests {
         let (a, b) = (&leads[0], &leads[1]);
         assert_eq!(a.tenant_id.as_deref(), Some("a"));
         assert_eq!(
-            (a.consented_on, a.consented_on_raw.as_deref()),
-            (None, Some("yesterday"))
+            a.consented_on,
+            Some(Timestamp::Unparsed("yesterday".into()))
         );
-        assert_eq!(a.last_modified_on_raw.as_deref(), Some("1712151132"));
-        assert!(b.consented_on.is_some() && b.consented_on_raw.is_none());
         assert_eq!(
-            (b.last_modified_on, b.last_modified_on_raw.as_deref()),
-            (None, None)
+            a.last_modified_on,
+            Some(Timestamp::Unparsed("1712151132".into()))
         );
+        assert!(matches!(b.consented_on, Some(Timestamp::Parsed(_))));
+        assert_eq!(b.last_modified_on, None);
         // Written back as it came, under the wire name.
         let v = serde_json::to_value(a).expect("encode");
         assert_eq!(v["consentedOn"], "yesterday");
@@ -782,20 +541,46 @@ mod tests {
     }
 
     #[test]
-    fn tenant_ids_and_page_sizes_are_checked() {
-        for bad in [
-            "",
-            "f94238e5",
-            "f94238e5-4f2c-4e1b-8125-2d27122ca75g",
-            "../../x",
-            "f94238e5-4f2c-4e1b-8125-2d27122ca75f&PageSize=1",
-        ] {
-            assert!(validate_tenant_id(bad).is_err(), "{bad}");
-        }
-        assert!(
-            validate_page_size(0).is_err()
-                && validate_page_size(20_001).is_err()
-                && validate_page_size(20_000).is_ok()
+    fn timestamps_parse_when_they_can_and_are_kept_as_sent_when_not() {
+        let read = |json: &str| serde_json::from_str::<Timestamp>(json).expect(json);
+        // RFC 3339 with an offset: the time and its offset.
+        let t = read(r#""2024-04-03T13:32:12.5+02:00""#);
+        let parsed = t.parsed().expect("parsed");
+        assert_eq!((parsed.hour(), parsed.offset().whole_hours()), (13, 2));
+        assert_eq!(t.to_string(), "2024-04-03T13:32:12.5+02:00");
+        assert_eq!(
+            serde_json::to_string(&t).expect("encode"),
+            r#""2024-04-03T13:32:12.5+02:00""#
         );
+        // Without an offset, as .NET sends it: UTC.
+        let t = read(r#"" 2024-04-03T13:32:12.8286742 ""#);
+        let parsed = t.parsed().expect("parsed");
+        assert!(parsed.offset().is_utc());
+        assert_eq!((parsed.second(), parsed.nanosecond()), (12, 828_674_200));
+        assert_eq!(t.as_sent(), "2024-04-03T13:32:12.8286742Z");
+        // Anything else is kept, and written back, byte for byte.
+        let odd = " 03/04/2024 13:32 (CET)\t";
+        let t = read(&serde_json::to_string(odd).expect("json"));
+        assert_eq!(t, Timestamp::Unparsed(odd.to_owned()));
+        assert_eq!((t.parsed(), t.as_sent().as_ref()), (None, odd));
+        assert_eq!(t.to_string(), odd);
+        assert_eq!(
+            serde_json::to_string(&t).expect("encode"),
+            serde_json::to_string(odd).expect("json")
+        );
+        // A number is kept as its text, and written back as text.
+        let t = read("1712151132");
+        assert_eq!(t, Timestamp::Unparsed("1712151132".into()));
+        assert_eq!(
+            serde_json::to_string(&t).expect("encode"),
+            r#""1712151132""#
+        );
+        // Null is not a timestamp; in an `Option` it is `None`.
+        assert!(serde_json::from_str::<Timestamp>("null").is_err());
+        assert_eq!(
+            serde_json::from_str::<Option<Timestamp>>("null").expect("null"),
+            None
+        );
+        assert!(serde_json::from_str::<Timestamp>("[1]").is_err());
     }
 }

@@ -1,0 +1,193 @@
+//! Operator Connect leads: `GET {oc_base}/api/v2/oc/lead`.
+
+mod model;
+mod paging;
+
+pub use model::{
+    CivicAddress, ConsentStatus, Contact, ContactDetails, Location, OcLead, Timestamp,
+};
+pub use paging::{LeadPages, decode_get, decode_list};
+
+use thingspace_core::pagination::{Items, Pages};
+use thingspace_core::{ApiRequest, Client, Error, Result};
+
+/// Operation name of [`LeadsApi::get`].
+pub const GET_LEAD: &str = "oc.leads.get";
+/// Operation name of a page of [`LeadsApi::pages`].
+pub const LIST_LEADS: &str = "oc.leads.list";
+/// The largest page the service serves.
+pub const MAX_PAGE_SIZE: u32 = 20_000;
+
+const PATH: &str = "/api/v2/oc/lead";
+
+/// The leads resource. Get it with [`OperatorConnect::leads`](crate::OperatorConnect::leads).
+#[derive(Debug, Clone, Copy)]
+pub struct LeadsApi<'a> {
+    client: &'a Client,
+    check_online: Option<bool>,
+}
+
+impl<'a> LeadsApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self {
+            client,
+            check_online: None,
+        }
+    }
+
+    /// Listings ask the service to check whether each customer is online (`checkOnline`);
+    /// without this, the parameter is left out and the service's default applies.
+    pub fn check_online(mut self, check: bool) -> Self {
+        self.check_online = Some(check);
+        self
+    }
+
+    /// The lead of the customer tenant `ms_tenant_id` (first page of 100). The service answers
+    /// `[]` when the tenant has no lead; a 404 is an error ([`Error::is_not_found`]), since it is
+    /// also what a wrong base URL gets.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any request
+    /// when the id is not a GUID; the service's error otherwise.
+    pub async fn get(&self, ms_tenant_id: &str) -> Result<Vec<OcLead>> {
+        self.get_page(ms_tenant_id, 0, 100).await
+    }
+
+    /// As [`get`](Self::get), with an explicit `PageNumber` and `PageSize`.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); also for a page size outside 1 to 20,000.
+    pub async fn get_page(
+        &self,
+        ms_tenant_id: &str,
+        page_number: u32,
+        page_size: u32,
+    ) -> Result<Vec<OcLead>> {
+        validate_tenant_id(ms_tenant_id).map_err(|e| e.with_operation(GET_LEAD))?;
+        validate_page_size(page_size).map_err(|e| e.with_operation(GET_LEAD))?;
+        let request = get_request(ms_tenant_id, page_number, page_size);
+        decode_get(&self.client.send(&request).await?)
+    }
+
+    /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range.
+    pub fn pages(&self, page_size: u32) -> Result<Pages<LeadPages>> {
+        self.pages_from(page_size, 1)
+    }
+
+    /// The pages of every lead from page number `page` (from 1) on, to resume a listing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range or page 0.
+    pub fn pages_from(&self, page_size: u32, page: u32) -> Result<Pages<LeadPages>> {
+        validate_page_size(page_size).map_err(|e| e.with_operation(LIST_LEADS))?;
+        if page == 0 {
+            return Err(
+                Error::invalid_input("page numbers of the lead list start at 1")
+                    .with_operation(LIST_LEADS),
+            );
+        }
+        let source = LeadPages::new(self.client.clone(), page_size, self.check_online);
+        Ok(Pages::starting_at(source, (page > 1).then_some(page)))
+    }
+
+    /// Every lead of the operator, one by one, as a stream.
+    ///
+    /// # Errors
+    /// As [`pages`](Self::pages).
+    pub fn list(&self, page_size: u32) -> Result<Items<LeadPages>> {
+        Ok(self.pages(page_size)?.items())
+    }
+
+    /// Every lead of the operator, collected.
+    ///
+    /// # Errors
+    /// As [`pages`](Self::pages), and the first error of the listing, with the page to resume from.
+    pub async fn all(&self, page_size: u32) -> Result<Vec<OcLead>> {
+        self.list(page_size)?.collect_all().await
+    }
+}
+
+/// The request of [`LeadsApi::get_page`] (and [`LeadsApi::get`]): the leads of customer tenant
+/// `ms_tenant_id`, page `page_number` of `page_size`. The inputs are not checked here: see
+/// [`validate_tenant_id`].
+pub fn get_request(ms_tenant_id: &str, page_number: u32, page_size: u32) -> ApiRequest {
+    ApiRequest::get(GET_LEAD, PATH)
+        .query("msTenantID", ms_tenant_id)
+        .query("PageNumber", page_number)
+        .query("PageSize", page_size)
+}
+
+/// The request of page `page_number` (from 1) of [`LeadsApi::list`], `page_size` leads a
+/// page; `check_online` is sent as `checkOnline` when set.
+pub fn list_request(page_number: u32, page_size: u32, check_online: Option<bool>) -> ApiRequest {
+    let request = ApiRequest::get(LIST_LEADS, PATH)
+        .query("PageNumber", page_number)
+        .query("PageSize", page_size);
+    match check_online {
+        Some(online) => request.query("checkOnline", online),
+        None => request,
+    }
+}
+
+/// Checks that `id` is a GUID (`8-4-4-4-12` hexadecimal digits).
+///
+/// ```
+/// assert!(thingspace_oc::leads::validate_tenant_id("f94238e5-4f2c-4e1b-8125-2d27122ca75f").is_ok());
+/// assert!(thingspace_oc::leads::validate_tenant_id("not-a-guid").is_err());
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput).
+pub fn validate_tenant_id(id: &str) -> Result<()> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = id.chars().take(64).filter(|c| !c.is_control()).collect();
+        Err(Error::invalid_input(format!(
+            "msTenantID must be a GUID such as f94238e5-4f2c-4e1b-8125-2d27122ca75f, not `{shown}`"
+        )))
+    }
+}
+
+fn validate_page_size(size: u32) -> Result<()> {
+    if (1..=MAX_PAGE_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "PageSize must be between 1 and {MAX_PAGE_SIZE}, not {size}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_and_page_sizes_are_checked() {
+        for bad in [
+            "",
+            "f94238e5",
+            "f94238e5-4f2c-4e1b-8125-2d27122ca75g",
+            "../../x",
+            "f94238e5-4f2c-4e1b-8125-2d27122ca75f&PageSize=1",
+        ] {
+            assert!(validate_tenant_id(bad).is_err(), "{bad}");
+        }
+        assert!(
+            validate_page_size(0).is_err()
+                && validate_page_size(20_001).is_err()
+                && validate_page_size(20_000).is_ok()
+        );
+    }
+}

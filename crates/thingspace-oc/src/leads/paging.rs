@@ -1,0 +1,183 @@
+//! Paging through every lead, and the decoders of lead responses.
+
+use async_trait::async_trait;
+use thingspace_core::pagination::{Page, PageSource};
+use thingspace_core::{Client, Error, Result};
+
+use super::{GET_LEAD, LIST_LEADS, OcLead, list_request};
+
+/// Decodes a JSON array of leads. Only `[]` (or a 204 without a body) is an empty answer: an
+/// empty 200 body or `null` is what a failing gateway sends, and taking it for "no leads" would
+/// end a listing early without a word. Likewise an element with none of a lead's fields.
+fn decode_leads(
+    operation: &'static str,
+    response: &thingspace_core::Response,
+) -> Result<Vec<OcLead>> {
+    if response.status == thingspace_core::http::StatusCode::NO_CONTENT
+        && response.body.iter().all(u8::is_ascii_whitespace)
+    {
+        return Ok(Vec::new());
+    }
+    let leads = response.json::<Vec<OcLead>>(operation)?;
+    // An object with none of a lead's fields (`{}`, or some other resource's objects) is not
+    // a lead: taken for one, it would come back as a lead with every field empty.
+    if let Some(i) = leads.iter().position(|lead| *lead == OcLead::default()) {
+        return Err(response.not_the_answer(
+            operation,
+            format_args!("element [{i}] has none of a lead's fields"),
+        ));
+    }
+    Ok(leads)
+}
+
+/// Decodes the response of [`LeadsApi::get`](super::LeadsApi::get): a JSON array of leads,
+/// `[]` when the tenant has none. Only `[]` (or a 204 without a body) is an empty answer: an
+/// empty 200 body or `null` is what a failing gateway sends. Likewise an element with none of
+/// a lead's fields is an error, not an empty lead.
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything that is not an array
+/// of leads.
+pub fn decode_get(response: &thingspace_core::Response) -> Result<Vec<OcLead>> {
+    decode_leads(GET_LEAD, response)
+}
+
+/// Decodes page `page_number` of [`LeadsApi::list`](super::LeadsApi::list): the last page when
+/// it holds no lead, else a page followed by page `page_number + 1`. What counts as an array
+/// of leads is as in [`decode_get`]; taking an empty 200 body or `null` for an empty page
+/// would end a listing early without a word.
+///
+/// # Errors
+/// [`ErrorKind::Decode`](thingspace_core::ErrorKind::Decode) for anything that is not an array
+/// of leads.
+pub fn decode_list(
+    response: &thingspace_core::Response,
+    page_number: u32,
+) -> Result<Page<OcLead, u32>> {
+    let leads = decode_leads(LIST_LEADS, response)?;
+    Ok(if leads.is_empty() {
+        Page::last(leads)
+    } else {
+        Page::more(leads, page_number.checked_add(1))
+    })
+}
+
+/// The [`PageSource`] of every lead of the operator; the cursor is the page number (from 1).
+///
+/// The listing ends on an empty page. A short page does not end it: a service that serves
+/// fewer leads a page than asked for (a lower cap than the documented 20,000) would otherwise
+/// end the listing after its first page without a word; the price is one request for the
+/// empty page. A page identical to the one before (a service ignoring `PageNumber`) fails with
+/// [`ErrorKind::Pagination`](thingspace_core::ErrorKind::Pagination) instead of looping.
+#[derive(Debug)]
+pub struct LeadPages {
+    client: Client,
+    page_size: u32,
+    check_online: Option<bool>,
+    /// The number and fingerprint of the last page fetched.
+    last: std::sync::Mutex<Option<(u32, PageFingerprint)>>,
+}
+
+impl LeadPages {
+    /// A listing from the start, `page_size` leads a page (checked by the caller).
+    pub(super) fn new(client: Client, page_size: u32, check_online: Option<bool>) -> Self {
+        Self {
+            client,
+            page_size,
+            check_online,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Fails when page `page` repeats the page before it, else remembers it.
+    fn guard_against_repeats(&self, page: u32, leads: &[OcLead]) -> Result<()> {
+        let print = fingerprint(leads);
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((before, seen)) = last.as_ref()
+            && page.checked_sub(1) == Some(*before)
+            && *seen == print
+        {
+            return Err(Error::new(
+                thingspace_core::ErrorKind::Pagination,
+                format!(
+                    "page {page} repeats page {before} (the service seems to ignore \
+                     PageNumber); stopping instead of looping"
+                ),
+            )
+            .with_operation(LIST_LEADS));
+        }
+        *last = Some((page, print));
+        Ok(())
+    }
+}
+
+/// What tells two pages apart cheaply: their length and their first and last leads' ids.
+type PageFingerprint = (usize, Option<String>, Option<String>);
+
+fn fingerprint(leads: &[OcLead]) -> PageFingerprint {
+    let id = |l: Option<&OcLead>| l.and_then(|l| l.id.clone().or_else(|| l.tenant_id.clone()));
+    (leads.len(), id(leads.first()), id(leads.last()))
+}
+
+impl Clone for LeadPages {
+    /// A fresh listing with the same settings (what was seen is not carried over).
+    fn clone(&self) -> Self {
+        Self::new(self.client.clone(), self.page_size, self.check_online)
+    }
+}
+
+#[async_trait]
+impl PageSource for LeadPages {
+    type Item = OcLead;
+    type Cursor = u32;
+
+    async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<OcLead, u32>> {
+        let page = cursor.unwrap_or(1);
+        let request = list_request(page, self.page_size, self.check_online);
+        let answer = decode_list(&self.client.send(&request).await?, page)?;
+        if !answer.items.is_empty() {
+            self.guard_against_repeats(page, &answer.items)?;
+        }
+        Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thingspace_core::http::{HeaderMap, StatusCode};
+
+    fn response(status: StatusCode, body: &'static str) -> thingspace_core::Response {
+        thingspace_core::Response::new(status, HeaderMap::new(), body)
+    }
+
+    #[test]
+    fn a_page_of_leads_is_followed_by_the_next_and_an_empty_one_is_the_last() {
+        let page =
+            decode_list(&response(StatusCode::OK, r#"[{"tenantId":"a"}]"#), 3).expect("a page");
+        assert_eq!(
+            (page.items.len(), page.has_more, page.next),
+            (1, true, Some(4))
+        );
+        for (status, body) in [(StatusCode::OK, "[]"), (StatusCode::NO_CONTENT, "")] {
+            let page = decode_list(&response(status, body), 3).expect("the last page");
+            assert!(page.items.is_empty() && !page.has_more, "{status}");
+        }
+        for body in [
+            "",
+            "null",
+            "{}",
+            "[{}]",
+            r#"[{"tenantId":"a"},{"other":1}]"#,
+        ] {
+            let e = decode_list(&response(StatusCode::OK, body), 1).expect_err(body);
+            assert!(e.is_decode(), "{body}: {e}");
+            assert_eq!(e.operation(), Some(LIST_LEADS), "{body}");
+            let e = decode_get(&response(StatusCode::OK, body)).expect_err(body);
+            assert_eq!(e.operation(), Some(GET_LEAD), "{body}");
+        }
+    }
+}
