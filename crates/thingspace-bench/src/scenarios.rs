@@ -10,7 +10,7 @@ use serde::Serialize;
 use thingspace::{
     Client, ConfigLoader, Response,
     http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
-    m2m::{M2m, leads::decode_page},
+    m2m::{M2m, leads::decode_list},
     mock::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME},
 };
 
@@ -388,7 +388,7 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
                 for sdk_side in [i % 2 == 0, i % 2 != 0] {
                     let t = Instant::now();
                     if sdk_side {
-                        let page = decode_page(&response).map_err(|e| e.to_string())?;
+                        let page = decode_list(&response).map_err(|e| e.to_string())?;
                         std::hint::black_box(page);
                         sdk_s += t.elapsed().as_secs_f64();
                     } else {

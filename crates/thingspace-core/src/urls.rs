@@ -32,7 +32,7 @@ pub fn url_for_display(url: &Url) -> String {
 /// their own settings, where they are kept secret, not in a URL that gets printed and logged.
 ///
 /// # Errors
-/// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `key`, never quoting the URL's
+/// [`ErrorKind::Config`] naming `key`, never quoting the URL's
 /// credentials.
 pub fn no_credentials_in_url(key: &str, url: &Url) -> Result<()> {
     if !holds_credentials(url) {

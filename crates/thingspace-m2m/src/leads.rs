@@ -144,11 +144,6 @@ pub fn decode_list(response: &thingspace_core::Response) -> Result<Page<Lead, Le
     Ok(Page::more(body.leads, next))
 }
 
-// The old name of `decode_list`, still used by `thingspace-bench`'s scenarios (being edited
-// elsewhere at the time of the rename). Remove once they call `decode_list`.
-#[doc(hidden)]
-pub use decode_list as decode_page;
-
 /// The `next` value of a `Location` header, absolute (`https://host/api/m2m/v1/leads/x?next=5`)
 /// or relative (`/leads/x?next=5`).
 ///
