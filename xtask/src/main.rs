@@ -27,7 +27,7 @@ Commands:
   bench [--smoke] [--only 1,2,...] [--out DIR]
            build in release mode and run the benchmarks (SDK against hand-written reqwest +
            serde_json, the mock in a separate process); figures in target/bench/ (or DIR);
-           fails when a target is missed (never in --smoke); --only runs some scenarios (1-5)
+           fails when a target is missed (never in --smoke); --only runs some scenarios (1-6)
   fuzz [--iterations N] [--seed S]
            run the decoder, Location and path fuzzers longer than CI does (default 200000
            mutants per target)

@@ -133,6 +133,46 @@ impl Baseline {
     }
 
     /// One page of leads and the `next` cursor from `Location`.
+    /// The example family's webhook registration, by hand: the JSON body serialised per
+    /// request, as the SDK does, and the answer decoded.
+    pub(crate) async fn register_webhook(
+        &self,
+        account: &str,
+        url: &str,
+        signing_key: &str,
+    ) -> Result<String, String> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            url: &'a str,
+            signing_key: &'a str,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Created {
+            webhook_id: String,
+        }
+        let body = serde_json::to_vec(&Body { url, signing_key }).map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .post(format!("{}/m2m/v1/devices/{account}/webhooks", self.base))
+            .bearer_auth(&self.bearer)
+            .header("VZ-M2M-Token", &self.session)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .timeout(std::time::Duration::from_secs(30))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        let created: Created = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        Ok(created.webhook_id)
+    }
+
     pub(crate) async fn leads_page(
         &self,
         account: &str,

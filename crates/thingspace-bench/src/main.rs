@@ -83,10 +83,10 @@ impl Options {
                         .ok_or("--only needs scenario numbers, as in 1,2")?;
                     for n in list.split(',') {
                         match n.trim().parse::<u32>() {
-                            Ok(n @ 1..=5) => o.only.push(n),
+                            Ok(n @ 1..=6) => o.only.push(n),
                             _ => {
                                 return Err(format!(
-                                    "--only {list}: `{n}` is not a scenario (1 to 5)"
+                                    "--only {list}: `{n}` is not a scenario (1 to 6)"
                                 ));
                             }
                         }
@@ -125,7 +125,15 @@ async fn serve(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown serve option {other}")),
         }
     }
-    let server = MockServer::start_with(config)
+    // The example family's webhook registration (scenario 6): read the body, answer an id.
+    let webhooks = axum::Router::new().route(
+        "/api/m2m/v1/devices/{accountname}/webhooks",
+        axum::routing::post(|body: bytes::Bytes| async move {
+            std::hint::black_box(body);
+            axum::Json(serde_json::json!({"webhookId": "wh-1"}))
+        }),
+    );
+    let server = MockServer::start_with(config.routes(webhooks))
         .await
         .map_err(|e| e.to_string())?;
     for (account, n) in leads {

@@ -1,4 +1,4 @@
-//! The five scenarios, their targets, the table and the JSON report.
+//! The six scenarios, their targets, the table and the JSON report.
 
 use std::{
     process::Command,
@@ -13,6 +13,9 @@ use thingspace::{
     m2m::{M2m, leads::decode_list},
     mock::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME},
 };
+
+use thingspace::SecretString;
+use thingspace_tests::example_family::{Devices, Webhook};
 
 use crate::{Options, ServerProcess, baseline::Baseline};
 
@@ -413,6 +416,103 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
             ratio,
             target: "≥ 0.9".into(),
             met: ratio >= 0.9,
+        });
+    }
+
+    // 6. A POST with a JSON body (the example family's webhook registration, unsafe, with a
+    // secret field), sequential and 64 in flight.
+    if options.wants(6) {
+        let devices = Devices::new(sdk.client().clone());
+        let hook = Webhook {
+            url: "https://hooks.example.com/in".into(),
+            signing_key: SecretString::new("sk-bench"),
+        };
+        // Sequential, alternating request by request as in scenario 1.
+        let rounds = sizes.reps * 4;
+        let per_round = (sizes.sequential / rounds).max(1);
+        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let (mut sdk_s, mut base_s) = (0.0, 0.0);
+            for i in 0..per_round {
+                let name = format!("{i:010}");
+                for sdk_side in [i % 2 == 0, i % 2 != 0] {
+                    let t = Instant::now();
+                    if sdk_side {
+                        devices
+                            .register_webhook(&name, &hook)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        sdk_s += t.elapsed().as_secs_f64();
+                    } else {
+                        base.register_webhook(&name, &hook.url, "sk-bench").await?;
+                        base_s += t.elapsed().as_secs_f64();
+                    }
+                }
+            }
+            let (sdk_us, base_us) = (
+                sdk_s * 1e6 / per_round as f64,
+                base_s * 1e6 / per_round as f64,
+            );
+            s.push(sdk_us);
+            b.push(base_us);
+            r.push(sdk_us / base_us);
+        }
+        let (s, b, ratio) = (median(s), median(b), median(r));
+        figures.push(Figure {
+            scenario: format!("6a. sequential POST with a body ×{}", per_round * rounds),
+            metric: "µs per request".into(),
+            sdk: s,
+            baseline: b,
+            ratio,
+            target: "≤ 1.05".into(),
+            met: ratio <= 1.05,
+        });
+
+        let n = sizes.concurrent;
+        let timed = back_to_back(sizes.reps * 2 - 1, |sdk_side| {
+            let (devices, base, hook) = (devices.clone(), base.clone(), hook.clone());
+            async move {
+                let ok = futures_util::stream::iter(0..n)
+                    .map(|i| {
+                        let (devices, base, hook) = (devices.clone(), base.clone(), hook.clone());
+                        async move {
+                            let name = format!("{i:010}");
+                            if sdk_side {
+                                devices.register_webhook(&name, &hook).await.is_ok()
+                            } else {
+                                base.register_webhook(&name, &hook.url, "sk-bench")
+                                    .await
+                                    .is_ok()
+                            }
+                        }
+                    })
+                    .buffer_unordered(64)
+                    .filter(|ok| std::future::ready(*ok))
+                    .count()
+                    .await;
+                if ok == n {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "concurrent POST {} run: {ok}/{n} succeeded",
+                        side(sdk_side)
+                    ))
+                }
+            }
+        })
+        .await?;
+        let rate = |secs: f64| n as f64 / secs;
+        let s = median(timed.iter().map(|&(sdk, _)| rate(sdk)).collect());
+        let b = median(timed.iter().map(|&(_, base)| rate(base)).collect());
+        let ratio = median(timed.iter().map(|&(sdk, base)| base / sdk).collect());
+        figures.push(Figure {
+            scenario: format!("6b. concurrent POST with a body ×{n}, 64 in flight"),
+            metric: "requests per second".into(),
+            sdk: s,
+            baseline: b,
+            ratio,
+            target: "≥ 0.95".into(),
+            met: ratio >= 0.95,
         });
     }
 

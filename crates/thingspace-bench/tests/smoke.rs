@@ -21,7 +21,7 @@ fn every_scenario_runs_and_reports() {
     let json = std::fs::read_to_string(out_dir.join("smoke.json")).expect("report written");
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let figures = report["figures"].as_array().expect("figures");
-    assert_eq!(figures.len(), 7, "{json}");
+    assert_eq!(figures.len(), 9, "{json}");
     for f in figures {
         assert!(f["sdk"].as_f64().is_some_and(|v| v > 0.0), "{f}");
         assert!(f["baseline"].as_f64().is_some_and(|v| v > 0.0), "{f}");
@@ -33,6 +33,11 @@ fn every_scenario_runs_and_reports() {
             .is_some_and(|t| t.contains("tokens 1, logins 1")),
         "{concurrent}"
     );
+    let post = figures
+        .iter()
+        .filter(|f| f["scenario"].as_str().is_some_and(|s| s.starts_with("6")))
+        .count();
+    assert_eq!(post, 2, "the POST scenario, sequential and concurrent: {json}");
     std::fs::remove_dir_all(out_dir).ok();
 }
 
