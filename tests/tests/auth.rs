@@ -412,3 +412,25 @@ async fn a_slow_login_and_a_silent_api_end_within_the_operations_budget() {
     assert_eq!(h.server.count(Route::Login), 1);
     assert_eq!(h.server.count(Route::Account), 1);
 }
+
+#[tokio::test]
+async fn a_login_refused_by_the_service_is_never_sent_twice() {
+    // A 401 without the gateway's body is the service's answer to the password: sending it
+    // again could spend one of the five failures that lock the UWS user.
+    let h = Harness::start().await.expect("harness");
+    h.server.inject(Route::Login, Fault::Unauthorized);
+    let e = h
+        .m2m
+        .accounts()
+        .get("0000000001")
+        .await
+        .expect_err("refused");
+    assert!(e.is_auth(), "{e}");
+    assert_eq!(h.server.count(Route::Login), 1);
+    assert_eq!(
+        h.server.count(Route::Token),
+        1,
+        "the bearer token was not refused"
+    );
+    assert_eq!(h.server.count(Route::Account), 0);
+}

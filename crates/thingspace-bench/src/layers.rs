@@ -37,7 +37,7 @@ impl AuthProvider for StaticAuth {
         Ok(())
     }
 
-    async fn invalidate(&self, _sent: &HeaderMap) {}
+    async fn invalidate(&self, _sent: &HeaderMap, _answer: &thingspace::Response) {}
 }
 
 /// Process CPU time so far, in nanoseconds, summed over every thread.

@@ -37,7 +37,10 @@ fn every_scenario_runs_and_reports() {
         .iter()
         .filter(|f| f["scenario"].as_str().is_some_and(|s| s.starts_with("6")))
         .count();
-    assert_eq!(post, 2, "the POST scenario, sequential and concurrent: {json}");
+    assert_eq!(
+        post, 2,
+        "the POST scenario, sequential and concurrent: {json}"
+    );
     std::fs::remove_dir_all(out_dir).ok();
 }
 

@@ -23,7 +23,6 @@ use crate::error::{Error, ErrorKind, Result};
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
-    started: Instant,
     limit: Option<Duration>,
     ends: Option<Instant>,
 }
@@ -31,11 +30,9 @@ pub struct Budget {
 impl Budget {
     /// A budget of `limit` from now (`None`: no limit).
     pub fn new(limit: Option<Duration>) -> Self {
-        let started = Instant::now();
         // A limit too far away to represent is no limit.
-        let ends = limit.and_then(|l| started.checked_add(l));
+        let ends = limit.and_then(|l| Instant::now().checked_add(l));
         Self {
-            started,
             limit: limit.filter(|_| ends.is_some()),
             ends,
         }
@@ -57,11 +54,6 @@ impl Budget {
         self.remaining().is_some_and(|left| left.is_zero())
     }
 
-    /// How long the operation has run.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-
     /// True when waiting `delay` would end past the budget.
     pub fn would_pass(&self, delay: Duration) -> bool {
         self.remaining().is_some_and(|left| delay >= left)
@@ -72,6 +64,32 @@ impl Budget {
         match (timeout, self.remaining()) {
             (Some(t), Some(left)) => Some(t.min(left)),
             (t, left) => t.or(left),
+        }
+    }
+
+    /// True when the budget has a limit.
+    pub fn limited(&self) -> bool {
+        self.ends.is_some()
+    }
+
+    /// As [`run`](Self::run), cut `grace` after the budget's end (the error still names
+    /// `step`): for a step whose own parts are bounded by the budget and say which part ran
+    /// out, this bounds only what they do not.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub async fn run_with_grace<T>(
+        &self,
+        step: &str,
+        grace: Duration,
+        future: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match self.remaining() {
+            None => future.await,
+            Some(left) if left.is_zero() => Err(self.spent(step)),
+            Some(left) => tokio::time::timeout(left.saturating_add(grace), future)
+                .await
+                .unwrap_or_else(|_| Err(self.spent(step))),
         }
     }
 

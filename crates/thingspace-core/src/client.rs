@@ -362,7 +362,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 Ok(())
             }
-            async fn invalidate(&self, _: &HeaderMap) {}
+            async fn invalidate(&self, _: &HeaderMap, _: &Response) {}
         }
         let mut t = MockTransport::new();
         t.expect_send().times(0);
@@ -379,7 +379,10 @@ mod tests {
             .expect_err("out of budget");
         assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
         assert!(e.to_string().contains("deadline_secs"), "{e}");
-        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        // A provider that ignores the budget is cut a moment after its end (the SDK's own
+        // sources are bounded by the budget itself, and say which step ran out).
+        assert_eq!(started.elapsed(), Duration::from_millis(10_100));
+        assert!(e.to_string().contains("obtaining credentials"), "{e}");
     }
 
     #[tokio::test]
@@ -472,9 +475,9 @@ mod tests {
             Ok(())
         });
         a.expect_invalidate()
-            .withf(|sent| sent.contains_key(header::AUTHORIZATION))
+            .withf(|sent, _| sent.contains_key(header::AUTHORIZATION))
             .times(1)
-            .returning(|_| ());
+            .returning(|_, _| ());
         client(t, Some(a))
             .send(&ApiRequest::get("op", "/x"))
             .await
@@ -487,7 +490,7 @@ mod tests {
         t.expect_send().times(2).returning(|_| status(401));
         let mut a = auth_mock();
         a.expect_authorize().times(2).returning(|_, _| Ok(()));
-        a.expect_invalidate().times(1).returning(|_| ());
+        a.expect_invalidate().times(1).returning(|_, _| ());
         let e = client(t, Some(a))
             .send(&ApiRequest::get("op", "/x"))
             .await
@@ -508,7 +511,7 @@ mod tests {
         }
         let mut a = auth_mock();
         a.expect_authorize().times(3).returning(|_, _| Ok(()));
-        a.expect_invalidate().times(1).returning(|_| ());
+        a.expect_invalidate().times(1).returning(|_, _| ());
         let e = client(t, Some(a))
             .send(&ApiRequest::get("op", "/x"))
             .await
@@ -558,7 +561,7 @@ mod tests {
         a.expect_rejection()
             .returning(|_| Some(crate::Rejection::BeforeProcessing));
         a.expect_authorize().times(2).returning(|_, _| Ok(()));
-        a.expect_invalidate().times(1).returning(|_| ());
+        a.expect_invalidate().times(1).returning(|_, _| ());
         client(t, Some(a))
             .send(&ApiRequest::post("op", "/x").json(&1))
             .await
@@ -635,5 +638,56 @@ mod tests {
         assert_eq!(counting.operations.load(SeqCst), 1);
         assert_eq!(counting.attempts.load(SeqCst), 2);
         assert_eq!(*counting.finished.lock().expect("lock"), [Some(200)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unsafe_request_is_not_started_with_a_sliver_of_budget_left() {
+        /// Credentials that take 9.6 s of a 10 s budget.
+        #[derive(Debug)]
+        struct Slow;
+        #[async_trait::async_trait]
+        impl AuthProvider for Slow {
+            async fn authorize(&self, _: &mut Request, _: &Budget) -> Result<()> {
+                tokio::time::sleep(Duration::from_millis(9_600)).await;
+                Ok(())
+            }
+            async fn invalidate(&self, _: &HeaderMap, _: &Response) {}
+        }
+        let mut t = MockTransport::new();
+        t.expect_send().times(0);
+        let c = Client::builder(base())
+            .transport(Arc::new(t))
+            .auth(Arc::new(Slow))
+            .retry(RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))))
+            .build()
+            .expect("client");
+        let e = c
+            .send(&ApiRequest::post("op", "/x").json(&1))
+            .await
+            .expect_err("not sent");
+        assert!(e.is_timeout() && !e.is_outcome_unknown(), "{e}");
+        assert!(e.to_string().contains("during the attempt"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_to_a_request_holding_secrets_keeps_no_snippet() {
+        let mut t = MockTransport::new();
+        t.expect_send().times(1).returning(|_| {
+            Ok(Response::new(
+                StatusCode::BAD_REQUEST,
+                Default::default(),
+                "<html>you sent pin=4321</html>",
+            ))
+        });
+        let e = client(t, None)
+            .send(
+                &ApiRequest::post("op", "/x")
+                    .json(&serde_json::json!({"pin": "4321"}))
+                    .secret_fields(&["pin"]),
+            )
+            .await
+            .expect_err("400");
+        assert_eq!(e.body_snippet(), None);
+        assert!(!format!("{e} {e:?}").contains("4321"));
     }
 }

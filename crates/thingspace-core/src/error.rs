@@ -348,6 +348,12 @@ impl Error {
         }
     }
 
+    /// The same error without the snippet of the body.
+    pub(crate) fn without_snippet(mut self) -> Self {
+        self.inner.snippet = None;
+        self
+    }
+
     pub(crate) fn with_snippet_of(mut self, body: &[u8]) -> Self {
         if !body.is_empty() {
             self.inner.snippet = Some(snippet(body));

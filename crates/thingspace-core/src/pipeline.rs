@@ -19,7 +19,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use tracing::{Instrument, field::Empty};
 use url::Url;
@@ -32,6 +32,12 @@ use crate::message::{Request, Response};
 use crate::request::ApiRequest;
 use crate::retry::{Attempted, Idempotency, RetryAction, RetryPolicy};
 use crate::transport::{DEFAULT_TIMEOUT, SharedTransport};
+
+/// How long an unsafe request must have left of its budget to be sent at all.
+const UNSAFE_WINDOW: Duration = Duration::from_secs(1);
+
+/// How much later than the budget's end a provider that ignores the budget is cut off.
+const CREDENTIALS_GRACE: Duration = Duration::from_millis(100);
 
 /// The stages every request goes through: cheap to clone, shared by a client and the
 /// credential sources that serve it, so token requests and logins are sent, retried, timed and
@@ -186,20 +192,22 @@ impl Pipeline {
             idempotency: request.idempotency(),
             budget,
         };
+        let listened = !span.is_disabled() || !self.inner.interceptors.is_empty();
         async {
-            let started = Instant::now();
-            let result = self.operation(request, http, auth, &op).await;
-            let span = tracing::Span::current();
-            if let Ok(r) = &result {
-                span.record("status", r.status.as_u16());
-            } else if let Err(e) = &result
-                && let Some(status) = e.status()
-            {
-                span.record("status", status.as_u16());
-            }
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            for i in &self.inner.interceptors {
-                i.after_operation(&op, result.as_ref(), started.elapsed());
+            // Clocks are read for spans and interceptors only when someone listens.
+            let started = listened.then(Instant::now);
+            let mut status = None;
+            let result = self.operation(request, http, auth, &op, &mut status).await;
+            if let Some(started) = started {
+                let span = tracing::Span::current();
+                if let Some(status) = status {
+                    span.record("status", status);
+                }
+                let elapsed = started.elapsed();
+                span.record("latency_ms", elapsed.as_millis() as u64);
+                for i in &self.inner.interceptors {
+                    i.after_operation(&op, result.as_ref(), elapsed);
+                }
             }
             match &result {
                 Ok(_) => tracing::debug!("done"),
@@ -213,34 +221,63 @@ impl Pipeline {
 
     /// The attempts of one operation: send, renew refused credentials once, and do what the
     /// retry decision says.
+    ///
+    /// `status` is set to the status of each answer this operation receives (never that of a
+    /// token request or login it needed, which are operations of their own).
     async fn operation(
         &self,
         request: &ApiRequest,
         http: Request,
         auth: Option<&dyn AuthProvider>,
         op: &OperationInfo<'_>,
+        status: &mut Option<u16>,
     ) -> Result<Response> {
         let operation = request.operation();
+        // An answer of a request whose body holds secrets keeps no snippet of its body in
+        // errors (a token or login endpoint may echo what it was sent).
+        let answer_error = |response: &Response| {
+            let e = Error::from_response(operation, response);
+            if request.has_secret_fields() {
+                e.without_snippet()
+            } else {
+                e
+            }
+        };
         for i in &self.inner.interceptors {
             op.budget
                 .run("an interceptor", i.before_operation(op))
                 .await
                 .map_err(|e| e.with_operation(operation))?;
         }
+        // `attempt` counts what the retry policy counts; `sends` every request sent, a
+        // renewal's included.
         let mut attempt = 1;
+        let mut sends = 0;
         let mut renewed = false;
+        let operation_span = tracing::Span::current();
         loop {
-            tracing::Span::current().record("attempts", attempt);
-            let span = tracing::debug_span!(
-                "thingspace.attempt",
-                attempt,
-                status = Empty,
-                latency_ms = Empty
-            );
+            sends += 1;
+            let span = if operation_span.is_disabled() {
+                tracing::Span::none()
+            } else {
+                operation_span.record("attempts", sends);
+                tracing::debug_span!(
+                    "thingspace.attempt",
+                    attempt = sends,
+                    status = Empty,
+                    latency_ms = Empty
+                )
+            };
             let outcome = self
-                .attempt(http.clone(), auth, op, attempt)
+                .attempt(http.clone(), auth, op, sends)
                 .instrument(span)
                 .await;
+            if let Outcome::Success(r)
+            | Outcome::Rejected { response: r, .. }
+            | Outcome::Answered(r) = &outcome
+            {
+                *status = Some(r.status.as_u16());
+            }
             let (error, action) = match outcome {
                 Outcome::Success(response) => return Ok(response),
                 Outcome::NotSent(e) => return Err(e.with_operation(operation)),
@@ -256,7 +293,7 @@ impl Pipeline {
                         && let Some(auth) = auth
                     {
                         tracing::debug!(?rejection, "credentials refused: renewing them once");
-                        auth.invalidate(&sent).await;
+                        auth.invalidate(&sent, &response).await;
                         renewed = true;
                         continue;
                     }
@@ -272,7 +309,7 @@ impl Pipeline {
                         attempt,
                         Attempted::Answered(&response),
                     );
-                    (Error::from_response(operation, &response), action)
+                    (answer_error(&response), action)
                 }
                 Outcome::Failed(e) => {
                     let action =
@@ -282,8 +319,14 @@ impl Pipeline {
                     (e.with_operation(operation), action)
                 }
             };
+            // An unsafe request is not started without a window to finish in: sent with a
+            // sliver of budget left, it would time out, and its outcome would be unknown.
+            let window = match op.idempotency {
+                Idempotency::Unsafe => self.unsafe_window(),
+                Idempotency::Safe => Duration::ZERO,
+            };
             match action {
-                RetryAction::Retry(delay) if op.budget.would_pass(delay) => {
+                RetryAction::Retry(delay) if op.budget.would_pass(delay + window) => {
                     tracing::debug!(attempt, ?delay, "no retry: the budget would run out");
                     let mut error = error;
                     error.append_message(&format!(
@@ -314,47 +357,70 @@ impl Pipeline {
         }
     }
 
+    /// The least budget an unsafe request needs left to be sent: a second, or the per-attempt
+    /// timeout when shorter.
+    fn unsafe_window(&self) -> Duration {
+        self.inner
+            .timeout
+            .map_or(UNSAFE_WINDOW, |t| t.min(UNSAFE_WINDOW))
+    }
+
     /// One attempt: authorize, send, classify.
     async fn attempt(
         &self,
         mut http: Request,
         auth: Option<&dyn AuthProvider>,
         op: &OperationInfo<'_>,
-        attempt: u32,
+        send: u32,
     ) -> Outcome {
         let budget = op.budget;
-        if let Some(auth) = auth
-            && let Err(e) = budget
-                .run("obtaining credentials", auth.authorize(&mut http, budget))
-                .await
-        {
-            return Outcome::NotSent(e);
-        }
-        if budget.is_spent() {
-            return Outcome::NotSent(budget.spent("the attempt"));
-        }
-        http.timeout = budget.cap(self.inner.timeout);
-        for i in &self.inner.interceptors {
-            if let Err(e) = i.before_attempt(op, attempt, &mut http).await {
+        if let Some(auth) = auth {
+            // The credential sources bound their own requests by the budget; this bounds a
+            // provider that does not, a moment later, so theirs name the step first.
+            let authorized = budget
+                .run_with_grace(
+                    "obtaining credentials",
+                    CREDENTIALS_GRACE,
+                    auth.authorize(&mut http, budget),
+                )
+                .await;
+            if let Err(e) = authorized {
                 return Outcome::NotSent(e);
             }
         }
+        for i in &self.inner.interceptors {
+            let intercepted = budget
+                .run("an interceptor", i.before_attempt(op, send, &mut http))
+                .await;
+            if let Err(e) = intercepted {
+                return Outcome::NotSent(e);
+            }
+        }
+        http.timeout = budget.cap(self.inner.timeout);
+        let window = match op.idempotency {
+            Idempotency::Unsafe => self.unsafe_window(),
+            Idempotency::Safe => Duration::ZERO,
+        };
+        if budget.limited() && http.timeout.is_some_and(|t| t.is_zero() || t < window) {
+            return Outcome::NotSent(budget.spent("the attempt"));
+        }
         // The credentials sent (headers marked sensitive), to forget them if refused.
-        let sent: HeaderMap = match auth {
+        // A list, not a map: it is needed only after a refusal, and hashing costs on every request.
+        let sent: Vec<(HeaderName, HeaderValue)> = match auth {
             Some(_) => http
                 .headers
                 .iter()
                 .filter(|(_, v)| v.is_sensitive())
                 .map(|(n, v)| (n.clone(), v.clone()))
                 .collect(),
-            None => HeaderMap::new(),
+            None => Vec::new(),
         };
         let span = tracing::Span::current();
         // Clocks are read for spans only when someone listens.
         let started = (!span.is_disabled()).then(Instant::now);
         let result = self.inner.transport.send(http).await;
         for i in &self.inner.interceptors {
-            i.after_attempt(op, attempt, result.as_ref());
+            i.after_attempt(op, send, result.as_ref());
         }
         if let Some(started) = started {
             span.record("latency_ms", started.elapsed().as_millis() as u64);
@@ -367,7 +433,7 @@ impl Pipeline {
             Ok(r) => match auth.and_then(|a| a.rejection(&r)) {
                 Some(rejection) => Outcome::Rejected {
                     response: r,
-                    sent,
+                    sent: sent.into_iter().collect(),
                     rejection,
                 },
                 None => Outcome::Answered(r),

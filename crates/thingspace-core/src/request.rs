@@ -218,6 +218,11 @@ impl ApiRequest {
         self.how_to_check
     }
 
+    /// Whether the body has fields marked secret.
+    pub fn has_secret_fields(&self) -> bool {
+        !self.secret_fields.is_empty()
+    }
+
     /// The body's size in bytes (what traces show of it).
     pub fn body_len(&self) -> usize {
         match &self.body {

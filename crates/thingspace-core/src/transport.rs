@@ -54,6 +54,11 @@ mod reqwest_transport {
     use super::*;
     use crate::error::{Error, ErrorKind};
 
+    /// How long the default transport tries to connect: a connection that stalls fails as a
+    /// connection failure (nothing sent, safe to retry for any request), not as a timeout of a
+    /// request that may have been sent.
+    const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// The default transport, on [`reqwest`] with rustls. It follows no redirect: a 3xx
     /// answer reaches the client, which returns it as an error.
     ///
@@ -84,7 +89,7 @@ mod reqwest_transport {
         /// # Errors
         /// When the TLS backend cannot be initialised.
         pub fn new() -> Result<Self> {
-            Self::from_builder(reqwest::Client::builder())
+            Self::from_builder(reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT))
         }
 
         /// A transport from the caller's own client settings. The SDK sets its user agent
@@ -114,10 +119,12 @@ mod reqwest_transport {
         }
 
         fn map_error(err: reqwest::Error) -> Error {
-            let kind = if err.is_timeout() {
-                ErrorKind::Timeout
-            } else if err.is_connect() {
+            // A connection that could not be made in time is a connection failure (nothing
+            // was sent), not a request that timed out.
+            let kind = if err.is_connect() {
                 ErrorKind::Connect
+            } else if err.is_timeout() {
+                ErrorKind::Timeout
             } else {
                 ErrorKind::Transport
             };

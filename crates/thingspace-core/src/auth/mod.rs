@@ -42,7 +42,10 @@ pub trait AuthProvider: Send + Sync + fmt::Debug {
     /// request's headers marked sensitive: providers mark theirs, as [`Credential`] does):
     /// forget the credentials found there, so the next [`authorize`](Self::authorize) obtains
     /// fresh ones. Credentials already replaced since are kept.
-    async fn invalidate(&self, sent: &HeaderMap);
+    ///
+    /// `answer` is the response that refused them, for a provider with several credentials to
+    /// tell which one was refused.
+    async fn invalidate(&self, sent: &HeaderMap, answer: &Response);
 }
 
 /// A refusal of the credentials a request carried, as its provider reads the answer.
@@ -95,7 +98,7 @@ impl Credential {
     pub fn bearer(token: &str, lifetime: Option<Duration>) -> Result<Self> {
         let value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
             Error::new(
-                ErrorKind::Auth,
+                ErrorKind::Decode,
                 "the token endpoint returned a token that is not a valid header value",
             )
         })?;
@@ -302,6 +305,15 @@ impl<S: CredentialSource> CachedAuth<S> {
         }
         let previous = self.cached();
         let outcome = self.source.fetch(budget).await;
+        if let Some(err) = outcome
+            .as_ref()
+            .err()
+            .filter(|e| e.is_timeout() && budget.is_spent())
+        {
+            // This caller's budget ran out, not the source: the callers waiting have budgets of
+            // their own and fetch with them, rather than share this caller's end.
+            return Err(err.shared_copy());
+        }
         let mut fetches = self.fetches();
         fetches.count += 1;
         match outcome {
@@ -379,7 +391,7 @@ impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
         Ok(())
     }
 
-    async fn invalidate(&self, sent: &HeaderMap) {
+    async fn invalidate(&self, sent: &HeaderMap, _answer: &Response) {
         self.invalidate_sent(sent);
     }
 }
@@ -660,5 +672,49 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Insecure);
             assert!(!e.to_string().contains("pw-123"), "{e}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_cut_by_its_callers_budget_is_not_the_answer_for_the_others() {
+        /// Takes 5 s, within the caller's budget, as the SDK's sources do.
+        #[derive(Debug)]
+        struct Budgeted;
+        #[async_trait]
+        impl CredentialSource for Budgeted {
+            async fn fetch(&self, budget: &Budget) -> Result<Credential> {
+                budget
+                    .run("the fetch", async {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        Credential::bearer("slow-0", Some(Duration::from_secs(100)))
+                    })
+                    .await
+            }
+        }
+        let auth = Arc::new(CachedAuth::new(Budgeted));
+        // The first caller has 1 s left; the fetch takes 5 s.
+        let short = tokio::spawn({
+            let auth = auth.clone();
+            async move {
+                auth.credential_within(&Budget::new(Some(Duration::from_secs(1))))
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        let long = tokio::spawn({
+            let auth = auth.clone();
+            async move { auth.credential().await }
+        });
+        let e = short.await.expect("join").expect_err("out of budget");
+        assert!(e.is_timeout(), "{e}");
+        let c = long
+            .await
+            .expect("join")
+            .expect("fetched with its own budget");
+        assert!(
+            c.headers()[0]
+                .1
+                .to_str()
+                .is_ok_and(|v| v.starts_with("Bearer slow-"))
+        );
     }
 }

@@ -9,7 +9,8 @@ mod thingspace;
 pub use self::oauth::{ClientAuthStyle, ClientCredentials, TOKEN_OPERATION};
 pub use self::thingspace::{LOGIN_OPERATION, M2M_TOKEN_HEADER, M2mSession, ThingSpaceAuth};
 
-use crate::error::{ApiErrorBody, Error, ErrorKind, OAuthErrorBody, Result};
+use crate::de::decode_json;
+use crate::error::{Error, ErrorKind, OAuthErrorBody, Result, is_error_envelope};
 use crate::message::Response;
 
 /// Refuses an empty token from a token or login answer: a request carrying `Bearer ` would
@@ -31,15 +32,32 @@ pub(crate) fn require_token(
 
 /// A token or login answer that is 2xx but carries an OAuth error or ThingSpace's error
 /// envelope instead of a credential: the error it is (a refusal, with the service's words).
-pub(crate) fn refused_in_a_success(operation: &'static str, response: &Response) -> Option<Error> {
+fn refused_in_a_success(operation: &'static str, response: &Response) -> Option<Error> {
     let body = response.body.as_ref();
-    if !body.trim_ascii_start().starts_with(b"{") {
-        return None;
+    let refusal = is_error_envelope(body)
+        || (body.trim_ascii_start().starts_with(b"{")
+            && serde_json::from_slice::<OAuthErrorBody>(body).is_ok());
+    refusal.then(|| Error::from_response(operation, response))
+}
+
+/// What a token request or a login sent through the pipeline came to, as the answer `T`: a
+/// refusal of the credentials (in an error status, or in a 2xx) is an [`ErrorKind::Auth`]
+/// error saying whose (`refused`), a failing endpoint an [`ErrorKind::Api`] one (`failed`),
+/// and the answer is decoded without ever quoting it.
+pub(crate) fn read_answer<T: serde::de::DeserializeOwned>(
+    operation: &'static str,
+    sent: Result<Response>,
+    refused: impl FnOnce() -> String,
+    failed: impl FnOnce() -> String,
+) -> Result<T> {
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => return Err(e.into_credential_failure(operation, refused, failed)),
+    };
+    if let Some(refusal) = refused_in_a_success(operation, &response) {
+        return Err(refusal.into_credential_failure(operation, refused, failed));
     }
-    let oauth = serde_json::from_slice::<OAuthErrorBody>(body).is_ok();
-    let envelope =
-        serde_json::from_slice::<ApiErrorBody>(body).is_ok_and(|api| api.error_code.is_some());
-    (oauth || envelope).then(|| Error::from_response(operation, response))
+    decode_json(operation, &response.body, true)
 }
 
 #[cfg(test)]

@@ -8,10 +8,9 @@ use http::{HeaderValue, Method, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::{refused_in_a_success, require_token};
+use super::{read_answer, require_token};
 use crate::auth::{Credential, CredentialSource};
 use crate::budget::Budget;
-use crate::de::decode_json;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::request::ApiRequest;
@@ -136,15 +135,11 @@ impl CredentialSource for ClientCredentials {
                 self.label, self.client_id
             )
         };
-        let response = self
+        let sent = self
             .pipeline
             .send(&request, &self.token_url, None, budget)
-            .await
-            .map_err(|e| e.into_credential_failure(TOKEN_OPERATION, refused, failed))?;
-        if let Some(refusal) = refused_in_a_success(TOKEN_OPERATION, &response) {
-            return Err(refusal.into_credential_failure(TOKEN_OPERATION, refused, failed));
-        }
-        let token: TokenResponse = decode_json(TOKEN_OPERATION, &response.body, true)?;
+            .await;
+        let token: TokenResponse = read_answer(TOKEN_OPERATION, sent, refused, failed)?;
         require_token(TOKEN_OPERATION, "access_token", &token.access_token)?;
         let lifetime = token
             .expires_in

@@ -9,11 +9,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde::Deserialize;
 use url::Url;
 
-use super::{ClientAuthStyle, ClientCredentials, refused_in_a_success, require_token};
+use super::{ClientAuthStyle, ClientCredentials, read_answer, require_token};
 use crate::auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
 use crate::budget::Budget;
 use crate::config::Config;
-use crate::de::decode_json;
 use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
 use crate::message::{Request, Response};
 use crate::pipeline::Pipeline;
@@ -105,15 +104,12 @@ impl CredentialSource for M2mSession {
             .with_idempotency(Idempotency::Safe);
         let refused = || format!("the M2M login for UWS user `{}` was refused", self.username);
         let failed = || format!("the M2M login for UWS user `{}` failed", self.username);
-        let response = self
+        let bearer = GatewayBearer(&self.bearer);
+        let sent = self
             .pipeline
-            .send(&request, &self.login_url, Some(&*self.bearer), budget)
-            .await
-            .map_err(|e| e.into_credential_failure(LOGIN_OPERATION, refused, failed))?;
-        if let Some(refusal) = refused_in_a_success(LOGIN_OPERATION, &response) {
-            return Err(refusal.into_credential_failure(LOGIN_OPERATION, refused, failed));
-        }
-        let login: LoginResponse = decode_json(LOGIN_OPERATION, &response.body, true)?;
+            .send(&request, &self.login_url, Some(&bearer), budget)
+            .await;
+        let login: LoginResponse = read_answer(LOGIN_OPERATION, sent, refused, failed)?;
         require_token(LOGIN_OPERATION, "sessionToken", &login.session_token)?;
         let lifetime = login
             .expires_in
@@ -266,10 +262,41 @@ impl AuthProvider for ThingSpaceAuth {
         }
     }
 
-    async fn invalidate(&self, sent: &HeaderMap) {
+    async fn invalidate(&self, sent: &HeaderMap, answer: &Response) {
+        // The gateway checks the bearer token, the service the session. A refused bearer token
+        // drops the session too: one renewal must serve a request whose two credentials both
+        // ended on the server, and a session outliving its token is not worth a second refusal.
+        if answer.status == StatusCode::UNAUTHORIZED
+            && is_gateway_fault(&answer.body)
+            && self.bearer.invalidate_sent(sent)
+        {
+            tracing::debug!("the gateway refused the bearer token; it will be renewed");
+        }
         if self.session.invalidate_sent(sent) {
             tracing::debug!("the API refused the M2M session; it will be renewed");
         }
+    }
+}
+
+/// The bearer token as a login carries it: only the gateway's refusal of the token renews it
+/// and sends the login again. Any other refusal is the service's answer to the password, and a
+/// password is never sent twice (five failures lock the UWS user).
+#[derive(Debug)]
+struct GatewayBearer<'a>(&'a CachedAuth<ClientCredentials>);
+
+#[async_trait]
+impl AuthProvider for GatewayBearer<'_> {
+    async fn authorize(&self, request: &mut Request, budget: &Budget) -> Result<()> {
+        self.0.authorize(request, budget).await
+    }
+
+    fn rejection(&self, response: &Response) -> Option<Rejection> {
+        (response.status == StatusCode::UNAUTHORIZED && is_gateway_fault(&response.body))
+            .then_some(Rejection::BeforeProcessing)
+    }
+
+    async fn invalidate(&self, sent: &HeaderMap, answer: &Response) {
+        self.0.invalidate(sent, answer).await;
     }
 }
 
