@@ -1,7 +1,7 @@
 //! The time budget of one operation: every stage of it (credentials, attempts, waits between
 //! them) takes from the same budget, and none runs past its end.
 
-use std::time::Duration;
+use std::{task::Poll, time::Duration};
 
 use tokio::time::Instant;
 
@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// its attempts may use.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::{task::Poll, time::Duration};
 /// use thingspace_core::Budget;
 ///
 /// let budget = Budget::new(Some(Duration::from_secs(10)));
@@ -84,13 +84,21 @@ impl Budget {
         grace: Duration,
         future: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        match self.remaining() {
-            None => future.await,
-            Some(left) if left.is_zero() => Err(self.spent(step)),
-            Some(left) => tokio::time::timeout(left.saturating_add(grace), future)
-                .await
-                .unwrap_or_else(|_| Err(self.spent(step))),
+        let Some(left) = self.remaining() else {
+            return future.await;
+        };
+        if left.is_zero() {
+            return Err(self.spent(step));
         }
+        // Most steps finish at once (a cached credential): those arm no timer.
+        let mut future = std::pin::pin!(future);
+        let first = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+        if let Poll::Ready(done) = first {
+            return done;
+        }
+        tokio::time::timeout(left.saturating_add(grace), future)
+            .await
+            .unwrap_or_else(|_| Err(self.spent(step)))
     }
 
     /// Runs `step` (named in the error, such as `the login`) within what is left of the budget.
@@ -98,13 +106,7 @@ impl Budget {
     /// # Errors
     /// [`ErrorKind::Timeout`] naming `step` when the budget runs out first; `step`'s own error.
     pub async fn run<T>(&self, step: &str, future: impl Future<Output = Result<T>>) -> Result<T> {
-        match self.remaining() {
-            None => future.await,
-            Some(left) if left.is_zero() => Err(self.spent(step)),
-            Some(left) => tokio::time::timeout(left, future)
-                .await
-                .unwrap_or_else(|_| Err(self.spent(step))),
-        }
+        self.run_with_grace(step, Duration::ZERO, future).await
     }
 
     /// The error of a budget spent during `step`.
