@@ -244,8 +244,9 @@ impl Pipeline {
             }
         };
         for i in &self.inner.interceptors {
-            op.budget
-                .run("an interceptor", i.before_operation(op))
+            // Boxed, as the waits below: rare, and their timers would otherwise take room in
+            // every operation's future.
+            Box::pin(op.budget.run("an interceptor", i.before_operation(op)))
                 .await
                 .map_err(|e| e.with_operation(operation))?;
         }
@@ -337,7 +338,7 @@ impl Pipeline {
                 }
                 RetryAction::Retry(delay) => {
                     tracing::debug!(attempt, error = %error, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
+                    Box::pin(tokio::time::sleep(delay)).await;
                     attempt += 1;
                 }
                 RetryAction::WaitTooLong(wait) => {
