@@ -197,7 +197,9 @@ impl Pipeline {
             // Clocks are read for spans and interceptors only when someone listens.
             let started = listened.then(Instant::now);
             let mut status = None;
-            let result = self.operation(request, http, auth, &op, &mut status).await;
+            let result = self
+                .operation(request, http, base, auth, &op, &mut status)
+                .await;
             if let Some(started) = started {
                 let span = tracing::Span::current();
                 if let Some(status) = status {
@@ -228,6 +230,7 @@ impl Pipeline {
         &self,
         request: &ApiRequest,
         http: Request,
+        base: &Url,
         auth: Option<&dyn AuthProvider>,
         op: &OperationInfo<'_>,
         status: &mut Option<u16>,
@@ -252,6 +255,7 @@ impl Pipeline {
         }
         // `attempt` counts what the retry policy counts; `sends` every request sent, a
         // renewal's included.
+        let mut first = Some(http);
         let mut attempt = 1;
         let mut sends = 0;
         let mut renewed = false;
@@ -269,8 +273,15 @@ impl Pipeline {
                     latency_ms = Empty
                 )
             };
-            let outcome = self
-                .attempt(http.clone(), auth, op, sends)
+            // The first send takes the request built for it; a later one (rare) builds it again,
+            // rather than every operation paying for a copy.
+            let to_send = match first.take() {
+                Some(built) => built,
+                None => request.build(base)?,
+            };
+            // Boxed: the attempt's future (credentials, interceptors, the transport) is large,
+            // and carried inline it would make every operation's future twice the size.
+            let outcome = Box::pin(self.attempt(to_send, auth, op, sends))
                 .instrument(span)
                 .await;
             if let Outcome::Success(r)
