@@ -3,6 +3,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod accounts;
+pub mod callbacks;
 pub mod leads;
 pub mod states_and_services;
 
@@ -11,6 +12,7 @@ use std::sync::{Arc, atomic::AtomicU8};
 use thingspace_core::Client;
 
 pub use accounts::{Account, AccountsApi, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
+pub use callbacks::{CallbacksApi, Listener, ListenerRef, RegisteredListener};
 pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, LeadsApi};
 pub use states_and_services::{
     Engagement, RatingGroup, Service, ServiceState, StatesAndServices, StatesAndServicesApi,
@@ -46,6 +48,11 @@ impl M2m {
     /// Account leads, every page followed: `GET /m2m/v1/leads/{accountname}`.
     pub fn leads(&self) -> LeadsApi<'_> {
         LeadsApi::new(&self.client)
+    }
+
+    /// Callback listeners: `/m2m/v1/callbacks/{accountname}`.
+    pub fn callbacks(&self) -> CallbacksApi<'_> {
+        CallbacksApi::new(&self.client)
     }
 
     /// Custom states and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`

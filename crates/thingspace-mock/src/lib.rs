@@ -3,6 +3,7 @@
 #![deny(missing_debug_implementations)]
 
 mod auth;
+mod callbacks;
 mod data;
 mod fault;
 pub mod fixtures;
@@ -24,6 +25,7 @@ use axum::{
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+pub use callbacks::Listener;
 pub use fault::Fault;
 
 impl State {
@@ -79,6 +81,8 @@ pub enum Route {
     EntraToken,
     /// `GET /tenantui/api/v2/oc/lead`: Operator Connect leads
     OcLeads,
+    /// `POST`, `GET /api/m2m/v1/callbacks/{accountname}` and `DELETE .../name/{serviceName}`
+    Callbacks,
 }
 
 /// How the mock spells a managed-accounts response.
@@ -326,6 +330,8 @@ pub(crate) struct State {
     faults: Mutex<HashMap<Route, VecDeque<Fault>>>,
     page_faults: Mutex<HashMap<(Route, usize), VecDeque<Fault>>>,
     pub(crate) lead_counts: Mutex<HashMap<String, usize>>,
+    /// Callback listeners by (account, service).
+    pub(crate) listeners: Mutex<HashMap<(String, String), callbacks::Listener>>,
     pub(crate) seq: AtomicU64,
     pub(crate) total: std::sync::atomic::AtomicUsize,
 }
@@ -437,6 +443,7 @@ impl MockServer {
             faults: Mutex::default(),
             page_faults: Mutex::default(),
             lead_counts: Mutex::default(),
+            listeners: Mutex::default(),
             seq: AtomicU64::new(1),
             total: std::sync::atomic::AtomicUsize::new(0),
         });
@@ -460,6 +467,14 @@ impl MockServer {
         }
         let app = app
             .route("/api/m2m/v1/leads/{accountname}", get(m2m::leads))
+            .route(
+                "/api/m2m/v1/callbacks/{accountname}",
+                post(callbacks::register).get(callbacks::list),
+            )
+            .route(
+                "/api/m2m/v1/callbacks/{accountname}/name/{service}",
+                axum::routing::delete(callbacks::delete),
+            )
             .route(
                 "/api/subsc/v1/managedaccounts/{account}/service/{service}",
                 get(subsc::managed_accounts),
@@ -621,6 +636,13 @@ impl MockServer {
     /// Makes every Entra token issued so far invalid.
     pub fn expire_oc_tokens(&self) {
         lock(&self.state.oc_tokens).clear();
+    }
+
+    /// The callback listener registered for `service` on `account`, if any.
+    pub fn listener(&self, account: &str, service: &str) -> Option<Listener> {
+        lock(&self.state.listeners)
+            .get(&(account.to_owned(), service.to_owned()))
+            .cloned()
     }
 
     /// Makes every M2M session opened so far invalid, as if it had expired.
