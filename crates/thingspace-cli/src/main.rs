@@ -14,7 +14,7 @@ use std::{
 use clap::{Parser, Subcommand};
 use thingspace::{
     Client, ConfigLoader, Error,
-    m2m::M2m,
+    m2m::{Listener, ListenerConfig, M2m},
     oc::{OcConfig, OperatorConnect, leads::MAX_PAGE_SIZE},
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         command: ManagedAccountsCommand,
     },
+    /// Callback listeners: where ThingSpace posts each device's result.
+    Callbacks {
+        #[command(subcommand)]
+        command: CallbacksCommand,
+    },
     /// Operator Connect (configured by the [oc] table, not by the ThingSpace flags).
     ///
     /// Its settings are the [oc] table's base_url, token_url, client_id, client_secret and
@@ -180,6 +185,38 @@ impl clap::builder::TypedValueParser for StatusParser {
             STATUSES.into_iter().map(clap::builder::PossibleValue::new),
         ))
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum CallbacksCommand {
+    /// Register a listener for a callback service; its credentials come from the [callbacks]
+    /// table ($THINGSPACE_CALLBACKS__USERNAME, $THINGSPACE_CALLBACKS__PASSWORD).
+    Register {
+        /// The account name.
+        account: String,
+        /// The callback service, such as CarrierService or StateService.
+        #[arg(long)]
+        service: String,
+        /// The public https URL ThingSpace posts to (a proxy in front of the listener).
+        #[arg(long)]
+        url: String,
+    },
+    /// List the account's listeners (passwords masked).
+    List {
+        /// The account name.
+        account: String,
+        /// Print the passwords the service returns, in clear text.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Remove the account's listener of a callback service.
+    Delete {
+        /// The account name.
+        account: String,
+        /// The callback service.
+        #[arg(long)]
+        service: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -397,6 +434,46 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                 words
             })
         }
+        Command::Callbacks { command } => match command {
+            CallbacksCommand::Register {
+                account,
+                service,
+                url,
+            } => {
+                let credentials = ListenerConfig::load(&cli.loader().load()?)?;
+                let listener = credentials.apply(Listener::new(service.as_str(), url.as_str()));
+                print_json(&m2m()?.callbacks().register(account, &listener).await?)
+            }
+            CallbacksCommand::List {
+                account,
+                show_secrets,
+            } => {
+                let listeners = m2m()?.callbacks().list(account).await?;
+                let shown: Vec<serde_json::Value> = listeners
+                    .iter()
+                    .map(|l| {
+                        let password = l.password.as_ref().map(|p| {
+                            if *show_secrets {
+                                p.expose_secret().to_owned()
+                            } else {
+                                "***".to_owned()
+                            }
+                        });
+                        serde_json::json!({
+                            "accountName": l.account_name,
+                            "serviceName": l.service_name,
+                            "url": l.url,
+                            "username": l.username,
+                            "password": password,
+                        })
+                    })
+                    .collect();
+                print_json(&shown)
+            }
+            CallbacksCommand::Delete { account, service } => {
+                print_json(&m2m()?.callbacks().delete(account, service).await?)
+            }
+        },
         Command::ManagedAccounts {
             command:
                 ManagedAccountsCommand::List {

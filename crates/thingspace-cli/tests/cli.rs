@@ -796,3 +796,69 @@ async fn errors_say_what_caused_them_one_line_each() {
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_register_list_and_delete_with_the_password_masked() {
+    let server = MockServer::start().await.expect("mock");
+    let mut register = command(
+        &server,
+        &[
+            "callbacks",
+            "register",
+            "0000123456",
+            "--service",
+            "CarrierService",
+            "--url",
+            "https://cb.example.com/in",
+        ],
+    );
+    register
+        .env("THINGSPACE_CALLBACKS__USERNAME", "cb-user")
+        .env("THINGSPACE_CALLBACKS__PASSWORD", "cb-pass-91");
+    let out = tokio::task::spawn_blocking(move || register.output())
+        .await
+        .expect("join")
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = server
+        .listener("0000123456", "CarrierService")
+        .expect("registered");
+    assert_eq!(stored.username.as_deref(), Some("cb-user"));
+    assert_eq!(stored.password.as_deref(), Some("cb-pass-91"));
+
+    let out = run(&server, &["callbacks", "list", "0000123456"]).await;
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("cb-pass-91") && text.contains("***"),
+        "{text}"
+    );
+    let out = run(
+        &server,
+        &["callbacks", "list", "0000123456", "--show-secrets"],
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cb-pass-91"));
+
+    let out = run(
+        &server,
+        &[
+            "callbacks",
+            "delete",
+            "0000123456",
+            "--service",
+            "CarrierService",
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.listener("0000123456", "CarrierService").is_none());
+}

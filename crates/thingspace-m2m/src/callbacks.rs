@@ -67,6 +67,38 @@ impl Listener {
     }
 }
 
+/// The `[callbacks]` table: the credentials of this program's listener (`username`, `password`;
+/// environment `THINGSPACE_CALLBACKS__USERNAME`, `THINGSPACE_CALLBACKS__PASSWORD`), registered
+/// with ThingSpace and checked on each callback. Never the UWS user's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ListenerConfig {
+    /// The user name ThingSpace posts in each callback.
+    #[serde(deserialize_with = "thingspace_core::de::opt_string_or_number")]
+    pub username: Option<String>,
+    /// The password ThingSpace posts in each callback.
+    pub password: Option<SecretString>,
+}
+
+impl ListenerConfig {
+    /// The `[callbacks]` table of `config` (empty when absent).
+    ///
+    /// # Errors
+    /// A malformed value, naming the key and its layer.
+    pub fn load(config: &thingspace_core::LoadedConfig) -> Result<Self> {
+        config.extract_table("callbacks")
+    }
+
+    /// `listener` with these credentials, when both are set.
+    pub fn apply(&self, listener: Listener) -> Listener {
+        match (&self.username, &self.password) {
+            (Some(u), Some(p)) => listener.with_credentials(u.clone(), p.clone()),
+            _ => listener,
+        }
+    }
+}
+
 /// A registered listener, as `list` returns it. Its `Debug` never shows the password.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

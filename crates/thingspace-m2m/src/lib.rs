@@ -12,7 +12,7 @@ use std::sync::{Arc, atomic::AtomicU8};
 use thingspace_core::Client;
 
 pub use accounts::{Account, AccountsApi, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
-pub use callbacks::{CallbacksApi, Listener, ListenerRef, RegisteredListener};
+pub use callbacks::{CallbacksApi, Listener, ListenerConfig, ListenerRef, RegisteredListener};
 pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, LeadsApi};
 pub use states_and_services::{
     Engagement, RatingGroup, Service, ServiceState, StatesAndServices, StatesAndServicesApi,
