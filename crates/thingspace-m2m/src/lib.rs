@@ -4,7 +4,9 @@
 
 pub mod accounts;
 pub mod callbacks;
+pub mod devices;
 pub mod leads;
+pub mod requests;
 pub mod states_and_services;
 
 use std::sync::{Arc, atomic::AtomicU8};
@@ -13,7 +15,9 @@ use thingspace_core::Client;
 
 pub use accounts::{Account, AccountsApi, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
 pub use callbacks::{CallbacksApi, Listener, ListenerConfig, ListenerRef, RegisteredListener};
+pub use devices::{Activation, DeviceId, DevicesApi, RequestId};
 pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, LeadsApi};
+pub use requests::{RequestState, RequestStatus, RequestsApi};
 pub use states_and_services::{
     Engagement, RatingGroup, Service, ServiceState, StatesAndServices, StatesAndServicesApi,
 };
@@ -53,6 +57,16 @@ impl M2m {
     /// Callback listeners: `/m2m/v1/callbacks/{accountname}`.
     pub fn callbacks(&self) -> CallbacksApi<'_> {
         CallbacksApi::new(&self.client)
+    }
+
+    /// Device actions: activation, for devices credited to a lead or not.
+    pub fn devices(&self) -> DevicesApi<'_> {
+        DevicesApi::new(&self.client)
+    }
+
+    /// The status of single-device asynchronous requests.
+    pub fn requests(&self) -> RequestsApi<'_> {
+        RequestsApi::new(&self.client)
     }
 
     /// Custom states and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`

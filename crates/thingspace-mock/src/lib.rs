@@ -5,6 +5,7 @@
 mod auth;
 mod callbacks;
 mod data;
+mod devices;
 mod fault;
 pub mod fixtures;
 mod m2m;
@@ -83,6 +84,10 @@ pub enum Route {
     OcLeads,
     /// `POST`, `GET /api/m2m/v1/callbacks/{accountname}` and `DELETE .../name/{serviceName}`
     Callbacks,
+    /// `POST /api/m2m/v1/devices/actions/activate`
+    Activate,
+    /// `GET /api/m2m/v1/accounts/{accountname}/requests/{requestId}/status`
+    RequestStatus,
 }
 
 /// How the mock spells a managed-accounts response.
@@ -332,6 +337,10 @@ pub(crate) struct State {
     pub(crate) lead_counts: Mutex<HashMap<String, usize>>,
     /// Callback listeners by (account, service).
     pub(crate) listeners: Mutex<HashMap<(String, String), callbacks::Listener>>,
+    /// Provisioning actions taken today, by line (`kind:id` of a device's first identifier).
+    pub(crate) line_actions: Mutex<HashMap<String, u32>>,
+    /// Accepted asynchronous requests, by request id.
+    pub(crate) requests: Mutex<HashMap<String, devices::Accepted>>,
     pub(crate) seq: AtomicU64,
     pub(crate) total: std::sync::atomic::AtomicUsize,
 }
@@ -444,6 +453,8 @@ impl MockServer {
             page_faults: Mutex::default(),
             lead_counts: Mutex::default(),
             listeners: Mutex::default(),
+            line_actions: Mutex::default(),
+            requests: Mutex::default(),
             seq: AtomicU64::new(1),
             total: std::sync::atomic::AtomicUsize::new(0),
         });
@@ -467,6 +478,14 @@ impl MockServer {
         }
         let app = app
             .route("/api/m2m/v1/leads/{accountname}", get(m2m::leads))
+            .route(
+                "/api/m2m/v1/devices/actions/activate",
+                post(devices::activate),
+            )
+            .route(
+                "/api/m2m/v1/accounts/{accountname}/requests/{id}/status",
+                get(devices::status),
+            )
             .route(
                 "/api/m2m/v1/callbacks/{accountname}",
                 post(callbacks::register).get(callbacks::list),
@@ -643,6 +662,13 @@ impl MockServer {
         lock(&self.state.listeners)
             .get(&(account.to_owned(), service.to_owned()))
             .cloned()
+    }
+
+    /// The body of the asynchronous request `request_id`, as the mock received it.
+    pub fn request_body(&self, request_id: &str) -> Option<serde_json::Value> {
+        lock(&self.state.requests)
+            .get(request_id)
+            .map(|r| r.body.clone())
     }
 
     /// Makes every M2M session opened so far invalid, as if it had expired.

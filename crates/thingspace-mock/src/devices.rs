@@ -1,0 +1,155 @@
+//! Device actions (`POST /api/m2m/v1/devices/actions/activate`) and the status of the
+//! requests they start (`GET /api/m2m/v1/accounts/{accountname}/requests/{id}/status`).
+//!
+//! The mock enforces the documented limits: at most 10,000 devices a request, and five
+//! provisioning actions per line per day. Activations succeed at once; status is reported for
+//! single-device requests only, as the real service does.
+
+use std::sync::{Arc, atomic::Ordering};
+
+use axum::{
+    Json,
+    extract::{Path, State as AxumState},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::{Route, State, auth, fault, lock, m2m::refuse};
+
+/// The most devices one request takes.
+const MAX_DEVICES: usize = 10_000;
+
+/// Provisioning actions a line may take per day.
+const DAILY_ACTIONS: u32 = 5;
+
+/// A request the mock accepted.
+#[derive(Debug, Clone)]
+pub(crate) struct Accepted {
+    pub(crate) account: String,
+    pub(crate) devices: usize,
+    pub(crate) body: Value,
+}
+
+fn invalid(code: &str, message: &str) -> Response {
+    fault::envelope(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// `POST /api/m2m/v1/devices/actions/activate`.
+pub(crate) async fn activate(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if let Some(r) = fault::apply(state.arrive(Route::Activate)).await {
+        return r;
+    }
+    if let Some(r) = auth::check(&state, &headers) {
+        return r;
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return invalid("INPUT_INVALID", "The body must be JSON");
+    };
+    let account = body["accountName"].as_str().unwrap_or_default().to_owned();
+    if !account.is_empty()
+        && let Some(r) = refuse(&state, &headers, &account)
+    {
+        return r;
+    }
+    let devices = body["devices"].as_array().cloned().unwrap_or_default();
+    if devices.is_empty() {
+        return invalid("INPUT_INVALID", "devices is required");
+    }
+    if devices.len() > MAX_DEVICES {
+        return invalid(
+            "INPUT_INVALID.MaxRequestsExceeded",
+            "A request takes at most 10000 devices",
+        );
+    }
+    for field in ["servicePlan", "mdnZipCode"] {
+        if body[field].as_str().is_none_or(|v| v.trim().is_empty()) {
+            return invalid("INPUT_INVALID", &format!("{field} is required"));
+        }
+    }
+    // The line of each device: its first identifier, kinds compared without case.
+    let lines: Vec<String> = devices
+        .iter()
+        .filter_map(|d| {
+            let first = d["deviceIds"].get(0)?;
+            Some(format!(
+                "{}:{}",
+                first["kind"].as_str()?.to_ascii_lowercase(),
+                first["id"].as_str()?
+            ))
+        })
+        .collect();
+    if lines.len() != devices.len() {
+        return invalid(
+            "INPUT_INVALID",
+            "every device needs deviceIds with id and kind",
+        );
+    }
+    {
+        let mut actions = lock(&state.line_actions);
+        if let Some(line) = lines
+            .iter()
+            .find(|l| actions.get(*l).copied().unwrap_or(0) >= DAILY_ACTIONS)
+        {
+            return invalid(
+                "REQUEST_FAILED.ProvisioningActionsExceeded",
+                &format!(
+                    "Device {line} has used its {DAILY_ACTIONS} provisioning actions for today"
+                ),
+            );
+        }
+        for line in &lines {
+            *actions.entry(line.clone()).or_default() += 1;
+        }
+    }
+    let n = state.seq.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("595f5c44-c31c-4552-8670-{n:012x}");
+    lock(&state.requests).insert(
+        request_id.clone(),
+        Accepted {
+            account,
+            devices: devices.len(),
+            body,
+        },
+    );
+    Json(json!({ "requestId": request_id })).into_response()
+}
+
+/// `GET /api/m2m/v1/accounts/{accountname}/requests/{id}/status`.
+pub(crate) async fn status(
+    AxumState(state): AxumState<Arc<State>>,
+    Path((account, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = fault::apply(state.arrive(Route::RequestStatus)).await {
+        return r;
+    }
+    if let Some(r) = refuse(&state, &headers, &account) {
+        return r;
+    }
+    let Some(request) = lock(&state.requests).get(&id).cloned() else {
+        return fault::envelope(
+            StatusCode::NOT_FOUND,
+            "REQUEST_FAILED.RequestNotFound",
+            &format!("Request {id} was not found"),
+        );
+    };
+    if !request.account.is_empty() && request.account != account {
+        return fault::envelope(
+            StatusCode::NOT_FOUND,
+            "REQUEST_FAILED.RequestNotFound",
+            &format!("Request {id} was not found for account {account}"),
+        );
+    }
+    if request.devices > 1 {
+        return invalid(
+            "REQUEST_FAILED.MultipleDevices",
+            "Status is reported for single-device requests only",
+        );
+    }
+    Json(json!({ "requestId": id, "status": "Success" })).into_response()
+}

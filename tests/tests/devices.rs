@@ -1,0 +1,124 @@
+//! Device activation over HTTP against the mock: credited to a lead (its ZIP sent as
+//! `mdnZipCode`), refused before sending when it cannot be right, never sent twice, and the
+//! status of a single-device request.
+
+use thingspace::{
+    ErrorKind,
+    m2m::{Activation, RequestState},
+    mock::{Fault, MockConfig, Route},
+};
+use thingspace_tests::Harness;
+
+const ACCOUNT: &str = "0000123456";
+
+#[tokio::test]
+async fn three_devices_activated_for_a_lead_carry_its_zip_and_id() {
+    let h = Harness::start_with(MockConfig::default().leads_page_size(10))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 35);
+    // A lead on the third page: found by streaming, stopping there.
+    let lead = h.server.leads(ACCOUNT)[23].clone();
+    let lead_id = lead["leadId"].as_str().expect("id").to_owned();
+    let zip = lead["address"]["zip"].as_str().expect("zip").to_owned();
+    let activation = Activation::new("M2MPlan", "")
+        .device("imei", "990013907835573")
+        .device("IMEI", "990013907835574")
+        .device("iccid", "89148000000800784259");
+    let id = h
+        .m2m
+        .devices()
+        .activate_for_lead(ACCOUNT, &lead_id, activation)
+        .await
+        .expect("activated");
+    let body = h.server.request_body(&id.request_id).expect("received");
+    assert_eq!(body["mdnZipCode"].as_str(), Some(zip.as_str()));
+    assert_eq!(body["leadId"].as_str(), Some(lead_id.as_str()));
+    assert_eq!(body["accountName"].as_str(), Some(ACCOUNT));
+    assert_eq!(body["devices"].as_array().map(Vec::len), Some(3));
+    assert_eq!(h.server.count(Route::Activate), 1);
+    assert_eq!(
+        h.server.count(Route::Leads),
+        3,
+        "stopped at the lead's page"
+    );
+
+    let e = h
+        .m2m
+        .requests()
+        .status(ACCOUNT, &id.request_id)
+        .await
+        .expect_err("several devices");
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
+}
+
+#[tokio::test]
+async fn a_lead_that_is_not_there_activates_nothing() {
+    let h = Harness::start().await.expect("harness");
+    h.server.set_lead_count(ACCOUNT, 5);
+    let e = h
+        .m2m
+        .devices()
+        .activate_for_lead(
+            ACCOUNT,
+            "no-such-lead",
+            Activation::new("M2MPlan", "").device("imei", "1"),
+        )
+        .await
+        .expect_err("not found");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("no-such-lead"), "{e}");
+    assert_eq!(h.server.count(Route::Activate), 0);
+}
+
+#[tokio::test]
+async fn an_activation_answered_503_is_sent_once_and_its_outcome_is_unknown() {
+    let h = Harness::start().await.expect("harness");
+    h.server.inject(Route::Activate, Fault::Status(503));
+    let e = h
+        .m2m
+        .devices()
+        .activate(&Activation::new("M2MPlan", "94203").device("imei", "990013907835573"))
+        .await
+        .expect_err("unknown");
+    assert!(e.is_outcome_unknown(), "{e}");
+    assert!(e.to_string().contains("CarrierService callbacks"), "{e}");
+    assert_eq!(h.server.count(Route::Activate), 1, "never sent twice");
+}
+
+#[tokio::test]
+async fn a_line_has_five_provisioning_actions_a_day_and_single_requests_report_status() {
+    let h = Harness::start().await.expect("harness");
+    let one = || Activation::new("M2MPlan", "94203").device("imei", "990013907835599");
+    for _ in 0..5 {
+        let id = h
+            .m2m
+            .devices()
+            .activate(&one())
+            .await
+            .expect("within the limit");
+        let status = h
+            .m2m
+            .requests()
+            .status("", &id.request_id)
+            .await
+            .expect_err("an empty account is refused before sending");
+        assert_eq!(status.kind(), ErrorKind::InvalidInput);
+        let status = h.m2m.requests().status(ACCOUNT, &id.request_id).await;
+        // Activations without an account name are the account's own here.
+        let status = status.expect("single-device status");
+        assert_eq!(status.status, RequestState::Success);
+    }
+    let e = h.m2m.devices().activate(&one()).await.expect_err("sixth");
+    assert_eq!(e.kind(), ErrorKind::Api);
+    assert_eq!(
+        e.api_code(),
+        Some("REQUEST_FAILED.ProvisioningActionsExceeded"),
+        "{e}"
+    );
+    assert_eq!(
+        h.server.count(Route::Activate),
+        6,
+        "a refusal is not retried"
+    );
+}
