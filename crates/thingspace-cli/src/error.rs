@@ -22,6 +22,9 @@ pub(crate) enum CliError {
     MockStart(io::Error),
     /// A check of the demo failed: the SDK did not do what it promises.
     Demo(String),
+    /// The command line asks for something that cannot be done (such as a devices file that
+    /// cannot be read), found after clap parsed it: status 2, as clap's own errors.
+    Usage(String),
 }
 
 /// The most causes [`report_lines`] prints under an error.
@@ -42,6 +45,7 @@ impl CliError {
             CliError::Output(_) => EXIT_OUTPUT,
             CliError::Closed => 0,
             CliError::MockStart(_) | CliError::Demo(_) => 1,
+            CliError::Usage(_) => 2,
         }
     }
 }
@@ -49,6 +53,8 @@ impl CliError {
 /// The exit status for an SDK error.
 fn sdk_exit_code(err: &Error) -> u8 {
     match err.kind() {
+        // First: a refused request whose outcome is unknown is also an auth error.
+        ErrorKind::OutcomeUnknown => 9,
         ErrorKind::Config | ErrorKind::Insecure => 3,
         _ if err.is_auth() => 4,
         ErrorKind::Api | ErrorKind::InvalidInput | ErrorKind::Pagination => 5,
@@ -66,6 +72,7 @@ impl fmt::Display for CliError {
             CliError::Closed => f.write_str("the output was closed"),
             CliError::MockStart(err) => write!(f, "could not start the mock server: {err}"),
             CliError::Demo(what) => write!(f, "demo check failed: {what}"),
+            CliError::Usage(what) => f.write_str(what),
         }
     }
 }
@@ -75,7 +82,7 @@ impl std::error::Error for CliError {
         match self {
             CliError::Sdk(err) => Some(err),
             CliError::Output(err) | CliError::MockStart(err) => Some(err),
-            CliError::Closed | CliError::Demo(_) => None,
+            CliError::Closed | CliError::Demo(_) | CliError::Usage(_) => None,
         }
     }
 }
@@ -187,6 +194,12 @@ mod tests {
             ["error: could not start the mock server: address already in use"]
         );
         assert_eq!(CliError::Demo("x".into()).exit_code(), 1);
+        assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
+        let unknown = Error::outcome_unknown(
+            Error::new(ErrorKind::Timeout, "timed out"),
+            "wait for the callbacks",
+        );
+        assert_eq!(CliError::from(unknown).exit_code(), 9);
     }
 
     #[test]

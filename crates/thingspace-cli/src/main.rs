@@ -1,6 +1,7 @@
 //! The `thingspace` command.
 
 mod demo;
+mod devices;
 mod error;
 mod list;
 mod output;
@@ -14,7 +15,7 @@ use std::{
 use clap::{Parser, Subcommand};
 use thingspace::{
     Client, ConfigLoader, Error,
-    m2m::{Listener, ListenerConfig, M2m},
+    m2m::{Activation, DeviceId, Listener, ListenerConfig, M2m},
     oc::{OcConfig, OperatorConnect, leads::MAX_PAGE_SIZE},
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
@@ -107,6 +108,16 @@ enum Command {
         #[command(subcommand)]
         command: ManagedAccountsCommand,
     },
+    /// Device actions.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// Asynchronous requests.
+    Requests {
+        #[command(subcommand)]
+        command: RequestsCommand,
+    },
     /// Callback listeners: where ThingSpace posts each device's result.
     Callbacks {
         #[command(subcommand)]
@@ -185,6 +196,43 @@ impl clap::builder::TypedValueParser for StatusParser {
             STATUSES.into_iter().map(clap::builder::PossibleValue::new),
         ))
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCommand {
+    /// Activate devices, credited to a lead (its ZIP chooses the MDNs) or near a ZIP code;
+    /// prints the request id. Sent once: if its answer is lost, the error says the outcome is
+    /// unknown (exit status 9) and how to find out.
+    Activate {
+        /// The account name.
+        account: String,
+        /// The service plan's code.
+        #[arg(long)]
+        plan: String,
+        /// The lead credited for the activation (its ZIP code is sent as mdnZipCode).
+        #[arg(long, conflicts_with = "zip", required_unless_present = "zip")]
+        lead: Option<String>,
+        /// The ZIP code used to choose the MDNs.
+        #[arg(long)]
+        zip: Option<String>,
+        /// A device, as KIND=ID (kinds: esn, eid, iccid, imei, mdn, meid, msisdn); repeatable.
+        #[arg(long = "device", value_name = "KIND=ID", value_parser = devices::device_flag)]
+        devices: Vec<DeviceId>,
+        /// A CSV file of devices with a header row `kind,id`.
+        #[arg(long, value_name = "CSV")]
+        devices_file: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RequestsCommand {
+    /// Print the status of a single-device request.
+    Status {
+        /// The account name.
+        account: String,
+        /// The request id an action printed.
+        request_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -434,6 +482,48 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                 words
             })
         }
+        Command::Devices {
+            command:
+                DevicesCommand::Activate {
+                    account,
+                    plan,
+                    lead,
+                    zip,
+                    devices,
+                    devices_file,
+                },
+        } => {
+            let mut ids = devices.clone();
+            if let Some(path) = devices_file {
+                ids.extend(devices::read_file(path).map_err(CliError::Usage)?);
+            }
+            if ids.is_empty() {
+                return Err(CliError::Usage(
+                    "no device: give --device KIND=ID or --devices-file".into(),
+                ));
+            }
+            let activation = ids.into_iter().fold(
+                Activation::new(plan.as_str(), zip.clone().unwrap_or_default()),
+                |a, id| a.device_with(vec![id], None),
+            );
+            let m2m = m2m()?;
+            let id = match lead {
+                Some(lead) => {
+                    m2m.devices()
+                        .activate_for_lead(account, lead, activation)
+                        .await?
+                }
+                None => m2m.devices().activate(&activation.account(account)).await?,
+            };
+            print_json(&id)
+        }
+        Command::Requests {
+            command:
+                RequestsCommand::Status {
+                    account,
+                    request_id,
+                },
+        } => print_json(&m2m()?.requests().status(account, request_id).await?),
         Command::Callbacks { command } => match command {
             CallbacksCommand::Register {
                 account,

@@ -862,3 +862,131 @@ async fn callbacks_register_list_and_delete_with_the_password_masked() {
     );
     assert!(server.listener("0000123456", "CarrierService").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_activate_for_a_lead_prints_the_request_id_and_its_status() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_lead_count("0000123456", 20);
+    let lead = server.leads("0000123456")[7].clone();
+    let lead_id = lead["leadId"].as_str().expect("id").to_owned();
+    let dir = std::env::temp_dir().join(format!("thingspace-cli-devices-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("devices.csv");
+    std::fs::write(
+        &file,
+        "kind,id\nimei,990013907835001\niccid,89148000000800784259\n",
+    )
+    .expect("file");
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "M2MPlan",
+            "--lead",
+            &lead_id,
+            "--device",
+            "imei=990013907835000",
+            "--devices-file",
+            file.to_str().expect("path"),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let request_id = printed["requestId"].as_str().expect("requestId").to_owned();
+    let body = server.request_body(&request_id).expect("received");
+    assert_eq!(body["mdnZipCode"], lead["address"]["zip"]);
+    assert_eq!(body["devices"].as_array().map(Vec::len), Some(3));
+
+    // One device: its status can be asked for.
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "M2MPlan",
+            "--zip",
+            "94203",
+            "--device",
+            "imei=1",
+        ],
+    )
+    .await;
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let single = printed["requestId"].as_str().expect("requestId").to_owned();
+    let out = run(&server, &["requests", "status", "0000123456", &single]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Success"));
+
+    // Neither --lead nor --zip, or no device: refused as a usage error.
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "P",
+            "--device",
+            "imei=1",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "P",
+            "--zip",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activation_whose_answer_is_lost_exits_9_and_says_how_to_check() {
+    let server = MockServer::start().await.expect("mock");
+    server.inject(Route::Activate, thingspace::mock::Fault::Status(503));
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "M2MPlan",
+            "--zip",
+            "94203",
+            "--device",
+            "imei=1",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(9));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("outcome is unknown") && err.contains("CarrierService callbacks"),
+        "{err}"
+    );
+    assert_eq!(server.count(Route::Activate), 1);
+}
