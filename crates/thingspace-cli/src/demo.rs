@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use futures_util::{Stream, StreamExt};
 use thingspace::{
     Client, ConfigLoader, Error, ErrorKind,
-    m2m::{ExtendedAttributes, Lead, M2m, StatesAndServices},
+    m2m::{
+        Activation, ExtendedAttributes, Lead, Listener, M2m, StatesAndServices, callbacks::services,
+    },
     mock::{DOCUMENT_ACCOUNT, Fault, MockServer, Route},
     oc::{OcConfig, OperatorConnect, Timestamp},
     replay::{RecordingTransport, ReplayTransport},
@@ -420,6 +422,8 @@ pub(crate) async fn run() -> Result<(), CliError> {
         "the states and services have no engagement".to_owned()
     })?;
 
+    device_actions(&server, &m2m).await?;
+
     step(
         "subsc: managed accounts of a primary account, with the status filter no official SDK has",
     )?;
@@ -655,4 +659,64 @@ mod tests {
         assert_eq!(got, [1, 2]);
         assert!(failure.is_some());
     }
+}
+
+/// Device actions: a listener registered (its password a secret), three devices activated for
+/// a lead (its ZIP sent as mdnZipCode), and an activation whose answer is lost not sent twice.
+async fn device_actions(server: &MockServer, m2m: &M2m) -> Result<(), CliError> {
+    const ACCOUNT: &str = "0000123456";
+    step("Register a callback listener: its password is a secret, even when listed back")?;
+    let listener = Listener::new(
+        services::CARRIER_SERVICE,
+        "https://callbacks.example.com/in",
+    )
+    .with_credentials("demo-listener", "demo-listener-password");
+    m2m.callbacks().register(ACCOUNT, &listener).await?;
+    let listed = m2m.callbacks().list(ACCOUNT).await?;
+    outln!("listed: {listed:?}")?;
+    check(
+        listed.len() == 1 && !format!("{listed:?}").contains("demo-listener-password"),
+        || format!("one listener, its password hidden, expected: {listed:?}"),
+    )?;
+
+    step("Activate three devices credited to a lead: the lead's ZIP becomes mdnZipCode")?;
+    server.set_lead_count(ACCOUNT, 30);
+    let lead = server.leads(ACCOUNT)[12].clone();
+    let lead_id = lead["leadId"].as_str().unwrap_or_default().to_owned();
+    let activation = Activation::new("M2MPlan", "")
+        .device("imei", "990013907835573")
+        .device("imei", "990013907835574")
+        .device("iccid", "89148000000800784259");
+    let id = m2m
+        .devices()
+        .activate_for_lead(ACCOUNT, &lead_id, activation)
+        .await?;
+    let sent = server.request_body(&id.request_id).unwrap_or_default();
+    outln!(
+        "request {} for lead {lead_id}: mdnZipCode {}",
+        id.request_id,
+        sent["mdnZipCode"]
+    )?;
+    check(sent["mdnZipCode"] == lead["address"]["zip"], || {
+        format!(
+            "mdnZipCode {} expected, sent {}",
+            lead["address"]["zip"], sent["mdnZipCode"]
+        )
+    })?;
+
+    step("An activation whose answer is lost (a 503) is sent once, and says how to find out")?;
+    server.reset_counts();
+    server.inject(Route::Activate, Fault::Status(503));
+    let lost = expect_err(
+        m2m.devices()
+            .activate(&Activation::new("M2MPlan", "94203").device("imei", "990013907835575"))
+            .await,
+        "a lost activation answer",
+    )?;
+    outln!("error: {lost}")?;
+    check(
+        lost.is_outcome_unknown() && server.count(Route::Activate) == 1,
+        || format!("one attempt and an unknown outcome expected: {lost:?}"),
+    )?;
+    Ok(())
 }
