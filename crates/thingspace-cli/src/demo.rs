@@ -635,32 +635,6 @@ pub(crate) async fn run() -> Result<(), CliError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_check_that_does_not_hold_fails_the_demo() {
-        assert!(check(true, || unreachable!()).is_ok());
-        let failed = check(false, || "3 token requests".to_owned()).expect_err("fails");
-        assert_eq!(failed.exit_code(), 1);
-        assert_eq!(failed.to_string(), "demo check failed: 3 token requests");
-        let accepted = expect_err(Ok(()), "a malformed id was accepted").expect_err("fails");
-        assert_eq!(accepted.exit_code(), 1);
-        let refused = Error::invalid_input("no");
-        assert!(expect_err::<()>(Err(refused), "unused").is_ok());
-    }
-
-    #[tokio::test]
-    async fn a_listing_is_drained_to_its_first_error() {
-        let items =
-            futures_util::stream::iter([Ok(1), Ok(2), Err(Error::invalid_input("broken")), Ok(3)]);
-        let (got, failure) = drain(items).await.expect("drained");
-        assert_eq!(got, [1, 2]);
-        assert!(failure.is_some());
-    }
-}
-
 /// Device actions: a listener registered (its password a secret), three devices activated for
 /// a lead (its ZIP sent as mdnZipCode), and an activation whose answer is lost not sent twice.
 async fn device_actions(server: &MockServer, m2m: &M2m) -> Result<(), CliError> {
@@ -719,4 +693,30 @@ async fn device_actions(server: &MockServer, m2m: &M2m) -> Result<(), CliError> 
         || format!("one attempt and an unknown outcome expected: {lost:?}"),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_that_does_not_hold_fails_the_demo() {
+        assert!(check(true, || unreachable!()).is_ok());
+        let failed = check(false, || "3 token requests".to_owned()).expect_err("fails");
+        assert_eq!(failed.exit_code(), 1);
+        assert_eq!(failed.to_string(), "demo check failed: 3 token requests");
+        let accepted = expect_err(Ok(()), "a malformed id was accepted").expect_err("fails");
+        assert_eq!(accepted.exit_code(), 1);
+        let refused = Error::invalid_input("no");
+        assert!(expect_err::<()>(Err(refused), "unused").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_listing_is_drained_to_its_first_error() {
+        let items =
+            futures_util::stream::iter([Ok(1), Ok(2), Err(Error::invalid_input("broken")), Ok(3)]);
+        let (got, failure) = drain(items).await.expect("drained");
+        assert_eq!(got, [1, 2]);
+        assert!(failure.is_some());
+    }
 }
