@@ -122,3 +122,70 @@ async fn a_line_has_five_provisioning_actions_a_day_and_single_requests_report_s
         "a refusal is not retried"
     );
 }
+
+#[tokio::test]
+async fn the_device_list_follows_every_page_once_and_resumes() {
+    use thingspace::m2m::DeviceFilter;
+    let h = Harness::start().await.expect("harness");
+    h.server.set_device_count(ACCOUNT, 4_500);
+    let expected: Vec<String> = h
+        .server
+        .devices(ACCOUNT)
+        .iter()
+        .map(|d| {
+            d["deviceIds"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let devices = h
+        .m2m
+        .devices()
+        .list(DeviceFilter::account(ACCOUNT))
+        .expect("listing")
+        .collect_all()
+        .await
+        .expect("every page");
+    let got: Vec<String> = devices.iter().map(|d| d.device_ids[0].id.clone()).collect();
+    assert_eq!(got, expected, "every device once, in order");
+    assert_eq!(h.server.count(Route::DeviceList), 3, "2,000 a page");
+
+    // A failure mid-listing carries the cursor; resuming there repeats nothing.
+    h.server.reset_counts();
+    h.server
+        .inject_on_page(Route::DeviceList, 1, Fault::Status(404), 1);
+    let mut listing = h
+        .m2m
+        .devices()
+        .list(DeviceFilter::account(ACCOUNT))
+        .expect("listing");
+    let (first, e) = thingspace_tests::until_error(&mut listing).await;
+    assert_eq!(first.len(), 2_000);
+    let cursor: i64 = e
+        .resume_cursor()
+        .expect("a resume cursor")
+        .parse()
+        .expect("numeric");
+    let rest = h
+        .m2m
+        .devices()
+        .list_from(DeviceFilter::account(ACCOUNT), Some(cursor))
+        .expect("listing")
+        .collect_all()
+        .await
+        .expect("the rest");
+    let all: Vec<String> = first
+        .iter()
+        .chain(&rest)
+        .map(|d| d.device_ids[0].id.clone())
+        .collect();
+    assert_eq!(all, expected);
+
+    let e = h
+        .m2m
+        .devices()
+        .list(DeviceFilter::account(" "))
+        .expect_err("no account");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}

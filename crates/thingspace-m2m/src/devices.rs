@@ -10,10 +10,203 @@ use std::pin::Pin;
 
 use futures_core::Stream;
 use serde::{Deserialize, Serialize};
-use thingspace_core::de::nonempty_text;
-use thingspace_core::{ApiRequest, Client, Error, Response, Result};
+use thingspace_core::de::{nonempty_text, null_as_default, opt_string_or_number};
+use thingspace_core::http::StatusCode;
+use thingspace_core::pagination::{Items, Page, PageSource, Pages};
+use thingspace_core::{ApiRequest, Client, Error, ErrorKind, Idempotency, Response, Result};
 
+use crate::accounts::KeyValue;
 use crate::leads::{Lead, LeadsApi};
+
+/// Operation name of a device-list page request.
+pub const LIST_DEVICES: &str = "m2m.devices.list";
+
+/// The cursor of the device list: the largest device id seen so far (`largestDeviceIdSeen`).
+pub type DeviceCursor = i64;
+
+/// A device, as the device list answers. Serialises with the wire names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Device {
+    /// The account the device belongs to.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub account_name: Option<String>,
+    /// The device's identifiers (any number).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub device_ids: Vec<DeviceId>,
+    /// Carrier, plan and state, per carrier.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub carrier_informations: Vec<CarrierInformation>,
+    /// Whether the device is connected.
+    #[serde(default)]
+    pub connected: Option<bool>,
+    /// When the device was added, as sent.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub created_at: Option<String>,
+    /// The end of the billing cycle, as sent.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub billing_cycle_end_date: Option<String>,
+    /// Custom fields.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub custom_fields: Vec<KeyValue>,
+    /// Extended attributes (among them `DeviceId`, the id the listing pages by).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub extended_attributes: Vec<KeyValue>,
+    /// The device groups.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub group_names: Vec<String>,
+    /// The IP address.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub ip_address: Option<String>,
+    /// Who last activated it.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub last_activation_by: Option<String>,
+    /// When it was last activated, as sent.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub last_activation_date: Option<String>,
+    /// When it last connected, as sent.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub last_connection_date: Option<String>,
+}
+
+impl Device {
+    /// The id the listing pages by: the `DeviceId` extended attribute, when numeric.
+    pub fn paging_id(&self) -> Option<DeviceCursor> {
+        self.extended_attributes
+            .iter()
+            .find(|kv| kv.key.as_deref() == Some("DeviceId"))
+            .and_then(|kv| kv.value.as_deref()?.trim().parse().ok())
+    }
+}
+
+/// A device's carrier, plan and state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CarrierInformation {
+    /// The carrier.
+    #[serde(default)]
+    pub carrier_name: Option<String>,
+    /// The service plan.
+    #[serde(default)]
+    pub service_plan: Option<String>,
+    /// The state, such as `active`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// Which devices to list: an account, and optional narrowing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeviceFilter {
+    /// The account.
+    pub account_name: String,
+    /// Only devices in this group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// Only devices on this plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_plan: Option<String>,
+    /// Only devices in this state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_state: Option<String>,
+}
+
+impl DeviceFilter {
+    /// Every device of `account`.
+    pub fn account(account: impl Into<String>) -> Self {
+        Self {
+            account_name: account.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Only devices in `group`.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group_name = Some(group.into());
+        self
+    }
+}
+
+/// The [`PageSource`] of a device list.
+#[derive(Debug, Clone)]
+pub struct DevicePages {
+    client: Client,
+    filter: DeviceFilter,
+}
+
+#[async_trait::async_trait]
+impl PageSource for DevicePages {
+    type Item = Device;
+    type Cursor = DeviceCursor;
+
+    async fn fetch_page(&self, cursor: Option<DeviceCursor>) -> Result<Page<Device, DeviceCursor>> {
+        decode_list(
+            &self
+                .client
+                .send(&list_request(&self.filter, cursor))
+                .await?,
+        )
+    }
+}
+
+/// The body of a device-list page request.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBody<'a> {
+    #[serde(flatten)]
+    filter: &'a DeviceFilter,
+    largest_device_id_seen: DeviceCursor,
+}
+
+/// The request of one page of [`DevicesApi::list`]: a read, safe to repeat.
+pub fn list_request(filter: &DeviceFilter, cursor: Option<DeviceCursor>) -> ApiRequest {
+    ApiRequest::post(LIST_DEVICES, "/m2m/v1/devices/actions/list")
+        .json(&ListBody {
+            filter,
+            largest_device_id_seen: cursor.unwrap_or(0),
+        })
+        .with_idempotency(Idempotency::Safe)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListAnswer {
+    /// Required: a body without `devices` is not a page.
+    #[serde(deserialize_with = "null_as_default")]
+    devices: Vec<Device>,
+    #[serde(default)]
+    has_more_data: Option<bool>,
+}
+
+/// Decodes one device-list page: its devices, whether more follow (a 202 or `hasMoreData`),
+/// and the next cursor, the largest device id on the page (the `DeviceId` extended attribute,
+/// or else the largest numeric identifier).
+///
+/// # Errors
+/// A decode error for a body that is not a device page.
+pub fn decode_list(response: &Response) -> Result<Page<Device, DeviceCursor>> {
+    let body: ListAnswer = response.json(LIST_DEVICES)?;
+    let more = body.has_more_data == Some(true) || response.status == StatusCode::ACCEPTED;
+    if !more {
+        return Ok(Page::last(body.devices));
+    }
+    let largest = body
+        .devices
+        .iter()
+        .filter_map(|d| {
+            d.paging_id().or_else(|| {
+                d.device_ids
+                    .iter()
+                    .filter_map(|id| id.id.trim().parse::<DeviceCursor>().ok())
+                    .max()
+            })
+        })
+        .max();
+    Ok(Page::more(body.devices, largest))
+}
 
 /// Operation name of [`DevicesApi::activate`].
 pub const ACTIVATE_DEVICES: &str = "m2m.devices.activate";
@@ -179,6 +372,42 @@ pub struct DevicesApi<'a> {
 impl<'a> DevicesApi<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self { client }
+    }
+
+    /// Every device that `filter` selects, one by one, over the pages of 2,000 the service
+    /// answers (202 while more follow), the next page fetched while you process the current
+    /// one, in memory about two pages whatever the fleet's size. A page that says more follow
+    /// without a device id to continue from, or repeats one, ends the listing with
+    /// [`ErrorKind::Pagination`]; a failure mid-listing carries the cursor to resume from
+    /// ([`list_from`](Self::list_from)).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for an empty account name, before any request.
+    pub fn list(&self, filter: DeviceFilter) -> Result<Items<DevicePages>> {
+        self.list_from(filter, None)
+    }
+
+    /// As [`list`](Self::list), from `cursor` (a failed listing's resume cursor).
+    ///
+    /// # Errors
+    /// As [`list`](Self::list).
+    pub fn list_from(
+        &self,
+        filter: DeviceFilter,
+        cursor: Option<DeviceCursor>,
+    ) -> Result<Items<DevicePages>> {
+        if filter.account_name.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "the device list needs an account name",
+            )
+            .with_operation(LIST_DEVICES));
+        }
+        let source = DevicePages {
+            client: self.client.clone(),
+            filter,
+        };
+        Ok(Pages::starting_at(source, cursor).items())
     }
 
     /// Activates the devices of `activation`. Sent once: a lost answer is an
@@ -376,5 +605,40 @@ mod tests {
             ..Lead::default()
         };
         assert!(for_lead(Activation::new("P", ""), "a", &no_zip).is_err());
+    }
+
+    #[test]
+    fn a_page_continues_from_its_largest_device_id() {
+        let page = |status: u16, body: &str| {
+            decode_list(&Response::new(
+                StatusCode::from_u16(status).expect("status"),
+                Default::default(),
+                body.to_owned(),
+            ))
+        };
+        let p = page(
+            202,
+            r#"{"hasMoreData":true,"devices":[
+                {"deviceIds":[{"id":"5","kind":"imei"}],"extendedAttributes":[{"key":"DeviceId","value":"1000014"}]},
+                {"deviceIds":[{"id":"6","kind":"imei"}],"extendedAttributes":[{"key":"DeviceId","value":"1000007"}]}]}"#,
+        )
+        .expect("page");
+        assert_eq!((p.has_more, p.next), (true, Some(1_000_014)));
+        // No DeviceId attribute: the largest numeric identifier.
+        let p = page(
+            202,
+            r#"{"devices":[{"deviceIds":[{"id":"990013907835573","kind":"imei"},{"id":"x","kind":"eid"}]}]}"#,
+        )
+        .expect("page");
+        assert_eq!(p.next, Some(990_013_907_835_573));
+        // More, but nothing to continue from: no cursor, which the listing turns into an error.
+        let p = page(202, r#"{"hasMoreData":true,"devices":[]}"#).expect("page");
+        assert_eq!((p.has_more, p.next), (true, None));
+        let p = page(200, r#"{"hasMoreData":false,"devices":[{"deviceIds":[]}]}"#).expect("page");
+        assert!(!p.has_more);
+        assert!(
+            page(200, r#"{"hasMoreData":false}"#).is_err(),
+            "no devices: not a page"
+        );
     }
 }

@@ -15,7 +15,9 @@ use thingspace_core::Client;
 
 pub use accounts::{Account, AccountsApi, ExtendedAttributes, IpPool, KeyValue, ServicePlan};
 pub use callbacks::{CallbacksApi, Listener, ListenerConfig, ListenerRef, RegisteredListener};
-pub use devices::{Activation, DeviceId, DevicesApi, RequestId};
+pub use devices::{
+    Activation, Device, DeviceCursor, DeviceFilter, DeviceId, DevicePages, DevicesApi, RequestId,
+};
 pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, LeadsApi};
 pub use requests::{RequestState, RequestStatus, RequestsApi};
 pub use states_and_services::{

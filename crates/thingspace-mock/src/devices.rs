@@ -153,3 +153,74 @@ pub(crate) async fn status(
     }
     Json(json!({ "requestId": id, "status": "Success" })).into_response()
 }
+
+/// Devices a page of the device list holds at most.
+const DEVICES_PER_PAGE: usize = 2_000;
+
+/// The device of `account` at `index` (from 0): its numeric id grows with the index.
+pub(crate) fn device(account: &str, index: usize) -> Value {
+    let device_id = 1_000_000 + index as u64 * 7;
+    json!({
+        "accountName": account,
+        "deviceIds": [
+            {"id": format!("99001390{:07}", index), "kind": "imei"},
+            {"id": format!("891480000{:010}", index), "kind": "iccid"}
+        ],
+        "carrierInformations": [{"carrierName": "Verizon Wireless", "servicePlan": "M2MPlan", "state": "active"}],
+        "connected": index % 3 != 0,
+        "createdAt": "2026-01-05T10:00:00Z",
+        "extendedAttributes": [{"key": "DeviceId", "value": device_id.to_string()}],
+        "groupNames": ["Fleet"],
+        "ipAddress": format!("10.0.{}.{}", (index / 250) % 250, index % 250)
+    })
+}
+
+/// `POST /api/m2m/v1/devices/actions/list`: 2,000 devices a page past `largestDeviceIdSeen`,
+/// 202 with `hasMoreData: true` while more follow.
+pub(crate) async fn list(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let body = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
+    let seen = body["largestDeviceIdSeen"].as_u64().unwrap_or(0);
+    // Ids are 1,000,000 + 7 × index: the first index past `seen`.
+    let start = if seen < 1_000_000 {
+        0
+    } else {
+        ((seen - 1_000_000) / 7 + 1) as usize
+    };
+    let fault = state.arrive_page(Route::DeviceList, start / DEVICES_PER_PAGE);
+    if let Some(r) = fault::apply(fault).await {
+        return r;
+    }
+    if let Some(r) = auth::check(&state, &headers) {
+        return r;
+    }
+    if !body.is_object() {
+        return invalid("INPUT_INVALID", "The body must be JSON");
+    }
+    let account = body["accountName"].as_str().unwrap_or_default().to_owned();
+    if let Some(r) = refuse(&state, &headers, &account) {
+        return r;
+    }
+    let total = lock(&state.device_counts)
+        .get(&account)
+        .copied()
+        .unwrap_or(0);
+    let end = (start + DEVICES_PER_PAGE).min(total);
+    let devices: Vec<Value> = (start.min(total)..end)
+        .map(|i| device(&account, i))
+        .collect();
+    let more = end < total;
+    let status = if more {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        Json(json!({"hasMoreData": more, "devices": devices})),
+    )
+        .into_response()
+}

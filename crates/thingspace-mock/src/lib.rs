@@ -88,6 +88,8 @@ pub enum Route {
     Activate,
     /// `GET /api/m2m/v1/accounts/{accountname}/requests/{requestId}/status`
     RequestStatus,
+    /// `POST /api/m2m/v1/devices/actions/list`
+    DeviceList,
 }
 
 /// How the mock spells a managed-accounts response.
@@ -339,6 +341,8 @@ pub(crate) struct State {
     pub(crate) listeners: Mutex<HashMap<(String, String), callbacks::Listener>>,
     /// Provisioning actions taken today, by line (`kind:id` of a device's first identifier).
     pub(crate) line_actions: Mutex<HashMap<String, u32>>,
+    /// Devices per account, for the device list.
+    pub(crate) device_counts: Mutex<HashMap<String, usize>>,
     /// Accepted asynchronous requests, by request id.
     pub(crate) requests: Mutex<HashMap<String, devices::Accepted>>,
     pub(crate) seq: AtomicU64,
@@ -455,6 +459,7 @@ impl MockServer {
             listeners: Mutex::default(),
             line_actions: Mutex::default(),
             requests: Mutex::default(),
+            device_counts: Mutex::default(),
             seq: AtomicU64::new(1),
             total: std::sync::atomic::AtomicUsize::new(0),
         });
@@ -482,6 +487,7 @@ impl MockServer {
                 "/api/m2m/v1/devices/actions/activate",
                 post(devices::activate),
             )
+            .route("/api/m2m/v1/devices/actions/list", post(devices::list))
             .route(
                 "/api/m2m/v1/accounts/{accountname}/requests/{id}/status",
                 get(devices::status),
@@ -662,6 +668,20 @@ impl MockServer {
         lock(&self.state.listeners)
             .get(&(account.to_owned(), service.to_owned()))
             .cloned()
+    }
+
+    /// Gives `account` this many devices, for the device list (none by default).
+    pub fn set_device_count(&self, account: &str, count: usize) {
+        lock(&self.state.device_counts).insert(account.to_owned(), count);
+    }
+
+    /// The devices `account` has, in the order the mock serves them, as JSON values.
+    pub fn devices(&self, account: &str) -> Vec<serde_json::Value> {
+        let n = lock(&self.state.device_counts)
+            .get(account)
+            .copied()
+            .unwrap_or(0);
+        (0..n).map(|i| devices::device(account, i)).collect()
     }
 
     /// The body of the asynchronous request `request_id`, as the mock received it.
