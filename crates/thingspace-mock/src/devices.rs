@@ -167,7 +167,7 @@ pub(crate) fn device(account: &str, index: usize) -> Value {
             {"id": format!("891480000{:010}", index), "kind": "iccid"}
         ],
         "carrierInformations": [{"carrierName": "Verizon Wireless", "servicePlan": "M2MPlan", "state": "active"}],
-        "connected": index % 3 != 0,
+        "connected": !index.is_multiple_of(3),
         "createdAt": "2026-01-05T10:00:00Z",
         "extendedAttributes": [{"key": "DeviceId", "value": device_id.to_string()}],
         "groupNames": ["Fleet"],
