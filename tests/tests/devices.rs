@@ -189,3 +189,69 @@ async fn the_device_list_follows_every_page_once_and_resumes() {
         .expect_err("no account");
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn go_to_state_finds_the_spelling_the_service_answers_and_checks_the_state_first() {
+    use thingspace::m2m::StateChange;
+    use thingspace::mock::StatesPaths;
+    let h = Harness::start_with(MockConfig::default().go_to_state_paths(StatesPaths::Sdk))
+        .await
+        .expect("harness");
+    let states = h
+        .m2m
+        .states_and_services()
+        .get(ACCOUNT)
+        .await
+        .expect("states");
+    let service = &states.engagement[0].services[0];
+    let state = &service.states[0];
+    let change = StateChange::new(
+        service.name.clone().unwrap_or_default(),
+        state.name.clone().unwrap_or_default(),
+        state.service_plans[0].clone(),
+        "94203",
+    )
+    .device("imei", "990013907835573");
+    change
+        .check_against(&states)
+        .expect("a state the account has");
+    let wrong = StateChange::new(
+        service.name.clone().unwrap_or_default(),
+        "NoSuchState",
+        "P",
+        "94203",
+    );
+    let e = wrong.check_against(&states).expect_err("no such state");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+
+    let before = h.server.total_requests();
+    let first = h.m2m.devices().go_to_state(&change).await.expect("moved");
+    assert_eq!(
+        h.server.total_requests() - before,
+        2,
+        "goToState answered 404, then gotostate"
+    );
+    let body = h.server.request_body(&first.request_id).expect("received");
+    assert_eq!(body["stateName"], serde_json::json!(state.name));
+    let before = h.server.total_requests();
+    h.m2m.devices().go_to_state(&change).await.expect("moved");
+    assert_eq!(
+        h.server.total_requests() - before,
+        1,
+        "the spelling remembered"
+    );
+    assert_eq!(h.server.count(Route::GoToState), 2);
+
+    h.server.inject(Route::GoToState, Fault::Status(504));
+    let e = h
+        .m2m
+        .devices()
+        .go_to_state(&change)
+        .await
+        .expect_err("lost");
+    assert!(
+        e.is_outcome_unknown() && e.to_string().contains("StateService"),
+        "{e}"
+    );
+    assert_eq!(h.server.count(Route::GoToState), 3, "sent once");
+}

@@ -7,9 +7,10 @@ pub mod callbacks;
 pub mod devices;
 pub mod leads;
 pub mod requests;
+mod spelling;
 pub mod states_and_services;
 
-use std::sync::{Arc, atomic::AtomicU8};
+use std::sync::Arc;
 
 use thingspace_core::Client;
 
@@ -17,6 +18,7 @@ pub use accounts::{Account, AccountsApi, ExtendedAttributes, IpPool, KeyValue, S
 pub use callbacks::{CallbacksApi, Listener, ListenerConfig, ListenerRef, RegisteredListener};
 pub use devices::{
     Activation, Device, DeviceCursor, DeviceFilter, DeviceId, DevicePages, DevicesApi, RequestId,
+    StateChange,
 };
 pub use leads::{Lead, LeadAddress, LeadCursor, LeadPages, LeadsApi};
 pub use requests::{RequestState, RequestStatus, RequestsApi};
@@ -29,7 +31,9 @@ pub use states_and_services::{
 pub struct M2m {
     client: Client,
     /// Which states-and-services path spelling the service answers, once known.
-    states_spelling: Arc<AtomicU8>,
+    states_spelling: Arc<spelling::KnownSpelling>,
+    /// Which go-to-state path spelling the service answers, once known.
+    state_change_spelling: Arc<spelling::KnownSpelling>,
 }
 
 impl M2m {
@@ -37,7 +41,8 @@ impl M2m {
     pub fn new(client: Client) -> Self {
         Self {
             client,
-            states_spelling: Arc::new(AtomicU8::new(states_and_services::UNKNOWN)),
+            states_spelling: Arc::default(),
+            state_change_spelling: Arc::default(),
         }
     }
 
@@ -63,7 +68,7 @@ impl M2m {
 
     /// Device actions: activation, for devices credited to a lead or not.
     pub fn devices(&self) -> DevicesApi<'_> {
-        DevicesApi::new(&self.client)
+        DevicesApi::new(&self.client, &self.state_change_spelling)
     }
 
     /// The status of single-device asynchronous requests.

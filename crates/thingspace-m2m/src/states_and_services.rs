@@ -1,10 +1,10 @@
 //! States and services: `GET /m2m/v1/accounts/{accountname}/stateandservices`.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use serde::{Deserialize, Serialize};
 use thingspace_core::de::{null_as_default, opt_string_or_number};
 use thingspace_core::{ApiRequest, Client, Result};
+
+use crate::spelling::KnownSpelling;
 
 /// Operation name of [`StatesAndServicesApi::get`].
 pub const GET_STATES_AND_SERVICES: &str = "m2m.accounts.states_and_services";
@@ -104,7 +104,7 @@ pub struct RatingGroup {
 #[derive(Debug, Clone, Copy)]
 pub struct StatesAndServicesApi<'a> {
     client: &'a Client,
-    spelling: &'a AtomicU8,
+    spelling: &'a KnownSpelling,
 }
 
 /// A spelling of the states-and-services path.
@@ -127,25 +127,10 @@ impl PathSpelling {
             PathSpelling::Sdk => "/m2m/v1/accounts/{accountname}/statesandservices",
         }
     }
-
-    /// The value kept in the shared state once this spelling answered (never `UNKNOWN`).
-    fn code(self) -> u8 {
-        match self {
-            PathSpelling::Document => 1,
-            PathSpelling::Sdk => 2,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
-    }
 }
 
-/// No spelling known to work yet (see `PathSpelling::code`).
-pub(crate) const UNKNOWN: u8 = 0;
-
 impl<'a> StatesAndServicesApi<'a> {
-    pub(crate) fn new(client: &'a Client, spelling: &'a AtomicU8) -> Self {
+    pub(crate) fn new(client: &'a Client, spelling: &'a KnownSpelling) -> Self {
         Self { client, spelling }
     }
 
@@ -158,31 +143,12 @@ impl<'a> StatesAndServicesApi<'a> {
     /// a missing account), not a gateway's "no such path": the second spelling's when it has
     /// a code, else the first's.
     pub async fn get(&self, account: &str) -> Result<StatesAndServices> {
-        let fetch = |spelling: PathSpelling| async move {
-            decode_get(&self.client.send(&get_request(account, spelling)).await?)
-        };
-        if let Some(known) = PathSpelling::from_code(self.spelling.load(Ordering::Relaxed)) {
-            return fetch(known).await;
-        }
-        let mut not_found: Option<thingspace_core::Error> = None;
-        for spelling in PathSpelling::ALL {
-            match fetch(spelling).await {
-                Ok(answer) => {
-                    self.spelling.store(spelling.code(), Ordering::Relaxed);
-                    return Ok(answer);
-                }
-                Err(e) if e.is_not_found() => {
-                    not_found = Some(match not_found {
-                        Some(first) if e.api_code().is_none() => first,
-                        _ => e,
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(not_found.unwrap_or_else(|| {
-            thingspace_core::Error::invalid_input("no states-and-services path to try")
-        }))
+        self.spelling
+            .send(|i| async move {
+                let request = get_request(account, PathSpelling::ALL[i]);
+                decode_get(&self.client.send(&request).await?)
+            })
+            .await
     }
 }
 

@@ -224,3 +224,47 @@ pub(crate) async fn list(
     )
         .into_response()
 }
+
+/// `PUT /api/m2m/v1/devices/actions/goToState` (and the SDKs' `gotostate`): moves devices into
+/// a custom state of the account's states and services.
+pub(crate) async fn go_to_state(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if let Some(r) = fault::apply(state.arrive(Route::GoToState)).await {
+        return r;
+    }
+    if let Some(r) = auth::check(&state, &headers) {
+        return r;
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return invalid("INPUT_INVALID", "The body must be JSON");
+    };
+    for field in ["serviceName", "stateName", "servicePlan", "mdnZipCode"] {
+        if body[field].as_str().is_none_or(|v| v.trim().is_empty()) {
+            return invalid("INPUT_INVALID", &format!("{field} is required"));
+        }
+    }
+    let devices = body["devices"].as_array().map_or(0, Vec::len);
+    if devices == 0 && body["groupName"].as_str().is_none() {
+        return invalid("INPUT_INVALID", "devices or groupName is required");
+    }
+    if devices > MAX_DEVICES {
+        return invalid(
+            "INPUT_INVALID.MaxRequestsExceeded",
+            "A request takes at most 10000 devices",
+        );
+    }
+    let n = state.seq.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("7c1d0a2e-51b3-4f4e-9a7d-{n:012x}");
+    lock(&state.requests).insert(
+        request_id.clone(),
+        Accepted {
+            account: String::new(),
+            devices: devices.max(1),
+            body,
+        },
+    );
+    Json(json!({ "requestId": request_id })).into_response()
+}

@@ -90,6 +90,8 @@ pub enum Route {
     RequestStatus,
     /// `POST /api/m2m/v1/devices/actions/list`
     DeviceList,
+    /// `PUT /api/m2m/v1/devices/actions/goToState` (and the SDKs' `gotostate`)
+    GoToState,
 }
 
 /// How the mock spells a managed-accounts response.
@@ -176,6 +178,9 @@ pub struct MockConfig {
     pub oc_ignore_page_number: bool,
     /// How an expired or unknown session is refused.
     pub session_refusal: SessionRefusal,
+    /// Which go-to-state paths are served (`Document`: `goToState`; `Sdk`: `gotostate`; the
+    /// other answers 404).
+    pub go_to_state_paths: StatesPaths,
     /// Routes of your own, served beside the mock's behind its ThingSpace credential check
     /// (bearer token and session), for testing a family outside this repository end to end.
     pub routes: Option<axum::Router>,
@@ -216,6 +221,7 @@ impl Default for MockConfig {
             oc_max_page_size: 20_000,
             oc_ignore_page_number: false,
             session_refusal: SessionRefusal::Documented,
+            go_to_state_paths: StatesPaths::Both,
             routes: None,
         }
     }
@@ -298,6 +304,12 @@ impl MockConfig {
     /// Whether the login response carries `expiresIn`.
     pub fn send_session_expiry(mut self, send: bool) -> Self {
         self.send_session_expiry = send;
+        self
+    }
+
+    /// Serves these go-to-state paths only.
+    pub fn go_to_state_paths(mut self, paths: StatesPaths) -> Self {
+        self.go_to_state_paths = paths;
         self
     }
 
@@ -464,6 +476,7 @@ impl MockServer {
             total: std::sync::atomic::AtomicUsize::new(0),
         });
         let states_paths = state.config.states_paths;
+        let go_to_state_paths = state.config.go_to_state_paths;
         let mut app = Router::new()
             .route("/api/ts/v1/oauth2/token", post(auth::token))
             .route("/api/m2m/v1/session/login", post(auth::login))
@@ -479,6 +492,18 @@ impl MockServer {
             app = app.route(
                 "/api/m2m/v1/accounts/{accountname}/statesandservices",
                 get(m2m::states_and_services),
+            );
+        }
+        if go_to_state_paths != StatesPaths::Sdk {
+            app = app.route(
+                "/api/m2m/v1/devices/actions/goToState",
+                axum::routing::put(devices::go_to_state),
+            );
+        }
+        if go_to_state_paths != StatesPaths::Document {
+            app = app.route(
+                "/api/m2m/v1/devices/actions/gotostate",
+                axum::routing::put(devices::go_to_state),
             );
         }
         let app = app
