@@ -543,7 +543,14 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
             "`{line}` missing from the demo:\n{text}"
         );
     }
-    assert_eq!(text.matches("\n== ").count(), 15, "every step ran:\n{text}");
+    assert_eq!(text.matches("\n== ").count(), 18, "every step ran:\n{text}");
+    for line in [
+        "password: Some(SecretString(\"[redacted]\"))",
+        ": mdnZipCode \"",
+        "the request was sent but its outcome is unknown",
+    ] {
+        assert!(text.contains(line), "`{line}` missing from the demo:\n{text}");
+    }
     for secret in ["mock-client-secret", "mock-password", "mock-oc-secret"] {
         assert!(!text.contains(secret), "the demo printed {secret}");
     }

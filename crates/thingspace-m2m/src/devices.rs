@@ -116,7 +116,7 @@ impl StateChange {
                 self.service_name, self.state_name
             ));
         };
-        if !state.service_plans.iter().any(|p| *p == self.service_plan) {
+        if !state.service_plans.contains(&self.service_plan) {
             return invalid(format!(
                 "the state `{}` does not take the plan `{}`",
                 self.state_name, self.service_plan
