@@ -12,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use thingspace::{
     Error, Response,
     http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
-    m2m::{accounts, leads, states_and_services},
+    m2m::{accounts, callbacks, devices, leads, requests, states_and_services},
     oc::leads::{decode_list, validate_tenant_id},
     path::encode_param,
     subsc::managed_accounts,
@@ -26,8 +26,17 @@ fn seeds() -> Vec<&'static str> {
         .filter(|text| text.len() < 10_000)
         .collect();
     seeds.push("<html><body>502 Bad Gateway</body></html>");
+    seeds.extend(DEVICE_ACTION_SEEDS);
     seeds
 }
+
+/// The answers of the device actions and callback registrations (no fixture holds them).
+const DEVICE_ACTION_SEEDS: &[&str] = &[
+    r#"{"hasMoreData":true,"devices":[{"accountName":"0000123456","deviceIds":[{"id":"990013907835573","kind":"imei"}],"carrierInformations":[{"carrierName":"Verizon Wireless","servicePlan":"M2M","state":"active"}],"connected":true,"extendedAttributes":[{"key":"DeviceId","value":"1000007"}],"groupNames":["Fleet"]}]}"#,
+    r#"[{"accountName":"0000123456","serviceName":"CarrierService","url":"https://cb.example.com","username":"u","password":"p"}]"#,
+    r#"{"requestId":"595f5c44-c31c-4552-8670-020a1545a84d"}"#,
+    r#"{"requestId":"595f5c44-c31c-4552-8670-020a1545a84d","status":"Pending"}"#,
+];
 
 const TOKENS: &[&str] = &[
     "null",
@@ -183,6 +192,40 @@ fn fuzz_leads_page_decoder() {
         match leads::decode_list(&response(status, headers, body)) {
             Ok(page) => assert!(!page.has_more || page.next.is_some()),
             Err(e) => check_error(&e),
+        }
+    });
+}
+
+#[test]
+fn fuzz_device_list_decoder() {
+    let mut rng = rng();
+    fuzz("device list page", |body| {
+        let status = if rng.bool() { 200 } else { 202 };
+        match devices::decode_list(&response(status, HeaderMap::new(), body)) {
+            // A page that says more follow has a cursor, or the listing stops with an error.
+            Ok(page) => assert!(page.has_more || page.next.is_none()),
+            Err(e) => check_error(&e),
+        }
+    });
+}
+
+#[test]
+fn fuzz_device_action_and_callback_decoders() {
+    fuzz("device actions and callbacks", |body| {
+        let r = response(200, HeaderMap::new(), body);
+        if let Ok(id) = devices::decode_activate(&r) {
+            assert!(!id.request_id.trim().is_empty());
+        }
+        for e in [
+            devices::decode_activate(&r).err(),
+            requests::decode_status(&r).err(),
+            callbacks::decode_list(&r).err(),
+            callbacks::decode_register(&r).err(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_error(&e);
         }
     });
 }

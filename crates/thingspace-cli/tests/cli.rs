@@ -549,7 +549,10 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
         ": mdnZipCode \"",
         "the request was sent but its outcome is unknown",
     ] {
-        assert!(text.contains(line), "`{line}` missing from the demo:\n{text}");
+        assert!(
+            text.contains(line),
+            "`{line}` missing from the demo:\n{text}"
+        );
     }
     for secret in ["mock-client-secret", "mock-password", "mock-oc-secret"] {
         assert!(!text.contains(secret), "the demo printed {secret}");
