@@ -106,6 +106,97 @@ where
     Ok(timed)
 }
 
+/// Runs `rounds` rounds of `per_round` requests, SDK and baseline alternating request by request
+/// (who goes first alternating too), each request `request(sdk_side, i)` timed on its own, so
+/// both sides see the same moment of a noisy machine. Returns the medians over the rounds of
+/// each side's µs per request and of their ratio, `(sdk, baseline, sdk / baseline)`.
+async fn interleaved<F, Fut>(
+    rounds: usize,
+    per_round: usize,
+    mut request: F,
+) -> Result<(f64, f64, f64), String>
+where
+    F: FnMut(bool, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (mut sdk_s, mut base_s) = (0.0, 0.0);
+        for i in 0..per_round {
+            for sdk_side in [i % 2 == 0, i % 2 != 0] {
+                let request = request(sdk_side, i);
+                let t = Instant::now();
+                request.await?;
+                let secs = t.elapsed().as_secs_f64();
+                if sdk_side {
+                    sdk_s += secs;
+                } else {
+                    base_s += secs;
+                }
+            }
+        }
+        let (sdk_us, base_us) = (
+            sdk_s * 1e6 / per_round as f64,
+            base_s * 1e6 / per_round as f64,
+        );
+        s.push(sdk_us);
+        b.push(base_us);
+        r.push(sdk_us / base_us);
+    }
+    Ok((median(s), median(b), median(r)))
+}
+
+/// Sends the `n` requests `request(sdk_side, 0..n)` of one side, 64 in flight; an error naming
+/// the run (`what`) and the side unless every one succeeded.
+async fn concurrently<F, Fut>(
+    n: usize,
+    sdk_side: bool,
+    what: &str,
+    request: F,
+) -> Result<(), String>
+where
+    F: Fn(bool, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let ok = futures_util::stream::iter(0..n)
+        .map(|i| request(sdk_side, i))
+        .buffer_unordered(64)
+        .filter(|result| std::future::ready(result.is_ok()))
+        .count()
+        .await;
+    if ok == n {
+        Ok(())
+    } else {
+        Err(format!("{what} {} run: {ok}/{n} succeeded", side(sdk_side)))
+    }
+}
+
+/// The requests per second of each side over [`back_to_back`] reps of `n` requests each, and
+/// the ratio baseline time / SDK time: medians over the reps, `(sdk, baseline, ratio)`.
+fn per_second(n: usize, timed: &[(f64, f64)]) -> (f64, f64, f64) {
+    let rate = |secs: f64| n as f64 / secs;
+    (
+        median(timed.iter().map(|&(sdk, _)| rate(sdk)).collect()),
+        median(timed.iter().map(|&(_, base)| rate(base)).collect()),
+        median(timed.iter().map(|&(sdk, base)| base / sdk).collect()),
+    )
+}
+
+/// One `accounts get` of `name`, by the SDK or the baseline.
+async fn get_account(
+    sdk: &M2m,
+    base: &Baseline,
+    sdk_side: bool,
+    name: String,
+) -> Result<(), String> {
+    if sdk_side {
+        sdk.accounts().get(&name).await.map_err(|e| e.to_string())?;
+    } else {
+        base.account(&name).await?;
+    }
+    Ok(())
+}
+
 pub(crate) fn sdk_for(url: &str) -> Result<M2m, String> {
     let config = ConfigLoader::new()
         .without_env()
@@ -172,31 +263,10 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         // ratio is the median of the per-round ratios.
         let rounds = sizes.reps * 4;
         let per_round = (sizes.sequential / rounds).max(1);
-        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            let (mut sdk_s, mut base_s) = (0.0, 0.0);
-            for i in 0..per_round {
-                let name = format!("{i:010}");
-                for sdk_side in [i % 2 == 0, i % 2 != 0] {
-                    let t = Instant::now();
-                    if sdk_side {
-                        sdk.accounts().get(&name).await.map_err(|e| e.to_string())?;
-                        sdk_s += t.elapsed().as_secs_f64();
-                    } else {
-                        base.account(&name).await?;
-                        base_s += t.elapsed().as_secs_f64();
-                    }
-                }
-            }
-            let (sdk_us, base_us) = (
-                sdk_s * 1e6 / per_round as f64,
-                base_s * 1e6 / per_round as f64,
-            );
-            s.push(sdk_us);
-            b.push(base_us);
-            r.push(sdk_us / base_us);
-        }
-        let (s, b, ratio) = (median(s), median(b), median(r));
+        let (s, b, ratio) = interleaved(rounds, per_round, |sdk_side, i| {
+            get_account(&sdk, &base, sdk_side, format!("{i:010}"))
+        })
+        .await?;
         figures.push(Figure {
             scenario: format!("1. sequential accounts get ×{}", per_round * rounds),
             metric: "µs per request".into(),
@@ -215,40 +285,13 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         // Single reps swing by ±15 % on a shared 2-core machine, so this scenario runs nearly
         // twice as many reps as the others.
         let n = sizes.concurrent;
+        let (fresh, base) = (&fresh, &base);
+        let get = move |sdk_side, i: usize| get_account(fresh, base, sdk_side, format!("{i:010}"));
         let timed = back_to_back(sizes.reps * 2 - 1, |sdk_side| {
-            let (sdk, base) = (fresh.clone(), base.clone());
-            async move {
-                let ok = futures_util::stream::iter(0..n)
-                    .map(|i| {
-                        let (sdk, base) = (sdk.clone(), base.clone());
-                        async move {
-                            let name = format!("{i:010}");
-                            if sdk_side {
-                                sdk.accounts().get(&name).await.is_ok()
-                            } else {
-                                base.account(&name).await.is_ok()
-                            }
-                        }
-                    })
-                    .buffer_unordered(64)
-                    .filter(|ok| std::future::ready(*ok))
-                    .count()
-                    .await;
-                if ok == n {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "concurrent {} run: {ok}/{n} succeeded",
-                        side(sdk_side)
-                    ))
-                }
-            }
+            concurrently(n, sdk_side, "concurrent", get)
         })
         .await?;
-        let rate = |secs: f64| n as f64 / secs;
-        let s = median(timed.iter().map(|&(sdk, _)| rate(sdk)).collect());
-        let b = median(timed.iter().map(|&(_, base)| rate(base)).collect());
-        let ratio = median(timed.iter().map(|&(sdk, base)| base / sdk).collect());
+        let (s, b, ratio) = per_second(n, &timed);
         let after = counts(&url).await?;
         let tokens = count(&after, "Token") - count(&before, "Token");
         let logins = count(&after, "Login") - count(&before, "Login");
@@ -427,37 +470,25 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
             url: "https://hooks.example.com/in".into(),
             signing_key: SecretString::new("sk-bench"),
         };
+        let (devices, base, hook) = (&devices, &base, &hook);
+        let register = move |sdk_side: bool, i: usize| {
+            let name = format!("{i:010}");
+            async move {
+                if sdk_side {
+                    devices
+                        .register_webhook(&name, hook)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    base.register_webhook(&name, &hook.url, "sk-bench").await?;
+                }
+                Ok(())
+            }
+        };
         // Sequential, alternating request by request as in scenario 1.
         let rounds = sizes.reps * 4;
         let per_round = (sizes.sequential / rounds).max(1);
-        let (mut s, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            let (mut sdk_s, mut base_s) = (0.0, 0.0);
-            for i in 0..per_round {
-                let name = format!("{i:010}");
-                for sdk_side in [i % 2 == 0, i % 2 != 0] {
-                    let t = Instant::now();
-                    if sdk_side {
-                        devices
-                            .register_webhook(&name, &hook)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        sdk_s += t.elapsed().as_secs_f64();
-                    } else {
-                        base.register_webhook(&name, &hook.url, "sk-bench").await?;
-                        base_s += t.elapsed().as_secs_f64();
-                    }
-                }
-            }
-            let (sdk_us, base_us) = (
-                sdk_s * 1e6 / per_round as f64,
-                base_s * 1e6 / per_round as f64,
-            );
-            s.push(sdk_us);
-            b.push(base_us);
-            r.push(sdk_us / base_us);
-        }
-        let (s, b, ratio) = (median(s), median(b), median(r));
+        let (s, b, ratio) = interleaved(rounds, per_round, register).await?;
         figures.push(Figure {
             scenario: format!("6a. sequential POST with a body ×{}", per_round * rounds),
             metric: "µs per request".into(),
@@ -468,43 +499,13 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
             met: ratio <= 1.05,
         });
 
+        // 64 in flight, as in scenario 2.
         let n = sizes.concurrent;
         let timed = back_to_back(sizes.reps * 2 - 1, |sdk_side| {
-            let (devices, base, hook) = (devices.clone(), base.clone(), hook.clone());
-            async move {
-                let ok = futures_util::stream::iter(0..n)
-                    .map(|i| {
-                        let (devices, base, hook) = (devices.clone(), base.clone(), hook.clone());
-                        async move {
-                            let name = format!("{i:010}");
-                            if sdk_side {
-                                devices.register_webhook(&name, &hook).await.is_ok()
-                            } else {
-                                base.register_webhook(&name, &hook.url, "sk-bench")
-                                    .await
-                                    .is_ok()
-                            }
-                        }
-                    })
-                    .buffer_unordered(64)
-                    .filter(|ok| std::future::ready(*ok))
-                    .count()
-                    .await;
-                if ok == n {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "concurrent POST {} run: {ok}/{n} succeeded",
-                        side(sdk_side)
-                    ))
-                }
-            }
+            concurrently(n, sdk_side, "concurrent POST", register)
         })
         .await?;
-        let rate = |secs: f64| n as f64 / secs;
-        let s = median(timed.iter().map(|&(sdk, _)| rate(sdk)).collect());
-        let b = median(timed.iter().map(|&(_, base)| rate(base)).collect());
-        let ratio = median(timed.iter().map(|&(sdk, base)| base / sdk).collect());
+        let (s, b, ratio) = per_second(n, &timed);
         figures.push(Figure {
             scenario: format!("6b. concurrent POST with a body ×{n}, 64 in flight"),
             metric: "requests per second".into(),
