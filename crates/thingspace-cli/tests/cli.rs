@@ -1000,3 +1000,41 @@ async fn an_activation_whose_answer_is_lost_exits_9_and_says_how_to_check() {
     );
     assert_eq!(server.count(Route::Activate), 1);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_that_is_not_utf8_neither_panics_nor_prints() {
+    use std::os::unix::ffi::OsStrExt;
+    let server = MockServer::start().await.expect("mock");
+    let mut unrelated = command(&server, &["accounts", "get", "0000123456"]);
+    unrelated.env("FOO", std::ffi::OsStr::from_bytes(b"\xff\xfe"));
+    let out = tokio::task::spawn_blocking(move || unrelated.output())
+        .await
+        .expect("join")
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut ours = command(&server, &["accounts", "get", "0000123456"]);
+    ours.env(
+        "THINGSPACE_PASSWORD",
+        std::ffi::OsStr::from_bytes(b"hunter2-secret\xff"),
+    );
+    let out = tokio::task::spawn_blocking(move || ours.output())
+        .await
+        .expect("join")
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a configuration error, not a panic"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("THINGSPACE_PASSWORD") && !err.contains("hunter2"),
+        "{err}"
+    );
+}

@@ -392,7 +392,7 @@ impl ConfigLoader {
     pub fn load(self) -> Result<LoadedConfig> {
         let env: Vec<(String, String)> = match self.env {
             Some(vars) => vars,
-            None if self.use_process_env => std::env::vars().collect(),
+            None if self.use_process_env => own_variables(std::env::vars_os())?,
             None => Vec::new(),
         };
         let named = self.file.clone().or_else(|| {
@@ -426,6 +426,28 @@ impl ConfigLoader {
         figment = figment.merge(TextLayer::from_pairs("code", self.overrides));
         Ok(LoadedConfig { figment })
     }
+}
+
+/// This program's variables (`THINGSPACE_*`) among `vars`, as text. Any other variable is
+/// left alone, whatever it holds; one of ours that is not UTF-8 is an error naming it, never
+/// quoting it (it may be a password).
+fn own_variables(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Vec<(String, String)>> {
+    let mut own = Vec::new();
+    for (key, value) in vars {
+        // Our names are ASCII: a name that is not UTF-8 is not ours.
+        let Some(key) = key.to_str().filter(|k| k.starts_with(ENV_PREFIX)) else {
+            continue;
+        };
+        let Some(value) = value.to_str() else {
+            return Err(Error::config(format!(
+                "the environment variable `{key}` is not valid UTF-8 (its value is not shown)"
+            )));
+        };
+        own.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(own)
 }
 
 /// The configuration layers, read: extract the ThingSpace settings or a family's table.
@@ -713,6 +735,47 @@ pub fn require_settings(what: &str, settings: &[(&str, bool)], hint: &str) -> Re
 /// A positive, finite number of seconds as a duration (at most a day).
 pub(crate) fn secs(value: f64) -> Option<Duration> {
     (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0)))
+}
+
+#[cfg(all(test, unix))]
+mod environment_tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    fn var(key: &[u8], value: &[u8]) -> (OsString, OsString) {
+        (
+            OsString::from_vec(key.to_vec()),
+            OsString::from_vec(value.to_vec()),
+        )
+    }
+
+    #[test]
+    fn only_this_programs_variables_are_read_and_none_is_quoted() {
+        let own = own_variables(
+            [
+                var(b"FOO", b"\xff\xfe"),
+                var(b"\xffKEY", b"x"),
+                var(b"THINGSPACE_CLIENT_ID", b"0042"),
+                var(b"PATH", b"/bin"),
+            ]
+            .into_iter(),
+        )
+        .expect("unrelated variables are left alone");
+        assert_eq!(
+            own,
+            [("THINGSPACE_CLIENT_ID".to_owned(), "0042".to_owned())]
+        );
+        let e = own_variables([var(b"THINGSPACE_PASSWORD", b"secret\xff")].into_iter())
+            .expect_err("not UTF-8");
+        let text = format!("{e} {e:?}");
+        assert!(
+            text.contains("THINGSPACE_PASSWORD") && !text.contains("secret"),
+            "{text}"
+        );
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+    }
 }
 
 #[cfg(test)]
