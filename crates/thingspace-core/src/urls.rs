@@ -45,6 +45,23 @@ pub fn no_credentials_in_url(key: &str, url: &Url) -> Result<()> {
     }
 }
 
+/// Refuses the base-URL setting `key` when it could not serve as a base: it holds a user name
+/// or password (see [`no_credentials_in_url`]), a query or a fragment (every request's path is
+/// appended to it, and a query would end up before the path).
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming `key`, never quoting the URL's credentials.
+pub fn usable_base_url(key: &str, url: &Url) -> Result<()> {
+    no_credentials_in_url(key, url)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "`{key}` must not have a query or a fragment ({}): it is the base every request's path is appended to",
+            url_for_display(url)
+        )));
+    }
+    Ok(())
+}
+
 /// Appends a relative path to a base URL, keeping the base's own path (`.../api` + `x` = `.../api/x`).
 pub(crate) fn join(base: &Url, rest: &str) -> Result<Url> {
     let s = format!(

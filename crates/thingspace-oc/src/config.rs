@@ -7,7 +7,7 @@ use thingspace_core::config::{DEFAULT_TIMEOUT, positive_secs, require_settings};
 use thingspace_core::de::{lenient_opt_u64, opt_f64_lenient, opt_string_or_number};
 use thingspace_core::transport::DEFAULT_MAX_BODY_BYTES;
 use thingspace_core::url::Url;
-use thingspace_core::urls::{no_credentials_in_url, url_for_display};
+use thingspace_core::urls::{no_credentials_in_url, url_for_display, usable_base_url};
 use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
 
 /// The `[oc]` table: `base_url`, `token_url`, `client_id`, `client_secret`, `scope`,
@@ -74,7 +74,7 @@ impl OcConfig {
         oc.retry = oc.retry.or(top.retry);
         oc.max_body_bytes = oc.max_body_bytes.or(top.max_body_bytes);
         if let Some(url) = &oc.base_url {
-            no_credentials_in_url("oc.base_url", url)?;
+            usable_base_url("oc.base_url", url)?;
         }
         if let Some(url) = &oc.token_url {
             no_credentials_in_url("oc.token_url", url)?;

@@ -47,7 +47,7 @@ use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 pub use crate::transport::DEFAULT_TIMEOUT;
 use crate::transport::SharedTransport;
-use crate::urls::{join, no_credentials_in_url, url_for_display};
+use crate::urls::{join, no_credentials_in_url, url_for_display, usable_base_url};
 
 /// Production base URL of ThingSpace.
 pub const DEFAULT_BASE_URL: &str = "https://thingspace.verizon.com/api";
@@ -137,7 +137,7 @@ impl Config {
     /// Checks what no type says: URLs without credentials in them, a positive timeout, at
     /// least one attempt.
     fn check(&self) -> Result<()> {
-        no_credentials_in_url("base_url", &self.base_url)?;
+        usable_base_url("base_url", &self.base_url)?;
         if let Some(url) = &self.token_url {
             no_credentials_in_url("token_url", url)?;
         }
@@ -662,6 +662,13 @@ impl RetryConfig {
         if self.max_attempts == 0 {
             return Err(crate::Error::config(format!(
                 "`{table}.max_attempts` must be at least 1 (1 turns retries off)"
+            )));
+        }
+        // A negative, infinite or NaN budget would silently turn the budget off.
+        if !(self.deadline_secs.is_finite() && self.deadline_secs >= 0.0) {
+            return Err(crate::Error::config(format!(
+                "`{table}.deadline_secs` must be a number of seconds, 0 or more (0: no budget), not {}",
+                self.deadline_secs
             )));
         }
         Ok(())
