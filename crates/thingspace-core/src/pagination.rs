@@ -30,6 +30,9 @@ pub struct Page<T, C> {
     pub next: Option<C>,
     /// Whether the server said more pages follow.
     pub has_more: bool,
+    /// Why a page that says more follow has no cursor, when the family knows (the listing's
+    /// error then says so).
+    why_no_next: Option<String>,
 }
 
 impl<T, C> Page<T, C> {
@@ -40,6 +43,20 @@ impl<T, C> Page<T, C> {
             cursor: None,
             next,
             has_more: true,
+            why_no_next: None,
+        }
+    }
+
+    /// A page that says more follow, but whose cursor is unusable for the reason `why`: its
+    /// items are delivered, then the listing ends with [`ErrorKind::Pagination`] saying `why`,
+    /// with no resume cursor (resuming here would repeat the page, and there is no later one).
+    pub fn more_without_cursor(items: Vec<T>, why: impl Into<String>) -> Self {
+        Self {
+            items,
+            cursor: None,
+            next: None,
+            has_more: true,
+            why_no_next: Some(why.into()),
         }
     }
 
@@ -50,6 +67,7 @@ impl<T, C> Page<T, C> {
             cursor: None,
             next: None,
             has_more: false,
+            why_no_next: None,
         }
     }
 }
@@ -192,7 +210,9 @@ impl<S: PageSource> Pages<S> {
         match &page.next {
             None => State::Failing(Error::new(
                 ErrorKind::Pagination,
-                "the server said more data follows but gave no cursor for it",
+                page.why_no_next.clone().unwrap_or_else(|| {
+                    "the server said more data follows but gave no cursor for it".to_owned()
+                }),
             )),
             Some(next) if !self.seen.insert(next.clone()) => State::Failing(Error::new(
                 ErrorKind::Pagination,

@@ -124,9 +124,11 @@ pub fn list_request(account: &str, cursor: Option<LeadCursor>) -> ApiRequest {
 /// Decodes one leads response of [`LeadsApi::list`]: its leads, whether more follow, and the
 /// `next` cursor from its `Location` header.
 ///
+/// A page whose `Location` has no usable `next` is delivered all the same, and the listing
+/// then ends with [`ErrorKind::Pagination`] saying why, with no resume cursor.
+///
 /// # Errors
-/// [`ErrorKind::Decode`] for a body that is not a leads page; [`ErrorKind::Pagination`] for a
-/// `Location` whose `next` is not an int64.
+/// [`ErrorKind::Decode`] for a body that is not a leads page.
 pub fn decode_list(response: &thingspace_core::Response) -> Result<Page<Lead, LeadCursor>> {
     let body: LeadsBody = response.json(LIST_LEADS)?;
     // More follows when either the status (202) or the body (`hasMoreData`) says so. When they
@@ -137,11 +139,12 @@ pub fn decode_list(response: &thingspace_core::Response) -> Result<Page<Lead, Le
     if !more {
         return Ok(Page::last(body.leads));
     }
-    let next = match response.header(LOCATION) {
-        Some(location) => Some(next_from_location(location)?),
-        None => None,
-    };
-    Ok(Page::more(body.leads, next))
+    match response.header(LOCATION).map(next_from_location) {
+        Some(Ok(next)) => Ok(Page::more(body.leads, Some(next))),
+        // The leads of this page arrived whole: deliver them, then stop, saying why.
+        Some(Err(unusable)) => Ok(Page::more_without_cursor(body.leads, unusable.to_string())),
+        None => Ok(Page::more(body.leads, None)),
+    }
 }
 
 /// The `next` value of a `Location` header, absolute (`https://host/api/m2m/v1/leads/x?next=5`)
