@@ -308,3 +308,25 @@ async fn a_missing_account_is_the_services_404_whichever_spelling_it_serves() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_server_that_ignores_the_cursor_is_caught_not_repeated() {
+    // The second page comes back as the first, under a fresh cursor: its leads are not
+    // delivered twice, and the listing ends with a typed error.
+    let h = Harness::start_with(MockConfig::default().leads_page_size(10))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 100);
+    h.server
+        .inject_on_page(Route::Leads, 1, Fault::IgnoreCursor, 1);
+    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let (leads, err) = until_error(&mut s).await;
+    assert_eq!(
+        ids(&leads),
+        expected(&h, ACCOUNT)[..10],
+        "the first page once"
+    );
+    assert_eq!(err.kind(), ErrorKind::Pagination, "{err}");
+    assert!(err.to_string().contains("same page again"), "{err}");
+    assert_eq!(err.resume_cursor(), None);
+}

@@ -32,7 +32,7 @@ pub use credentials::{ClientAuthStyle, ClientCredentials, M2mSession, ThingSpace
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Interceptor;
 pub use message::{Request, Response};
-pub use pagination::{Items, Page, PageSource, Pages};
+pub use pagination::{Items, Page, PageLimits, PageSource, Pages};
 pub use pipeline::Pipeline;
 pub use request::ApiRequest;
 pub use retry::{Idempotency, RetryPolicy};

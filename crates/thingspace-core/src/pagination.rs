@@ -88,6 +88,64 @@ pub trait PageSource: Send + Sync + 'static {
         &self,
         cursor: Option<Self::Cursor>,
     ) -> Result<Page<Self::Item, Self::Cursor>>;
+
+    /// A digest of a page's items, when the family can tell pages apart: two pages in a row
+    /// with the same digest (a server or a cache that ignores the cursor and serves the same
+    /// page under fresh cursors) end the listing instead of repeating it. `None` (the default)
+    /// skips the check.
+    fn fingerprint(&self, items: &[Self::Item]) -> Option<u64> {
+        let _ = items;
+        None
+    }
+}
+
+/// A digest of `keys` (a page's item ids, say), for [`PageSource::fingerprint`].
+pub fn digest<K: Hash>(keys: impl IntoIterator<Item = K>) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut hasher = DefaultHasher::new();
+    let mut n = 0u64;
+    for key in keys {
+        key.hash(&mut hasher);
+        n += 1;
+    }
+    hasher.write_u64(n);
+    hasher.finish()
+}
+
+/// Bounds on what a listing accepts from a server before it calls the paging broken: no real
+/// service answers more pages than an account can fill, nor "more" with nothing, again and
+/// again. Set them with [`Pages::with_limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PageLimits {
+    /// The most pages one listing fetches (100,000 by default: 100 million leads at 1,000 a
+    /// page, 200 million devices at 2,000).
+    pub max_pages: u64,
+    /// The most pages in a row that say more follow and hold nothing (5 by default).
+    pub max_empty_in_a_row: u32,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        Self {
+            max_pages: 100_000,
+            max_empty_in_a_row: 5,
+        }
+    }
+}
+
+impl PageLimits {
+    /// At most `pages` pages.
+    pub fn max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = pages;
+        self
+    }
+
+    /// At most `pages` empty "more" pages in a row.
+    pub fn max_empty_in_a_row(mut self, pages: u32) -> Self {
+        self.max_empty_in_a_row = pages;
+        self
+    }
 }
 
 type Fetch<S> = JoinHandle<Result<Page<<S as PageSource>::Item, <S as PageSource>::Cursor>>>;
@@ -146,6 +204,13 @@ pub struct Pages<S: PageSource> {
     source: Arc<S>,
     state: State<S>,
     seen: HashSet<S::Cursor>,
+    limits: PageLimits,
+    /// Pages fetched so far.
+    fetched: u64,
+    /// Empty "more" pages in a row, up to the last one.
+    empty_in_a_row: u32,
+    /// The digest of the last page, when the source gives them.
+    last_fingerprint: Option<u64>,
 }
 
 impl<S: PageSource> fmt::Debug for Pages<S> {
@@ -179,7 +244,64 @@ impl<S: PageSource> Pages<S> {
             source: Arc::new(source),
             state: State::Ready(cursor),
             seen,
+            limits: PageLimits::default(),
+            fetched: 0,
+            empty_in_a_row: 0,
+            last_fingerprint: None,
         }
+    }
+
+    /// The listing with these bounds instead of the defaults.
+    pub fn with_limits(mut self, limits: PageLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The error for `page`, fetched at `cursor`, when it breaks the listing's bounds: too
+    /// many pages (resumable from this page, with a higher bound), too many empty "more" pages
+    /// in a row, or the same page as the one before (neither resumable: the server would
+    /// answer the same).
+    fn beyond_bounds(
+        &mut self,
+        page: &Page<S::Item, S::Cursor>,
+        cursor: &Option<S::Cursor>,
+    ) -> Option<Error> {
+        self.fetched += 1;
+        if self.fetched > self.limits.max_pages {
+            let err = Error::new(
+                ErrorKind::Pagination,
+                format!(
+                    "the listing passed {} pages, more than any account holds; stopping (raise PageLimits::max_pages to go on)",
+                    self.limits.max_pages
+                ),
+            );
+            return Some(with_cursor(err, cursor));
+        }
+        if page.items.is_empty() && page.has_more {
+            self.empty_in_a_row += 1;
+            if self.empty_in_a_row > self.limits.max_empty_in_a_row {
+                return Some(Error::new(
+                    ErrorKind::Pagination,
+                    format!(
+                        "the server answered {} empty pages in a row that said more follow; stopping instead of looping",
+                        self.empty_in_a_row
+                    ),
+                ));
+            }
+        } else {
+            self.empty_in_a_row = 0;
+        }
+        let fingerprint = self.source.fingerprint(&page.items);
+        if !page.items.is_empty()
+            && fingerprint.is_some()
+            && std::mem::replace(&mut self.last_fingerprint, fingerprint) == fingerprint
+        {
+            return Some(Error::new(
+                ErrorKind::Pagination,
+                "the server sent the same page again under another cursor (it may ignore the cursor); stopping instead of repeating it",
+            ));
+        }
+        None
     }
 
     /// The items of every page, one by one.
@@ -317,6 +439,9 @@ impl<S: PageSource> Stream for Pages<S> {
                             return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
                         }
                     };
+                    if let Some(err) = this.beyond_bounds(&page, &cursor) {
+                        return Poll::Ready(Some(Err(err)));
+                    }
                     page.cursor = cursor;
                     this.state = this.after(&page);
                     return Poll::Ready(Some(Ok(page)));
@@ -554,5 +679,85 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Pagination, "{e}");
         assert!(!e.is_retryable(), "{e}");
         assert!(s.next().await.is_none());
+    }
+
+    /// Never ends: pages of `items` (the same every time when `same`), under fresh cursors.
+    struct Endless {
+        items: Vec<u32>,
+        calls: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait]
+    impl PageSource for Endless {
+        type Item = u32;
+        type Cursor = u32;
+
+        async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<u32, u32>> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Page::more(
+                self.items.clone(),
+                Some(cursor.unwrap_or(0) + 1),
+            ))
+        }
+
+        fn fingerprint(&self, items: &[u32]) -> Option<u64> {
+            Some(digest(items))
+        }
+    }
+
+    fn endless(items: Vec<u32>) -> Endless {
+        Endless {
+            items,
+            calls: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_never_ends_is_bounded() {
+        // Empty "more" pages forever: stopped after five in a row.
+        let mut pages = Pages::new(endless(Vec::new()));
+        let mut delivered = 0;
+        let err = loop {
+            match pages.next().await.expect("an error before the end") {
+                Ok(_) => delivered += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), ErrorKind::Pagination);
+        assert!(err.to_string().contains("empty pages in a row"), "{err}");
+        assert_eq!(delivered, 5);
+        assert!(pages.next().await.is_none());
+
+        // The same page under fresh cursors: the first delivered, the repeat refused.
+        let mut pages = Pages::new(endless(vec![1, 2, 3]));
+        assert_eq!(
+            pages.next().await.expect("page").expect("first").items,
+            [1, 2, 3]
+        );
+        let err = pages
+            .next()
+            .await
+            .expect("error")
+            .expect_err("the same page");
+        assert!(err.to_string().contains("same page again"), "{err}");
+        assert_eq!(err.resume_cursor(), None);
+
+        // A page count no account reaches: stopped, resumable with a higher bound.
+        let source = Pages::from_fn(|c: Option<u32>| async move {
+            let n = c.unwrap_or(0);
+            Ok(Page::more(vec![n], Some(n + 1)))
+        })
+        .with_limits(PageLimits::default().max_pages(3));
+        let mut items = source.items();
+        let mut got = Vec::new();
+        let err = loop {
+            match items.next().await.expect("an error before the end") {
+                Ok(n) => got.push(n),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(got, [0, 1, 2]);
+        assert!(err.to_string().contains("max_pages"), "{err}");
+        assert_eq!(err.resume_cursor(), Some("3"));
     }
 }

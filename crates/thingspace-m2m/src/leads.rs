@@ -108,6 +108,18 @@ impl PageSource for LeadPages {
         let request = list_request(&self.account, cursor);
         decode_list(&self.client.send(&request).await?)
     }
+
+    /// The page's lead ids: a server that serves the same page under fresh cursors is caught.
+    /// A page with a lead without an id is not compared (two such pages are not the same
+    /// page because both lack ids).
+    fn fingerprint(&self, leads: &[Lead]) -> Option<u64> {
+        if leads.iter().any(|l| l.lead_id.is_none()) {
+            return None;
+        }
+        Some(thingspace_core::pagination::digest(
+            leads.iter().map(|l| l.lead_id.as_deref()),
+        ))
+    }
 }
 
 /// The request of one page of [`LeadsApi::list`]: the first page without a cursor, else the

@@ -49,6 +49,9 @@ pub enum Fault {
     ContradictoryMoreFlag,
     /// Leads only: a 202 page whose body has no `hasMoreData` at all.
     NoMoreFlag,
+    /// Leads only: serve the first page again, under a fresh cursor, as a server or cache that
+    /// ignores `next` would.
+    IgnoreCursor,
     /// Answer with this redirect status and `Location` (as a misconfigured gateway might).
     Redirect(u16, String),
 }
@@ -128,6 +131,7 @@ impl Fault {
                 | Fault::RepeatCursor
                 | Fault::ContradictoryMoreFlag
                 | Fault::NoMoreFlag
+                | Fault::IgnoreCursor
         )
     }
 
@@ -175,7 +179,8 @@ impl Fault {
             | Fault::LocationWithoutNext
             | Fault::RepeatCursor
             | Fault::ContradictoryMoreFlag
-            | Fault::NoMoreFlag => return None,
+            | Fault::NoMoreFlag
+            | Fault::IgnoreCursor => return None,
             Fault::Reset => {
                 let chunks: Vec<Result<&'static str, std::io::Error>> =
                     vec![Err(std::io::Error::other("connection reset by the mock"))];

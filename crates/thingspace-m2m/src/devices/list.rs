@@ -75,6 +75,17 @@ impl PageSource for DevicePages {
                 .await?,
         )
     }
+
+    /// The page's device identifiers: a server that serves the same page under fresh cursors
+    /// is caught. A page with a device without identifiers is not compared.
+    fn fingerprint(&self, devices: &[Device]) -> Option<u64> {
+        if devices.iter().any(|d| d.device_ids.is_empty()) {
+            return None;
+        }
+        Some(thingspace_core::pagination::digest(
+            devices.iter().map(|d| &d.device_ids),
+        ))
+    }
 }
 
 /// The body of a device-list page request.
