@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use thingspace_core::pagination::{Page, PageSource};
-use thingspace_core::{Client, Error, Result};
+use thingspace_core::{Client, Result};
 
 use super::{GET_LEAD, LIST_LEADS, OcLead, list_request};
 
@@ -67,15 +67,14 @@ pub fn decode_list(
 /// The listing ends on an empty page. A short page does not end it: a service that serves
 /// fewer leads a page than asked for (a lower cap than the documented 20,000) would otherwise
 /// end the listing after its first page without a word; the price is one request for the
-/// empty page. A page identical to the one before (a service ignoring `PageNumber`) fails with
-/// [`ErrorKind::Pagination`](thingspace_core::ErrorKind::Pagination) instead of looping.
-#[derive(Debug)]
+/// empty page. A page holding the same leads as the one before (a service ignoring
+/// `PageNumber`) fails with [`ErrorKind::Pagination`](thingspace_core::ErrorKind::Pagination)
+/// instead of looping (see [`PageSource::fingerprint`]).
+#[derive(Debug, Clone)]
 pub struct LeadPages {
     client: Client,
     page_size: u32,
     check_online: Option<bool>,
-    /// The number and fingerprint of the last page fetched.
-    last: std::sync::Mutex<Option<(u32, PageFingerprint)>>,
 }
 
 impl LeadPages {
@@ -85,47 +84,7 @@ impl LeadPages {
             client,
             page_size,
             check_online,
-            last: std::sync::Mutex::new(None),
         }
-    }
-
-    /// Fails when page `page` repeats the page before it, else remembers it.
-    fn guard_against_repeats(&self, page: u32, leads: &[OcLead]) -> Result<()> {
-        let print = fingerprint(leads);
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((before, seen)) = last.as_ref()
-            && page.checked_sub(1) == Some(*before)
-            && *seen == print
-        {
-            return Err(Error::new(
-                thingspace_core::ErrorKind::Pagination,
-                format!(
-                    "page {page} repeats page {before} (the service seems to ignore \
-                     PageNumber); stopping instead of looping"
-                ),
-            )
-            .with_operation(LIST_LEADS));
-        }
-        *last = Some((page, print));
-        Ok(())
-    }
-}
-
-/// What tells two pages apart cheaply: their length and their first and last leads' ids.
-type PageFingerprint = (usize, Option<String>, Option<String>);
-
-fn fingerprint(leads: &[OcLead]) -> PageFingerprint {
-    let id = |l: Option<&OcLead>| l.and_then(|l| l.id.clone().or_else(|| l.tenant_id.clone()));
-    (leads.len(), id(leads.first()), id(leads.last()))
-}
-
-impl Clone for LeadPages {
-    /// A fresh listing with the same settings (what was seen is not carried over).
-    fn clone(&self) -> Self {
-        Self::new(self.client.clone(), self.page_size, self.check_online)
     }
 }
 
@@ -137,12 +96,25 @@ impl PageSource for LeadPages {
     async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<OcLead, u32>> {
         let page = cursor.unwrap_or(1);
         let request = list_request(page, self.page_size, self.check_online);
-        let answer = decode_list(&self.client.send(&request).await?, page)?;
-        if !answer.items.is_empty() {
-            self.guard_against_repeats(page, &answer.items)?;
-        }
-        Ok(answer)
+        decode_list(&self.client.send(&request).await?, page)
     }
+
+    /// What the page holds: every lead's id (or tenant id), so a service that ignores
+    /// `PageNumber` and serves the same page again is caught by the listing. A page with a
+    /// lead that has neither is not compared: two such pages are not the same page because
+    /// both lack ids.
+    fn fingerprint(&self, leads: &[OcLead]) -> Option<u64> {
+        ids_digest(leads)
+    }
+}
+
+/// A digest of every lead's id (or tenant id); `None` when a lead has neither.
+fn ids_digest(leads: &[OcLead]) -> Option<u64> {
+    let ids: Option<Vec<&str>> = leads
+        .iter()
+        .map(|l| l.id.as_deref().or(l.tenant_id.as_deref()))
+        .collect();
+    Some(thingspace_core::pagination::digest(ids?))
 }
 
 #[cfg(test)]
@@ -179,5 +151,21 @@ mod tests {
             let e = decode_get(&response(StatusCode::OK, body)).expect_err(body);
             assert_eq!(e.operation(), Some(GET_LEAD), "{body}");
         }
+    }
+
+    #[test]
+    fn pages_are_compared_by_every_lead_and_never_by_missing_ids() {
+        let leads = |body: &'static str| {
+            decode_list(&response(StatusCode::OK, body), 1)
+                .expect("page")
+                .items
+        };
+        let a = leads(r#"[{"id":"1"},{"id":"2"},{"id":"3"}]"#);
+        let b = leads(r#"[{"id":"1"},{"tenantId":"x"},{"id":"3"}]"#);
+        // Same length, same first and last lead: different pages all the same.
+        assert_ne!(ids_digest(&a), ids_digest(&b));
+        assert_eq!(ids_digest(&a), ids_digest(&a.clone()));
+        let no_ids = leads(r#"[{"status":"Active"},{"status":"Active"}]"#);
+        assert_eq!(ids_digest(&no_ids), None, "never equal for want of ids");
     }
 }
