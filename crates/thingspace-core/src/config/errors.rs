@@ -7,9 +7,43 @@ impl From<figment::Error> for Error {
     /// quotes the offending line, which may be `password = hunter2` with its quotes missing.
     /// The figment error is not kept as the source, for the same reason.
     fn from(err: figment::Error) -> Self {
-        let problems: Vec<String> = err.into_iter().map(|e| describe_config_error(&e)).collect();
-        Error::config(format!("invalid configuration: {}", problems.join("; ")))
+        table_error(err, None)
     }
+}
+
+/// The error of extracting `table` (a family's, such as `oc`), or the top level for `None`:
+/// figment names a table's keys last (`base_url.oc`); they are named as written here
+/// (`oc.base_url`).
+pub(crate) fn table_error(err: figment::Error, table: Option<&str>) -> Error {
+    let problems: Vec<String> = err
+        .into_iter()
+        .map(|mut e| {
+            if let Some(table) = table
+                && e.path.len() > 1
+                && e.path.last().map(String::as_str) == Some(table)
+            {
+                e.path.pop();
+                e.path.insert(0, table.to_owned());
+            }
+            describe_config_error(&e)
+        })
+        .collect();
+    Error::config(format!("invalid configuration: {}", problems.join("; ")))
+}
+
+/// `message` without the text it quotes: a parser's message quotes the value it refused, and a
+/// URL that does not parse may hold a user name and password.
+fn without_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if !quoted => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().trim_end_matches(':').trim_end().to_owned()
 }
 
 /// Key names whose values are never quoted in an error.
@@ -38,7 +72,7 @@ fn describe_config_error(e: &figment::Error) -> String {
             message.lines().next().unwrap_or("unreadable").to_owned()
         }
         Kind::Message(_) if is_secret_key(&key) => "a malformed value".to_owned(),
-        Kind::Message(message) => message.clone(),
+        Kind::Message(message) => without_quotes(message),
         Kind::InvalidType(actual, expected) => {
             format!("expected {expected}, found {}", type_of(actual))
         }
@@ -61,4 +95,18 @@ fn describe_config_error(e: &figment::Error) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_dropped() {
+        assert_eq!(
+            without_quotes(r#"invalid port number: "https://u:pw@h:99999/api""#),
+            "invalid port number"
+        );
+        assert_eq!(without_quotes("expected a number"), "expected a number");
+    }
 }

@@ -553,7 +553,9 @@ impl LoadedConfig {
         if self.figment.find_value(table).is_err() {
             return Ok(T::default());
         }
-        Ok(self.figment.extract_inner(table)?)
+        self.figment
+            .extract_inner(table)
+            .map_err(|e| errors::table_error(e, Some(table)))
     }
 
     /// The underlying figment, for callers with layers of their own. Careful: its `Debug`
