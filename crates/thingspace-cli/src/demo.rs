@@ -22,7 +22,8 @@ use crate::{
 /// The custom states and services as an indented table.
 pub(crate) fn states_table(states: &StatesAndServices) -> String {
     let mut out = String::new();
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    // Text from the server, made safe for a terminal.
+    let s = |v: &Option<String>| crate::output::terminal_safe(v.as_deref().unwrap_or_default());
     for e in &states.engagement {
         out += &format!(
             "engagement {} ({})\n",

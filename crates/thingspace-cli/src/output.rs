@@ -133,17 +133,48 @@ fn fields(lead: &Lead) -> [&str; 8] {
     ]
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180).
+/// A CSV field: a value a spreadsheet would run as a formula (it begins with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, as OWASP advises; then it is quoted
+/// when it needs it (RFC 4180).
 pub(crate) fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
     if v.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
-        v.to_owned()
+        v
     }
 }
 
-/// Pads or cuts `v` to `width` characters.
+/// `v` as a terminal may show it: control characters (escape sequences, carriage returns, NUL,
+/// new lines) and bidirectional overrides written as visible escapes (`\u{1b}`), so text from a
+/// server can neither drive the terminal nor reorder what is shown.
+pub(crate) fn terminal_safe(v: &str) -> String {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !v.contains(unsafe_char) {
+        return v.to_owned();
+    }
+    v.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Pads or cuts `v` to `width` characters, made safe for a terminal first (so a cut never
+/// falls inside an escape sequence).
 fn cell(v: &str, width: usize) -> String {
+    let v = &terminal_safe(v);
     let count = v.chars().count();
     if count > width {
         let mut s: String = v.chars().take(width.saturating_sub(1)).collect();
@@ -375,5 +406,31 @@ mod tests {
         assert_eq!(progress_text(1, 1), "1 lead, 1 page…");
         assert_eq!(progress_text(0, 1), "0 leads, 1 page…");
         assert_eq!(progress_text(2_500, 3), "2500 leads, 3 pages…");
+    }
+
+    #[test]
+    fn server_text_cannot_run_in_a_spreadsheet_or_drive_a_terminal() {
+        for (value, cell) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(csv_field(value), cell, "{value:?}");
+        }
+        let shown = terminal_safe("a\u{1b}]8;;http://x\u{7}b\r\nc\u{202e}d\0");
+        assert!(
+            !shown.contains(|c: char| c.is_control() || c == '\u{202e}'),
+            "{shown:?}"
+        );
+        assert!(shown.starts_with("a\\u{1b}]8;;"), "{shown}");
+        // A cut falls after the whole escape, never inside an escape sequence.
+        let cut = cell("\u{1b}[31mred", 4);
+        assert!(!cut.contains('\u{1b}'), "{cut:?}");
     }
 }
