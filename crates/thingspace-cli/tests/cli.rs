@@ -1038,3 +1038,64 @@ async fn a_variable_that_is_not_utf8_neither_panics_nor_prints() {
         "{err}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_file_that_redirects_or_exposes_credentials_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start().await.expect("mock");
+    let dir = std::env::temp_dir().join(format!("thingspace-cli-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("thingspace.toml");
+    // A file in the working directory that says where requests go, while the secrets come
+    // from the environment.
+    std::fs::write(&file, format!("base_url = \"{}\"\n", server.base_url())).expect("file");
+    let mut cmd = command(&server, &["-v", "accounts", "get", "0000123456"]);
+    cmd.env_remove("THINGSPACE_BASE_URL").current_dir(&dir);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configuration file in use"), "{err}");
+    assert!(
+        err.contains("in the working directory sets base_url"),
+        "{err}"
+    );
+
+    // A file holding the password, readable by others: warned; by its owner only: not.
+    std::fs::write(
+        &file,
+        format!(
+            "base_url = \"{}\"\npassword = \"{}\"\n",
+            server.base_url(),
+            thingspace::mock::PASSWORD
+        ),
+    )
+    .expect("file");
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let mut cmd = command(&server, &["accounts", "get", "0000123456"]);
+        cmd.env_remove("THINGSPACE_BASE_URL")
+            .env_remove("THINGSPACE_PASSWORD")
+            .current_dir(&dir);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.contains("chmod 600"), warned, "{mode:o}: {err}");
+        assert!(!err.contains(thingspace::mock::PASSWORD), "{err}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

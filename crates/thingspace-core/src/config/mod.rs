@@ -407,7 +407,7 @@ impl ConfigLoader {
                 ("timeout_secs".to_owned(), "30".to_owned()),
             ],
         ));
-        match named {
+        let file = match named {
             Some(path) => {
                 if !path.is_file() {
                     return Err(Error::config(format!(
@@ -415,17 +415,85 @@ impl ConfigLoader {
                         path.display()
                     )));
                 }
-                figment = figment.merge(Toml::file(path));
+                figment = figment.merge(Toml::file(&path));
+                Some((path, false))
             }
             None if self.default_file && Path::new(DEFAULT_CONFIG_FILE).is_file() => {
                 figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE));
+                Some((PathBuf::from(DEFAULT_CONFIG_FILE), true))
             }
-            None => {}
-        }
+            None => None,
+        };
         figment = figment.merge(TextLayer::from_env(env));
         figment = figment.merge(TextLayer::from_pairs("code", self.overrides));
+        if let Some((path, implicit)) = file {
+            warn_about_file(&figment, &path, implicit);
+        }
         Ok(LoadedConfig { figment })
     }
+}
+
+/// URL settings: where credentials are sent.
+const URL_KEYS: &[&str] = &["base_url", "token_url", "oc.base_url", "oc.token_url"];
+
+/// Secret settings.
+const SECRET_KEYS: &[&str] = &[
+    "client_secret",
+    "password",
+    "oc.client_secret",
+    "callbacks.password",
+];
+
+/// Says which configuration file is in use (at INFO), and warns when it is dangerous: a file
+/// found implicitly in the working directory that changes where credentials go while the
+/// credentials come from elsewhere (a file planted in a directory would redirect them), or a
+/// file holding a secret that others may read.
+fn warn_about_file(figment: &Figment, path: &Path, implicit: bool) {
+    tracing::info!(file = %path.display(), "configuration file in use");
+    let from_file = |key: &str| {
+        figment
+            .find_metadata(key)
+            .is_some_and(|m| m.name.contains("TOML"))
+    };
+    let secrets_in_file: Vec<&str> = SECRET_KEYS
+        .iter()
+        .copied()
+        .filter(|k| from_file(k))
+        .collect();
+    if !secrets_in_file.is_empty() && readable_by_others(path) {
+        tracing::warn!(
+            file = %path.display(),
+            "the configuration file holds {} and can be read by group or others: make it readable by its owner only (chmod 600)",
+            secrets_in_file.join(", ")
+        );
+    }
+    if !implicit {
+        return;
+    }
+    let urls: Vec<&str> = URL_KEYS.iter().copied().filter(|k| from_file(k)).collect();
+    let credentials_elsewhere = SECRET_KEYS
+        .iter()
+        .any(|k| figment.find_value(k).is_ok() && !from_file(k));
+    if !urls.is_empty() && credentials_elsewhere {
+        tracing::warn!(
+            file = %path.display(),
+            "`{}` in the working directory sets {}, while the credentials come from elsewhere: they will be sent where this file says",
+            path.display(),
+            urls.join(", ")
+        );
+    }
+}
+
+/// Whether the file at `path` can be read by its group or by others.
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Path) -> bool {
+    false
 }
 
 /// This program's variables (`THINGSPACE_*`) among `vars`, as text. Any other variable is
