@@ -22,6 +22,8 @@ pub(crate) enum CliError {
     MockStart(io::Error),
     /// A check of the demo failed: the SDK did not do what it promises.
     Demo(String),
+    /// The user interrupted the command (Ctrl-C): status 130, as a shell reports SIGINT.
+    Interrupted,
     /// The command line asks for something that cannot be done (such as a devices file that
     /// cannot be read), found after clap parsed it: status 2, as clap's own errors.
     Usage(String),
@@ -46,6 +48,7 @@ impl CliError {
             CliError::Closed => 0,
             CliError::MockStart(_) | CliError::Demo(_) => 1,
             CliError::Usage(_) => 2,
+            CliError::Interrupted => 130,
         }
     }
 }
@@ -73,6 +76,7 @@ impl fmt::Display for CliError {
             CliError::MockStart(err) => write!(f, "could not start the mock server: {err}"),
             CliError::Demo(what) => write!(f, "demo check failed: {what}"),
             CliError::Usage(what) => f.write_str(what),
+            CliError::Interrupted => f.write_str("interrupted"),
         }
     }
 }
@@ -82,7 +86,9 @@ impl std::error::Error for CliError {
         match self {
             CliError::Sdk(err) => Some(err),
             CliError::Output(err) | CliError::MockStart(err) => Some(err),
-            CliError::Closed | CliError::Demo(_) | CliError::Usage(_) => None,
+            CliError::Closed | CliError::Demo(_) | CliError::Usage(_) | CliError::Interrupted => {
+                None
+            }
         }
     }
 }

@@ -18,6 +18,9 @@ pub(crate) struct Listed {
     pub(crate) count: u64,
     /// The failure that ended the listing early, if one did.
     pub(crate) failure: Option<Error>,
+    /// Set when the user interrupted the listing (Ctrl-C): the cursor of the page that would
+    /// have come next, when there is one.
+    pub(crate) interrupted: Option<Option<String>>,
 }
 
 /// Prints the items of `pages` with `write` until the last page, `limit` items, or a failure
@@ -64,17 +67,34 @@ where
     writer.begin()?;
     let reached = |count: u64| limit.is_some_and(|l| count >= l);
     let (mut count, mut page_count) = (0u64, 0u64);
+    // Ctrl-C between pages ends the listing as a failure would: the output closed, the
+    // command that resumes it said. The first page has no cursor before it.
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut next_cursor: Option<String> = None;
     while !reached(count) {
-        let page = match pages.next().await {
+        let next = tokio::select! {
+            biased;
+            _ = &mut interrupt => {
+                return Ok(Listed {
+                    count,
+                    failure: None,
+                    interrupted: Some(next_cursor),
+                });
+            }
+            next = pages.next() => next,
+        };
+        let page = match next {
             None => break,
             Some(Ok(page)) => page,
             Some(Err(failure)) => {
                 return Ok(Listed {
                     count,
                     failure: Some(failure),
+                    interrupted: None,
                 });
             }
         };
+        next_cursor = page.next.as_ref().map(ToString::to_string);
         page_count += 1;
         for item in &page.items {
             if reached(count) {
@@ -89,6 +109,7 @@ where
     Ok(Listed {
         count,
         failure: None,
+        interrupted: None,
     })
 }
 
@@ -105,10 +126,7 @@ pub(crate) fn end_listing(
     format: Format,
     resume: impl FnOnce(&str) -> Vec<String>,
 ) -> Result<(), CliError> {
-    let Some(failure) = listed.failure else {
-        return Ok(());
-    };
-    if let Some(cursor) = failure.resume_cursor() {
+    let hint = |cursor: &str| {
         let mut words = resume(cursor);
         words.extend(["--output".to_owned(), format.name().to_owned()]);
         if let Some(limit) = limit {
@@ -118,6 +136,18 @@ pub(crate) fn end_listing(
             ]);
         }
         crate::report(&resume_hint(&words, format));
+    };
+    if let Some(next) = listed.interrupted {
+        if let Some(cursor) = next {
+            hint(&cursor);
+        }
+        return Err(CliError::Interrupted);
+    }
+    let Some(failure) = listed.failure else {
+        return Ok(());
+    };
+    if let Some(cursor) = failure.resume_cursor() {
+        hint(cursor);
     }
     Err(failure.into())
 }

@@ -1099,3 +1099,56 @@ async fn a_configuration_file_that_redirects_or_exposes_credentials_is_warned_ab
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_a_listing_with_valid_output_and_a_resume_hint() {
+    use std::io::Read;
+    let server = MockServer::start_with(
+        thingspace::mock::MockConfig::default()
+            .leads_page_size(10)
+            .leads_latency(std::time::Duration::from_millis(400)),
+    )
+    .await
+    .expect("mock");
+    server.set_lead_count("0000123456", 200);
+    let mut cmd = command(&server, &["leads", "list", "0000123456", "-o", "json"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    // Some pages in, interrupt it as a terminal's Ctrl-C would.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || {
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut stdout)
+            .expect("read");
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read");
+        (child.wait().expect("wait"), stdout, stderr)
+    })
+    .await
+    .expect("join");
+    let (status, stdout, stderr) = out;
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let printed: Vec<serde_json::Value> =
+        serde_json::from_str(&stdout).expect("the JSON array was closed");
+    assert!(
+        !printed.is_empty() && printed.len() < 200,
+        "{}",
+        printed.len()
+    );
+    assert!(stderr.contains("resume with: thingspace"), "{stderr}");
+    assert!(stderr.contains("--next"), "{stderr}");
+}
