@@ -239,9 +239,9 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown fuzz option `{other}`")),
         }
     }
-    if iterations.parse::<u64>().is_err() {
+    if iterations.parse::<u64>().map_or(true, |n| n == 0) {
         return Err(format!(
-            "--iterations must be a whole number, not `{iterations}`"
+            "--iterations must be a whole number above 0, not `{iterations}` (0 would fuzz nothing)"
         ));
     }
     // The settings go to the child's environment only.

@@ -185,6 +185,26 @@ mod tests {
         assert_eq!(network.exit_code(), 6);
         let paging = CliError::from(Error::new(ErrorKind::Pagination, "repeated cursor"));
         assert_eq!(paging.exit_code(), 5);
+        // Each documented status, one by one.
+        for (kind, code) in [
+            (ErrorKind::Config, 3),
+            (ErrorKind::Insecure, 3),
+            (ErrorKind::Auth, 4),
+            (ErrorKind::Api, 5),
+            (ErrorKind::InvalidInput, 5),
+            (ErrorKind::Connect, 6),
+            (ErrorKind::Timeout, 6),
+            (ErrorKind::Decode, 7),
+            (ErrorKind::BodyTooLarge, 7),
+            (ErrorKind::OutcomeUnknown, 9),
+        ] {
+            assert_eq!(
+                CliError::from(Error::new(kind, "x")).exit_code(),
+                code,
+                "{kind:?}"
+            );
+        }
+        assert_eq!(CliError::Interrupted.exit_code(), 130);
     }
 
     #[test]

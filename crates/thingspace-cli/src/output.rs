@@ -420,6 +420,8 @@ mod tests {
             ("@SUM(A1)", "'@SUM(A1)"),
             ("\tx", "'\tx"),
             ("plain", "plain"),
+            ("two\nlines", "\"two\nlines\""),
+            ("a,b", "\"a,b\""),
         ] {
             assert_eq!(csv_field(value), cell, "{value:?}");
         }
