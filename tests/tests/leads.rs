@@ -88,6 +88,7 @@ async fn a_202_without_location_or_next_ends_with_a_typed_error() {
         let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
         let (leads, err) = until_error(&mut s).await;
         assert_eq!(err.kind(), ErrorKind::Pagination, "{fault:?}: {err}");
+        assert_eq!(err.operation(), Some("m2m.leads.list"), "{err}");
         assert!(s.next().await.is_none(), "nothing after the error");
         // The broken page's own leads are delivered, then the listing stops: resuming from its
         // cursor would repeat it, so the error offers none.

@@ -97,6 +97,12 @@ pub trait PageSource: Send + Sync + 'static {
         let _ = items;
         None
     }
+
+    /// The operation a page request is (such as `m2m.leads.list`), named in the listing's own
+    /// errors (a broken cursor, a bound passed). `None` (the default) names none.
+    fn operation(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A digest of `keys` (a page's item ids, say), for [`PageSource::fingerprint`].
@@ -257,6 +263,14 @@ impl<S: PageSource> Pages<S> {
         self
     }
 
+    /// `err`, naming the source's operation.
+    fn named(&self, err: Error) -> Error {
+        match self.source.operation() {
+            Some(operation) => err.with_operation(operation),
+            None => err,
+        }
+    }
+
     /// The error for `page`, fetched at `cursor`, when it breaks the listing's bounds: too
     /// many pages (resumable from this page, with a higher bound), too many empty "more" pages
     /// in a row, or the same page as the one before (neither resumable: the server would
@@ -275,18 +289,18 @@ impl<S: PageSource> Pages<S> {
                     self.limits.max_pages
                 ),
             );
-            return Some(with_cursor(err, cursor));
+            return Some(with_cursor(self.named(err), cursor));
         }
         if page.items.is_empty() && page.has_more {
             self.empty_in_a_row += 1;
             if self.empty_in_a_row > self.limits.max_empty_in_a_row {
-                return Some(Error::new(
+                return Some(self.named(Error::new(
                     ErrorKind::Pagination,
                     format!(
                         "the server answered {} empty pages in a row that said more follow; stopping instead of looping",
                         self.empty_in_a_row
                     ),
-                ));
+                )));
             }
         } else {
             self.empty_in_a_row = 0;
@@ -296,10 +310,10 @@ impl<S: PageSource> Pages<S> {
             && fingerprint.is_some()
             && std::mem::replace(&mut self.last_fingerprint, fingerprint) == fingerprint
         {
-            return Some(Error::new(
+            return Some(self.named(Error::new(
                 ErrorKind::Pagination,
                 "the server sent the same page again under another cursor (it may ignore the cursor); stopping instead of repeating it",
-            ));
+            )));
         }
         None
     }
@@ -330,16 +344,18 @@ impl<S: PageSource> Pages<S> {
         // since resuming from this page's own would deliver its items twice, and there is no
         // later one to give.
         match &page.next {
-            None => State::Failing(Error::new(
+            None => State::Failing(self.named(Error::new(
                 ErrorKind::Pagination,
                 page.why_no_next.clone().unwrap_or_else(|| {
                     "the server said more data follows but gave no cursor for it".to_owned()
                 }),
-            )),
-            Some(next) if !self.seen.insert(next.clone()) => State::Failing(Error::new(
-                ErrorKind::Pagination,
-                format!("the server repeated cursor {next}; stopping instead of looping"),
-            )),
+            ))),
+            Some(next) if !self.seen.insert(next.clone()) => {
+                State::Failing(self.named(Error::new(
+                    ErrorKind::Pagination,
+                    format!("the server repeated cursor {next}; stopping instead of looping"),
+                )))
+            }
             Some(next) => self.fetch(Some(next.clone())),
         }
     }
@@ -436,6 +452,7 @@ impl<S: PageSource> Stream for Pages<S> {
                                 Error::new(ErrorKind::Transport, "the page fetch was cancelled")
                             }
                             .with_source(join);
+                            let err = this.named(err);
                             return Poll::Ready(Some(Err(with_cursor(err, &cursor))));
                         }
                     };

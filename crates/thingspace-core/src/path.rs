@@ -66,7 +66,29 @@ pub fn encode_param(name: &str, value: &str) -> Result<String> {
             "`{name}` must not contain control characters"
         )));
     }
+    if let Some(c) = value.chars().find(|c| is_invisible(*c)) {
+        return Err(Error::invalid_input(format!(
+            "`{name}` holds an invisible character (U+{:04X}), likely pasted in by accident: no name has one",
+            u32::from(c)
+        )));
+    }
     Ok(utf8_percent_encode(value, SEGMENT).to_string())
+}
+
+/// Format characters that show as nothing: byte-order mark, zero-width spaces and joiners,
+/// soft hyphen, bidirectional marks and overrides, invisible operators.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+    )
 }
 
 /// Fills a template such as `/m2m/v1/accounts/{accountname}` with encoded parameters.
@@ -142,5 +164,19 @@ mod tests {
         .expect("expand");
         assert_eq!(p, "/m2m/v1/accounts/0001%3F2/x");
         assert!(expand("/a/{b}", &[]).is_err());
+    }
+
+    #[test]
+    fn invisible_characters_are_refused() {
+        for bad in [
+            "\u{feff}0000123456",
+            "0000\u{200b}123456",
+            "0000123456\u{202e}",
+            "a\u{00ad}b",
+        ] {
+            let e = encode_param("accountname", bad).expect_err(bad);
+            assert!(e.to_string().contains("invisible character"), "{e}");
+        }
+        assert!(encode_param("accountname", "Zoë-0001").is_ok());
     }
 }

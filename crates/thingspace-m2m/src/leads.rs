@@ -109,6 +109,10 @@ impl PageSource for LeadPages {
         decode_list(&self.client.send(&request).await?)
     }
 
+    fn operation(&self) -> Option<&'static str> {
+        Some(LIST_LEADS)
+    }
+
     /// The page's lead ids: a server that serves the same page under fresh cursors is caught.
     /// A page with a lead without an id is not compared (two such pages are not the same
     /// page because both lack ids).

@@ -20,15 +20,31 @@ pub(crate) fn require_token(
     field: &str,
     token: &crate::secret::SecretString,
 ) -> Result<()> {
-    if token.expose_secret().trim().is_empty() {
+    let token = token.expose_secret();
+    if token.trim().is_empty() {
         return Err(Error::new(
             ErrorKind::Decode,
             format!("the answer holds an empty `{field}`"),
         )
         .with_operation(operation));
     }
+    // Real tokens are a few hundred bytes (a JWT a few kilobytes); one this long would be sent
+    // with every request, and most servers refuse headers of that size.
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            format!(
+                "the answer's `{field}` is {} bytes long, more than the {MAX_TOKEN_BYTES} a token can be",
+                token.len()
+            ),
+        )
+        .with_operation(operation));
+    }
     Ok(())
 }
+
+/// The longest token accepted, in bytes.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// A token or login answer that is 2xx but carries an OAuth error or ThingSpace's error
 /// envelope instead of a credential: the error it is (a refusal, with the service's words).
@@ -79,5 +95,15 @@ mod tests {
         assert!(refused_in_a_success("op", &ok(r#"{"errorCode":"UnauthorizedAccess"}"#)).is_some());
         assert!(refused_in_a_success("op", &ok(r#"{"access_token":"a"}"#)).is_none());
         assert!(refused_in_a_success("op", &ok("<html>")).is_none());
+    }
+
+    #[test]
+    fn an_empty_or_huge_token_is_refused() {
+        use crate::secret::SecretString;
+        assert!(require_token("op", "access_token", &SecretString::new("abc")).is_ok());
+        assert!(require_token("op", "access_token", &SecretString::new(" ")).is_err());
+        let huge = SecretString::new("x".repeat(MAX_TOKEN_BYTES + 1));
+        let e = require_token("op", "access_token", &huge).expect_err("huge");
+        assert!(e.is_decode() && e.to_string().contains("bytes long"), "{e}");
     }
 }

@@ -76,6 +76,10 @@ impl PageSource for DevicePages {
         )
     }
 
+    fn operation(&self) -> Option<&'static str> {
+        Some(LIST_DEVICES)
+    }
+
     /// The page's device identifiers: a server that serves the same page under fresh cursors
     /// is caught. A page with a device without identifiers is not compared.
     fn fingerprint(&self, devices: &[Device]) -> Option<u64> {

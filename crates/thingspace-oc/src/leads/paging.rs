@@ -99,6 +99,10 @@ impl PageSource for LeadPages {
         decode_list(&self.client.send(&request).await?, page)
     }
 
+    fn operation(&self) -> Option<&'static str> {
+        Some(LIST_LEADS)
+    }
+
     /// What the page holds: every lead's id (or tenant id), so a service that ignores
     /// `PageNumber` and serves the same page again is caught by the listing. A page with a
     /// lead that has neither is not compared: two such pages are not the same page because
