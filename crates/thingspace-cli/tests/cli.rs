@@ -17,12 +17,29 @@ fn command<S: AsRef<std::ffi::OsStr>>(server: &MockServer, args: &[S]) -> Comman
 }
 
 async fn run<S: AsRef<std::ffi::OsStr>>(server: &MockServer, args: &[S]) -> Output {
-    let mut cmd = command(server, args);
+    output(command(server, args)).await
+}
+
+/// Runs `cmd` to its end, off the runtime's threads.
+async fn output(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output())
         .await
         .expect("join")
         .expect("run")
 }
+
+/// `devices activate` of one device near a ZIP code.
+const ACTIVATE_ONE: &[&str] = &[
+    "devices",
+    "activate",
+    "0000123456",
+    "--plan",
+    "M2MPlan",
+    "--zip",
+    "94203",
+    "--device",
+    "imei=1",
+];
 
 /// The words of the `resume with:` hint on stderr, after `thingspace`.
 fn resume_args(stderr: &[u8]) -> Vec<String> {
@@ -338,10 +355,7 @@ async fn output_that_cannot_be_written_has_its_own_status() {
             .open("/dev/full")
             .expect("/dev/full");
         cmd.stdout(full);
-        let out = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .expect("join")
-            .expect("run");
+        let out = output(cmd).await;
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(8), "{args:?}: {err}");
         assert!(err.contains("could not write the output"), "{err}");
@@ -825,10 +839,7 @@ async fn callbacks_register_list_and_delete_with_the_password_masked() {
     register
         .env("THINGSPACE_CALLBACKS__USERNAME", "cb-user")
         .env("THINGSPACE_CALLBACKS__PASSWORD", "cb-pass-91");
-    let out = tokio::task::spawn_blocking(move || register.output())
-        .await
-        .expect("join")
-        .expect("run");
+    let out = output(register).await;
     assert!(
         out.status.success(),
         "{}",
@@ -916,21 +927,7 @@ async fn devices_activate_for_a_lead_prints_the_request_id_and_its_status() {
     assert_eq!(body["devices"].as_array().map(Vec::len), Some(3));
 
     // One device: its status can be asked for.
-    let out = run(
-        &server,
-        &[
-            "devices",
-            "activate",
-            "0000123456",
-            "--plan",
-            "M2MPlan",
-            "--zip",
-            "94203",
-            "--device",
-            "imei=1",
-        ],
-    )
-    .await;
+    let out = run(&server, ACTIVATE_ONE).await;
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let single = printed["requestId"].as_str().expect("requestId").to_owned();
     let out = run(&server, &["requests", "status", "0000123456", &single]).await;
@@ -977,21 +974,7 @@ async fn devices_activate_for_a_lead_prints_the_request_id_and_its_status() {
 async fn an_activation_whose_answer_is_lost_exits_9_and_says_how_to_check() {
     let server = MockServer::start().await.expect("mock");
     server.inject(Route::Activate, thingspace::mock::Fault::Status(503));
-    let out = run(
-        &server,
-        &[
-            "devices",
-            "activate",
-            "0000123456",
-            "--plan",
-            "M2MPlan",
-            "--zip",
-            "94203",
-            "--device",
-            "imei=1",
-        ],
-    )
-    .await;
+    let out = run(&server, ACTIVATE_ONE).await;
     assert_eq!(out.status.code(), Some(9));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1008,10 +991,7 @@ async fn a_variable_that_is_not_utf8_neither_panics_nor_prints() {
     let server = MockServer::start().await.expect("mock");
     let mut unrelated = command(&server, &["accounts", "get", "0000123456"]);
     unrelated.env("FOO", std::ffi::OsStr::from_bytes(b"\xff\xfe"));
-    let out = tokio::task::spawn_blocking(move || unrelated.output())
-        .await
-        .expect("join")
-        .expect("run");
+    let out = output(unrelated).await;
     assert!(
         out.status.success(),
         "{}",
@@ -1023,10 +1003,7 @@ async fn a_variable_that_is_not_utf8_neither_panics_nor_prints() {
         "THINGSPACE_PASSWORD",
         std::ffi::OsStr::from_bytes(b"hunter2-secret\xff"),
     );
-    let out = tokio::task::spawn_blocking(move || ours.output())
-        .await
-        .expect("join")
-        .expect("run");
+    let out = output(ours).await;
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -1052,10 +1029,7 @@ async fn a_configuration_file_that_redirects_or_exposes_credentials_is_warned_ab
     std::fs::write(&file, format!("base_url = \"{}\"\n", server.base_url())).expect("file");
     let mut cmd = command(&server, &["-v", "accounts", "get", "0000123456"]);
     cmd.env_remove("THINGSPACE_BASE_URL").current_dir(&dir);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("run");
+    let out = output(cmd).await;
     assert!(
         out.status.success(),
         "{}",
@@ -1084,10 +1058,7 @@ async fn a_configuration_file_that_redirects_or_exposes_credentials_is_warned_ab
         cmd.env_remove("THINGSPACE_BASE_URL")
             .env_remove("THINGSPACE_PASSWORD")
             .current_dir(&dir);
-        let out = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .expect("join")
-            .expect("run");
+        let out = output(cmd).await;
         assert!(
             out.status.success(),
             "{}",
