@@ -11,9 +11,10 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  test     the whole check CI runs: fmt, the core's layers, the fixtures check, clippy (-D warnings), the
-           workspace's tests (the benchmark smoke run among them), the doc tests, that each
-           family crate builds on its own, and rustdoc (-D warnings)
+  test     the whole check CI runs: fmt, the core's layers, the fixtures check, clippy
+           (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
+           tests, the examples (run against the mock), that each family crate builds on its
+           own, and rustdoc (-D warnings)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
@@ -107,6 +108,7 @@ fn test() -> Result<(), String> {
     let unit = cargo_test(&["test", "--workspace", "--all-targets"], &mut totals);
     let doc = unit.and_then(|()| cargo_test(&["test", "--workspace", "--doc"], &mut totals));
     let families = doc
+        .and_then(|()| examples_run())
         .and_then(|()| families_stand_alone())
         .and_then(|()| rustdoc_clean());
     println!("tests: {} passed, {} failed", totals.passed, totals.failed);
@@ -270,6 +272,52 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     } else {
         Err("a fuzz target failed: the panic message shows the input; add it to REGRESSIONS in tests/tests/fuzz.rs".to_owned())
     }
+}
+
+/// Runs every example of the facade (built by `cargo test --workspace --all-targets`) against
+/// the embedded mock: with no `THINGSPACE_*` setting in its environment and no configuration
+/// file in its directory, each falls back to the mock, so they cannot rot unnoticed.
+fn examples_run() -> Result<(), String> {
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root().join(dir))
+        .unwrap_or_else(|| root().join("target"));
+    let dir = root().join("crates").join("thingspace").join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (path.extension()? == "rs").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    let scratch = env::temp_dir().join(format!("thingspace-examples-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    for name in &names {
+        let exe = target.join("debug").join("examples").join(name);
+        let mut command = Command::new(&exe);
+        command.current_dir(&scratch);
+        for (key, _) in env::vars_os() {
+            if key.to_string_lossy().starts_with("THINGSPACE_") {
+                command.env_remove(key);
+            }
+        }
+        let output = command
+            .output()
+            .map_err(|e| format!("could not run the example {name} ({}): {e}", exe.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "the example {name} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    std::fs::remove_dir_all(&scratch).ok();
+    eprintln!(
+        "xtask: every example ran against the mock ({})",
+        names.join(", ")
+    );
+    Ok(())
 }
 
 /// `cargo doc` with warnings denied, so the documentation stays buildable and its links valid.
