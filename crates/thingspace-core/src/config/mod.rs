@@ -931,7 +931,7 @@ mod tests {
 
     #[test]
     fn layers_file_then_env_then_code() {
-        let dir = std::env::temp_dir().join(format!("ts-config-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("ts-config-{}-secrets", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("t.toml");
         std::fs::write(
@@ -1077,7 +1077,7 @@ mod tests {
 
     #[test]
     fn a_malformed_file_is_located_without_quoting_its_lines() {
-        let dir = std::env::temp_dir().join(format!("ts-config-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("ts-config-{}-malformed", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("thingspace.toml");
         std::fs::write(&file, "client_id = \"id\"\npassword = hunter2\n").expect("write");
