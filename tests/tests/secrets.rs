@@ -14,6 +14,12 @@ fn assert_clean(text: &str, secrets: &[String]) {
     }
 }
 
+/// The base64 of `id:secret`, as a Basic header carries it.
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+}
+
 #[tokio::test]
 async fn a_traced_run_leaks_no_secret() {
     let logs = CapturedLogs::default();
@@ -128,7 +134,10 @@ async fn a_traced_run_leaks_no_secret() {
         "mock-entra-",
     ]
     .map(str::to_owned)
-    .to_vec();
+    .into_iter()
+    // The secrets as they travel: the Basic header carries `id:secret` in base64.
+    .chain([basic(thingspace::mock::CLIENT_ID, CLIENT_SECRET)])
+    .collect();
     assert!(
         log.contains("oc.leads.list") && log.contains("subsc.managed_accounts.list"),
         "every family was traced"
