@@ -148,18 +148,20 @@ mod reqwest_transport {
     #[async_trait]
     impl Transport for ReqwestTransport {
         async fn send(&self, request: Request) -> Result<Response> {
-            let mut builder = self
-                .client
-                .request(request.method, request.url)
-                .headers(request.headers);
+            // The request is built whole (its header map moved in, not merged header by
+            // header through a builder).
+            let mut http = reqwest::Request::new(request.method, request.url);
+            *http.headers_mut() = request.headers;
             if !request.body.is_empty() {
                 // A GET goes without a body (and so without `content-length: 0`), as by hand.
-                builder = builder.body(request.body);
+                *http.body_mut() = Some(request.body.into());
             }
-            if let Some(t) = request.timeout {
-                builder = builder.timeout(t);
-            }
-            let mut response = builder.send().await.map_err(Self::map_error)?;
+            *http.timeout_mut() = request.timeout;
+            let mut response = self
+                .client
+                .execute(http)
+                .await
+                .map_err(Self::map_error)?;
             if response
                 .content_length()
                 .is_some_and(|len| len > self.max_body_bytes as u64)
