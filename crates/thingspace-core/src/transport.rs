@@ -157,11 +157,7 @@ mod reqwest_transport {
                 *http.body_mut() = Some(request.body.into());
             }
             *http.timeout_mut() = request.timeout;
-            let mut response = self
-                .client
-                .execute(http)
-                .await
-                .map_err(Self::map_error)?;
+            let mut response = self.client.execute(http).await.map_err(Self::map_error)?;
             if response
                 .content_length()
                 .is_some_and(|len| len > self.max_body_bytes as u64)
