@@ -541,10 +541,8 @@ mod tests {
             .send(&ApiRequest::post("op", "/x").json(&1))
             .await
             .expect_err("401");
-        assert!(
-            e.is_auth() && e.to_string().contains("not sent again"),
-            "{e}"
-        );
+        assert!(e.is_auth() && e.is_outcome_unknown(), "{e}");
+        assert!(e.to_string().contains("not sent again"), "{e}");
 
         // Refused before processing (a gateway's answer): renewed and sent again.
         let mut t = MockTransport::new();

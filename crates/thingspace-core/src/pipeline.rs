@@ -309,9 +309,10 @@ impl Pipeline {
                         renewed = true;
                         continue;
                     }
-                    let mut e = Error::from_response(operation, &response);
+                    let e = answer_error(&response);
                     if !repeatable {
-                        e.append_message("; not sent again: the service may have seen the request");
+                        // Refused, but perhaps after the service saw it: its outcome is unknown.
+                        return Err(Error::outcome_unknown(e, request.check_hint()));
                     }
                     return Err(e);
                 }
