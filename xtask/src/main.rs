@@ -292,8 +292,9 @@ fn examples_run() -> Result<(), String> {
     names.sort();
     let scratch = env::temp_dir().join(format!("thingspace-examples-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let built = target.join("debug").join("examples");
     for name in &names {
-        let exe = target.join("debug").join("examples").join(name);
+        let exe = example_binary(&built, name)?;
         let mut command = Command::new(&exe);
         command.current_dir(&scratch);
         for (key, _) in env::vars_os() {
@@ -318,6 +319,26 @@ fn examples_run() -> Result<(), String> {
         names.join(", ")
     );
     Ok(())
+}
+
+/// The executable of the example `name` among those `cargo test --all-targets` built in `dir`:
+/// `name-<hash>` with no extension, the newest when there are several.
+fn example_binary(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let prefix = format!("{name}-");
+    std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e} (the tests build the examples)", dir.display()))?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let path = entry.path();
+            let file = path.file_name()?.to_str()?;
+            let hash = file.strip_prefix(&prefix)?;
+            let plain = path.extension().is_none() && hash.chars().all(|c| c.is_ascii_hexdigit());
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            plain.then_some((modified, path))
+        })
+        .max()
+        .map(|(_, path)| path)
+        .ok_or_else(|| format!("the example {name} was not built in {}", dir.display()))
 }
 
 /// `cargo doc` with warnings denied, so the documentation stays buildable and its links valid.
