@@ -58,9 +58,9 @@ fn created() -> axum::response::Response {
     axum::Json(serde_json::json!({"webhookId": "wh-1"})).into_response()
 }
 
-/// The mock serving `routes` behind its credential check, and the family on a client for it
-/// (fast retries).
-async fn family_on_mock(routes: Router) -> (MockServer, Devices) {
+/// The mock serving `routes` behind its credential check, and the settings for it (fast
+/// retries).
+async fn mock_with(routes: Router) -> (MockServer, thingspace::Config) {
     let server = MockServer::start_with(MockConfig::default().routes(routes))
         .await
         .expect("mock");
@@ -69,6 +69,12 @@ async fn family_on_mock(routes: Router) -> (MockServer, Devices) {
         .expect("load")
         .thingspace()
         .expect("config");
+    (server, config)
+}
+
+/// The mock serving `routes`, and the family on a client for it.
+async fn family_on_mock(routes: Router) -> (MockServer, Devices) {
+    let (server, config) = mock_with(routes).await;
     let devices = Devices::new(Client::thingspace(&config).expect("client"));
     (server, devices)
 }
@@ -175,14 +181,7 @@ async fn an_unsafe_post_whose_connection_was_refused_is_sent_again() {
 #[tokio::test]
 async fn the_signing_key_is_in_no_trace_cassette_or_debug() {
     let (routes, hits) = webhooks(|_| created());
-    let server = MockServer::start_with(MockConfig::default().routes(routes))
-        .await
-        .expect("mock");
-    let config = loader_for(&server)
-        .load()
-        .expect("load")
-        .thingspace()
-        .expect("config");
+    let (_server, config) = mock_with(routes).await;
     let dir = std::env::temp_dir().join(format!(
         "thingspace-example-family-{}-{}",
         std::process::id(),

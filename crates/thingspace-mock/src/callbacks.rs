@@ -35,6 +35,15 @@ pub(crate) struct Registration {
     password: Option<String>,
 }
 
+/// What a callbacks route answers before looking at the request: an injected fault, or the
+/// service's refusal (credentials, a missing account).
+async fn admit(state: &State, headers: &HeaderMap, account: &str) -> Option<Response> {
+    if let Some(r) = fault::apply(state.arrive(Route::Callbacks)).await {
+        return Some(r);
+    }
+    refuse(state, headers, account)
+}
+
 fn invalid(message: &str) -> Response {
     fault::envelope(StatusCode::BAD_REQUEST, "INPUT_INVALID", message)
 }
@@ -46,10 +55,7 @@ pub(crate) async fn register(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if let Some(r) = fault::apply(state.arrive(Route::Callbacks)).await {
-        return r;
-    }
-    if let Some(r) = refuse(&state, &headers, &account) {
+    if let Some(r) = admit(&state, &headers, &account).await {
         return r;
     }
     let Ok(r) = serde_json::from_str::<Registration>(&body) else {
@@ -80,10 +86,7 @@ pub(crate) async fn list(
     Path(account): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = fault::apply(state.arrive(Route::Callbacks)).await {
-        return r;
-    }
-    if let Some(r) = refuse(&state, &headers, &account) {
+    if let Some(r) = admit(&state, &headers, &account).await {
         return r;
     }
     let listeners = lock(&state.listeners);
@@ -111,10 +114,7 @@ pub(crate) async fn delete(
     Path((account, service)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = fault::apply(state.arrive(Route::Callbacks)).await {
-        return r;
-    }
-    if let Some(r) = refuse(&state, &headers, &account) {
+    if let Some(r) = admit(&state, &headers, &account).await {
         return r;
     }
     if lock(&state.listeners)
