@@ -1,7 +1,7 @@
 //! Callback listener registration (`/m2m/v1/callbacks/{accountname}`): one listener per service
 //! per account, listed with its password in clear text, as the real service does.
 
-use std::sync::Arc;
+use std::{fmt, sync::Arc};
 
 use axum::{
     Json,
@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::{Route, State, fault, lock, m2m::refuse};
 
-/// A registered listener.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A registered listener. Its `Debug` does not show the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Listener {
     /// The URL ThingSpace posts to.
     pub url: String,
@@ -23,6 +23,16 @@ pub struct Listener {
     pub username: Option<String>,
     /// The password posted in each callback's body.
     pub password: Option<String>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,8 @@
 //!
 //! The mock enforces the documented limits: at most 10,000 devices a request, and five
 //! provisioning actions per line per day. Activations succeed at once; status is reported for
-//! single-device requests only, as the real service does.
+//! single-device requests only, as the real service does. The result of each device is posted
+//! later to the registered listener (see [`crate::delivery`]).
 
 use std::sync::{Arc, atomic::Ordering};
 
@@ -15,7 +16,12 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use crate::{Route, State, auth, fault, lock, m2m::refuse};
+use crate::{
+    Route, State, auth,
+    delivery::{self, Job, Operation},
+    fault, lock,
+    m2m::refuse,
+};
 
 /// The most devices one request takes.
 const MAX_DEVICES: usize = 10_000;
@@ -33,6 +39,16 @@ pub(crate) struct Accepted {
 
 fn invalid(code: &str, message: &str) -> Response {
     fault::envelope(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// The text field `field` of `body`, or empty.
+fn text(body: &Value, field: &str) -> String {
+    body[field].as_str().unwrap_or_default().to_owned()
+}
+
+/// Each device's `deviceIds`, as sent.
+fn device_ids(devices: &[Value]) -> Vec<Value> {
+    devices.iter().map(|d| d["deviceIds"].clone()).collect()
 }
 
 /// `POST /api/m2m/v1/devices/actions/activate`.
@@ -108,6 +124,14 @@ pub(crate) async fn activate(
     }
     let n = state.seq.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("595f5c44-c31c-4552-8670-{n:012x}");
+    let job = Job {
+        request_id: request_id.clone(),
+        account: account.clone(),
+        operation: Operation::Activate {
+            service_plan: text(&body, "servicePlan"),
+        },
+        devices: device_ids(&devices),
+    };
     lock(&state.requests).insert(
         request_id.clone(),
         Accepted {
@@ -116,6 +140,7 @@ pub(crate) async fn activate(
             body,
         },
     );
+    delivery::schedule(&state, job);
     Json(json!({ "requestId": request_id })).into_response()
 }
 
@@ -246,7 +271,8 @@ pub(crate) async fn go_to_state(
             return invalid("INPUT_INVALID", &format!("{field} is required"));
         }
     }
-    let devices = body["devices"].as_array().map_or(0, Vec::len);
+    let listed = body["devices"].as_array().cloned().unwrap_or_default();
+    let devices = listed.len();
     if devices == 0 && body["groupName"].as_str().is_none() {
         return invalid("INPUT_INVALID", "devices or groupName is required");
     }
@@ -258,13 +284,27 @@ pub(crate) async fn go_to_state(
     }
     let n = state.seq.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("7c1d0a2e-51b3-4f4e-9a7d-{n:012x}");
+    let account = text(&body, "accountName");
+    let job = (!listed.is_empty()).then(|| Job {
+        request_id: request_id.clone(),
+        account: account.clone(),
+        operation: Operation::GoToState {
+            service_name: text(&body, "serviceName"),
+            state_name: text(&body, "stateName"),
+            service_plan: text(&body, "servicePlan"),
+        },
+        devices: device_ids(&listed),
+    });
     lock(&state.requests).insert(
         request_id.clone(),
         Accepted {
-            account: String::new(),
+            account,
             devices: devices.max(1),
             body,
         },
     );
+    if let Some(job) = job {
+        delivery::schedule(&state, job);
+    }
     Json(json!({ "requestId": request_id })).into_response()
 }

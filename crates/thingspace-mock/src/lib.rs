@@ -5,6 +5,7 @@
 mod auth;
 mod callbacks;
 mod data;
+mod delivery;
 mod devices;
 mod fault;
 pub mod fixtures;
@@ -27,6 +28,7 @@ use axum::{
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use callbacks::Listener;
+pub use delivery::{CallbackDelivery, CallbackPlan};
 pub use fault::Fault;
 
 impl State {
@@ -92,6 +94,9 @@ pub enum Route {
     DeviceList,
     /// `PUT /api/m2m/v1/devices/actions/goToState` (and the SDKs' `gotostate`)
     GoToState,
+    /// Outbound: each `POST` of a callback message the mock made to a listener (resends
+    /// included). Faults queued on it are never used: see [`CallbackPlan`].
+    CallbackDelivery,
 }
 
 /// How the mock spells a managed-accounts response.
@@ -184,6 +189,11 @@ pub struct MockConfig {
     /// Routes of your own, served beside the mock's behind its ThingSpace credential check
     /// (bearer token and session), for testing a family outside this repository end to end.
     pub routes: Option<axum::Router>,
+    /// How long after accepting an asynchronous request the mock posts its first callback.
+    pub callback_delay: Duration,
+    /// How long the mock waits before sending a refused callback again (the real service
+    /// waits 5 minutes).
+    pub callback_retry_interval: Duration,
 }
 
 /// How the mock refuses a request whose `VZ-M2M-Token` session is expired or unknown.
@@ -223,6 +233,8 @@ impl Default for MockConfig {
             session_refusal: SessionRefusal::Documented,
             go_to_state_paths: StatesPaths::Both,
             routes: None,
+            callback_delay: Duration::from_millis(20),
+            callback_retry_interval: Duration::from_millis(50),
         }
     }
 }
@@ -326,6 +338,18 @@ impl MockConfig {
         self.routes = Some(routes);
         self
     }
+
+    /// Posts the first callback of an asynchronous request `delay` after accepting it.
+    pub fn callback_delay(mut self, delay: Duration) -> Self {
+        self.callback_delay = delay;
+        self
+    }
+
+    /// Sends a refused callback again after `interval`.
+    pub fn callback_retry_interval(mut self, interval: Duration) -> Self {
+        self.callback_retry_interval = interval;
+        self
+    }
 }
 
 impl fmt::Debug for MockConfig {
@@ -335,6 +359,8 @@ impl fmt::Debug for MockConfig {
             .field("username", &self.username)
             .field("token_ttl", &self.token_ttl)
             .field("session_ttl", &self.session_ttl)
+            .field("callback_delay", &self.callback_delay)
+            .field("callback_retry_interval", &self.callback_retry_interval)
             .finish_non_exhaustive()
     }
 }
@@ -357,6 +383,8 @@ pub(crate) struct State {
     pub(crate) device_counts: Mutex<HashMap<String, usize>>,
     /// Accepted asynchronous requests, by request id.
     pub(crate) requests: Mutex<HashMap<String, devices::Accepted>>,
+    /// Callback delivery: the HTTP client, queued plans, the record of posts.
+    pub(crate) outbox: delivery::Outbox,
     pub(crate) seq: AtomicU64,
     pub(crate) total: std::sync::atomic::AtomicUsize,
 }
@@ -369,9 +397,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl State {
     /// Counts a request on `route` and returns the fault to apply to it, if any.
     pub(crate) fn arrive(&self, route: Route) -> Option<fault::Injected> {
-        *lock(&self.counts).entry(route).or_default() += 1;
+        self.tally(route);
         let fault = lock(&self.faults).get_mut(&route)?.pop_front()?;
         Some(fault::Injected { route, fault })
+    }
+
+    /// Counts a request on `route`, without looking for a fault.
+    pub(crate) fn tally(&self, route: Route) {
+        *lock(&self.counts).entry(route).or_default() += 1;
     }
 
     /// Counts a request for page `page` (from 0) of `route` and returns its fault: one queued
@@ -472,6 +505,7 @@ impl MockServer {
             line_actions: Mutex::default(),
             requests: Mutex::default(),
             device_counts: Mutex::default(),
+            outbox: delivery::Outbox::new()?,
             seq: AtomicU64::new(1),
             total: std::sync::atomic::AtomicUsize::new(0),
         });
@@ -720,6 +754,31 @@ impl MockServer {
     pub fn expire_sessions(&self) {
         lock(&self.state.sessions).clear();
     }
+
+    /// Registers `listener` for `service` on `account`, replacing any, as a `POST` to
+    /// `/api/m2m/v1/callbacks/{account}` would (without its checks): for tests and demos.
+    pub fn register_listener(&self, account: &str, service: &str, listener: Listener) {
+        lock(&self.state.listeners).insert((account.to_owned(), service.to_owned()), listener);
+    }
+
+    /// Makes the callbacks of the next accepted request that delivers any (an activation, or a
+    /// go-to-state with a `devices` array) misbehave as `plan` says. Plans queue up, one per
+    /// request.
+    pub fn plan_callbacks(&self, plan: CallbackPlan) {
+        self.state.outbox.plan(plan);
+    }
+
+    /// Every callback `POST` the mock has made so far, with the answer it got, in the order
+    /// the answers came.
+    pub fn callback_deliveries(&self) -> Vec<CallbackDelivery> {
+        self.state.outbox.deliveries()
+    }
+
+    /// Waits until no callback delivery is in flight, resends included: `true`, or `false`
+    /// when `timeout` passes first.
+    pub async fn settle_callbacks(&self, timeout: Duration) -> bool {
+        self.state.outbox.settle(timeout).await
+    }
 }
 
 impl Drop for MockServer {
@@ -728,5 +787,6 @@ impl Drop for MockServer {
             let _ = tx.send(());
         }
         self.task.abort();
+        self.state.outbox.stop();
     }
 }
