@@ -23,7 +23,9 @@ use serde::{Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::{Callback, DeviceId, Fault, Sink, SinkError};
+use thingspace_core::DeviceId;
+
+use crate::{Callback, Fault, Sink, SinkError};
 
 /// What became of one device.
 #[derive(Debug, Clone, PartialEq)]

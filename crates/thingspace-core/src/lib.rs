@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod de;
+pub mod device;
 pub mod error;
 pub mod hooks;
 pub mod message;
@@ -28,6 +29,7 @@ pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection
 pub use budget::Budget;
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigBuilder, ConfigLoader, LoadedConfig, RetryConfig};
+pub use device::DeviceId;
 pub use credentials::{ClientAuthStyle, ClientCredentials, M2mSession, ThingSpaceAuth};
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Interceptor;

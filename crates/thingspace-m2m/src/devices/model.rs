@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use thingspace_core::de::{nonempty_text, null_as_default, opt_string_or_number};
+pub use thingspace_core::DeviceId;
 use thingspace_core::{Error, Result};
 
 use crate::accounts::KeyValue;
@@ -25,27 +26,6 @@ pub(super) fn check_device_count(n: usize, operation: &'static str, what: &str) 
         "{article} {what} takes at most {MAX_DEVICES_PER_REQUEST} devices, not {n}: split it"
     ))
     .with_operation(operation))
-}
-
-/// One identifier of a device: `{"id", "kind"}`, the kind being `esn`, `eid`, `iccid`, `imei`,
-/// `mdn`, `meid` or `msisdn` (sent as given; the service reads any case).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct DeviceId {
-    /// The identifier.
-    pub id: String,
-    /// Its kind.
-    pub kind: String,
-}
-
-impl DeviceId {
-    /// The identifier `id` of kind `kind`.
-    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            kind: kind.into(),
-        }
-    }
 }
 
 /// One device of an activation: its identifiers, and an optional static IP address.
