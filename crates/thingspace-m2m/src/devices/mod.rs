@@ -85,6 +85,18 @@ impl<'a> DevicesApi<'a> {
         filter: DeviceFilter,
         cursor: Option<DeviceCursor>,
     ) -> Result<Items<DevicePages>> {
+        self.pages_from(filter, cursor).map(Pages::items)
+    }
+
+    /// As [`list_from`](Self::list_from), page by page: each page with the cursor after it.
+    ///
+    /// # Errors
+    /// As [`list`](Self::list).
+    pub fn pages_from(
+        &self,
+        filter: DeviceFilter,
+        cursor: Option<DeviceCursor>,
+    ) -> Result<Pages<DevicePages>> {
         if filter.account_name.trim().is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -93,7 +105,7 @@ impl<'a> DevicesApi<'a> {
             .with_operation(LIST_DEVICES));
         }
         let source = DevicePages::new(self.client.clone(), filter);
-        Ok(Pages::starting_at(source, cursor).items())
+        Ok(Pages::starting_at(source, cursor))
     }
 
     /// Activates the devices of `activation`. Sent once: a lost answer is an
