@@ -1,9 +1,11 @@
-//! The devices of `devices activate`: `--device KIND=ID` flags and `--devices-file` CSV files
+//! The devices of `devices activate` and `devices state`: `--device KIND=ID` flags and `--devices-file` CSV files
 //! (a header row `kind,id`, then one device a line).
 
 use std::path::Path;
 
 use thingspace::m2m::DeviceId;
+
+use crate::error::CliError;
 
 /// Parses `--device KIND=ID`.
 pub(crate) fn device_flag(text: &str) -> Result<DeviceId, String> {
@@ -15,6 +17,20 @@ pub(crate) fn device_flag(text: &str) -> Result<DeviceId, String> {
         return Err(format!("`{text}` needs both a kind and an id: KIND=ID"));
     }
     Ok(DeviceId::new(kind, id))
+}
+
+/// The devices of `--device` flags and a `--devices-file`, at least one.
+pub(crate) fn collect(flags: &[DeviceId], file: Option<&Path>) -> Result<Vec<DeviceId>, CliError> {
+    let mut ids = flags.to_vec();
+    if let Some(path) = file {
+        ids.extend(read_file(path).map_err(CliError::Usage)?);
+    }
+    if ids.is_empty() {
+        return Err(CliError::Usage(
+            "no device: give --device KIND=ID or --devices-file".into(),
+        ));
+    }
+    Ok(ids)
 }
 
 /// Reads a devices file: a header row `kind,id` (any case, in that order), then one `kind,id`

@@ -2,7 +2,9 @@
 
 use std::{fmt, io};
 
-use thingspace::{Error, ErrorKind};
+use thingspace::{DeviceId, Error, ErrorKind};
+
+use crate::output::terminal_safe;
 
 /// The exit status when the output could not be written or encoded.
 pub(crate) const EXIT_OUTPUT: u8 = 8;
@@ -27,6 +29,23 @@ pub(crate) enum CliError {
     /// The command line asks for something that cannot be done (such as a devices file that
     /// cannot be read), found after clap parsed it: status 2, as clap's own errors.
     Usage(String),
+    /// The callback listener could not be started (`--listen`, `callbacks listen`), such as
+    /// when the address is in use: status 1.
+    Listen(io::Error),
+    /// Every device reported, and some failed (each was named on stderr): status 10.
+    DevicesFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many reported.
+        total: usize,
+    },
+    /// `--timeout` passed before these devices reported: status 11.
+    Pending {
+        /// The request.
+        request_id: String,
+        /// The devices that did not report.
+        pending: Vec<DeviceId>,
+    },
 }
 
 /// The most causes [`report_lines`] prints under an error.
@@ -46,7 +65,9 @@ impl CliError {
             CliError::Sdk(err) => sdk_exit_code(err),
             CliError::Output(_) => EXIT_OUTPUT,
             CliError::Closed => 0,
-            CliError::MockStart(_) | CliError::Demo(_) => 1,
+            CliError::MockStart(_) | CliError::Demo(_) | CliError::Listen(_) => 1,
+            CliError::DevicesFailed { .. } => 10,
+            CliError::Pending { .. } => 11,
             CliError::Usage(_) => 2,
             CliError::Interrupted => 130,
         }
@@ -77,6 +98,27 @@ impl fmt::Display for CliError {
             CliError::Demo(what) => write!(f, "demo check failed: {what}"),
             CliError::Usage(what) => f.write_str(what),
             CliError::Interrupted => f.write_str("interrupted"),
+            CliError::Listen(err) => write!(f, "could not start the callback listener: {err}"),
+            CliError::DevicesFailed { failed, total } => {
+                write!(f, "{failed} of {total} devices failed (named above)")
+            }
+            CliError::Pending {
+                request_id,
+                pending,
+            } => {
+                let names: Vec<String> = pending
+                    .iter()
+                    .map(|d| terminal_safe(&d.to_string()))
+                    .collect();
+                write!(
+                    f,
+                    "request {}: {} device(s) did not report in time: {}; their results may still arrive at the listener (`thingspace callbacks listen`), and a single-device request's status is `thingspace requests status <ACCOUNT> {}`",
+                    terminal_safe(request_id),
+                    pending.len(),
+                    names.join(" "),
+                    terminal_safe(request_id),
+                )
+            }
         }
     }
 }
@@ -85,10 +127,13 @@ impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CliError::Sdk(err) => Some(err),
-            CliError::Output(err) | CliError::MockStart(err) => Some(err),
-            CliError::Closed | CliError::Demo(_) | CliError::Usage(_) | CliError::Interrupted => {
-                None
-            }
+            CliError::Output(err) | CliError::MockStart(err) | CliError::Listen(err) => Some(err),
+            CliError::Closed
+            | CliError::Demo(_)
+            | CliError::Usage(_)
+            | CliError::Interrupted
+            | CliError::DevicesFailed { .. }
+            | CliError::Pending { .. } => None,
         }
     }
 }
@@ -221,6 +266,25 @@ mod tests {
         );
         assert_eq!(CliError::Demo("x".into()).exit_code(), 1);
         assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
+        assert_eq!(CliError::Listen(io::Error::other("in use")).exit_code(), 1);
+        let failed = CliError::DevicesFailed {
+            failed: 1,
+            total: 3,
+        };
+        assert_eq!(failed.exit_code(), 10);
+        let pending = CliError::Pending {
+            request_id: "r\u{1b}[2J".into(),
+            pending: vec![
+                DeviceId::new("imei", "1"),
+                DeviceId::new("IMEI", "2\u{1b}]0;x"),
+            ],
+        };
+        assert_eq!(pending.exit_code(), 11);
+        let text = pending.to_string();
+        assert!(
+            text.contains("imei=1 imei=2") && !text.contains('\u{1b}'),
+            "{text}"
+        );
         let unknown = Error::outcome_unknown(
             Error::new(ErrorKind::Timeout, "timed out"),
             "wait for the callbacks",

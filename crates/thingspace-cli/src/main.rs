@@ -4,7 +4,9 @@ mod demo;
 mod devices;
 mod error;
 mod list;
+mod listen;
 mod output;
+mod wait;
 
 use std::{
     io::{self, BufWriter, IsTerminal, Write},
@@ -14,15 +16,18 @@ use std::{
 
 use clap::{Parser, Subcommand};
 use thingspace::{
-    Client, ConfigLoader, Error,
-    m2m::{Activation, DeviceId, Listener, ListenerConfig, M2m},
+    Client, ConfigLoader, Error, LoadedConfig,
+    m2m::{Activation, DeviceFilter, DeviceId, Listener, ListenerConfig, M2m, StateChange},
     oc::{OcConfig, OperatorConnect, leads::MAX_PAGE_SIZE},
     subsc::{ManagedStatus, ServiceName, Subsc},
 };
 
 use crate::{
     error::CliError,
-    output::{Format, JsonFormat, ListWriter, StatesFormat, out, outln, print_json},
+    output::{
+        DEVICE_COLUMNS, Format, JsonFormat, LEAD_COLUMNS, ListWriter, StatesFormat, out, outln,
+        print_json,
+    },
 };
 
 /// ThingSpace from the shell.
@@ -221,6 +226,54 @@ enum DevicesCommand {
         /// A CSV file of devices with a header row `kind,id`.
         #[arg(long, value_name = "CSV")]
         devices_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        wait: wait::WaitArgs,
+    },
+    /// Move devices into a custom state of the account's states and services; prints the
+    /// request id. Sent once, as an activation.
+    State {
+        /// The account name.
+        account: String,
+        /// The custom service.
+        #[arg(long)]
+        service: String,
+        /// The state to move the devices into.
+        #[arg(long)]
+        state: String,
+        /// One of the state's service plans.
+        #[arg(long)]
+        plan: String,
+        /// The ZIP code used to choose the MDNs.
+        #[arg(long)]
+        zip: String,
+        /// A device, as KIND=ID; repeatable.
+        #[arg(long = "device", value_name = "KIND=ID", value_parser = devices::device_flag)]
+        devices: Vec<DeviceId>,
+        /// A CSV file of devices with a header row `kind,id`.
+        #[arg(long, value_name = "CSV")]
+        devices_file: Option<std::path::PathBuf>,
+        /// Check first that the service, the state and the plan exist in the account.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        wait: wait::WaitArgs,
+    },
+    /// List the devices of an account, every page followed.
+    List {
+        /// The account name.
+        account: String,
+        /// Only the devices of this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Start after this device id (the `--next` printed when a listing fails).
+        #[arg(long, value_name = "CURSOR")]
+        next: Option<i64>,
+        /// Stop after this many devices.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "json")]
+        output: Format,
     },
 }
 
@@ -264,6 +317,18 @@ enum CallbacksCommand {
         /// The callback service.
         #[arg(long)]
         service: String,
+    },
+    /// Receive callbacks until interrupted, each written as one JSON line (without its
+    /// password) before it is acknowledged: to stdout, or appended to --out and synced to disk.
+    /// Credentials from the [callbacks] table.
+    Listen {
+        /// The address to listen on, such as 127.0.0.1:9001 (behind the proxy that terminates
+        /// TLS for the registered URL).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: std::net::SocketAddr,
+        /// Append the callbacks to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -441,10 +506,7 @@ fn init_tracing(verbose: u8) {
 
 /// Runs the command `cli` names.
 async fn run(cli: &Cli) -> Result<(), CliError> {
-    let m2m = || -> Result<M2m, Error> {
-        let config = cli.loader().load()?.thingspace()?;
-        Ok(M2m::new(Client::thingspace(&config)?))
-    };
+    let m2m = || -> Result<M2m, Error> { m2m_from(&cli.loader().load()?) };
     match &cli.command {
         Command::Demo => demo::run().await,
         Command::Mock { leads } => serve_mock(leads).await,
@@ -474,7 +536,8 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                 Some(cursor) => m2m.leads().pages_from(account, *cursor)?,
                 None => m2m.leads().pages(account)?,
             };
-            let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), *output);
+            let writer =
+                ListWriter::new(BufWriter::new(io::stdout().lock()), *output, LEAD_COLUMNS);
             let listed = list::print_pages(pages, writer, *limit, ListWriter::write_lead).await?;
             list::end_listing(listed, *limit, *output, |cursor| {
                 let mut words = cli.command_words(true);
@@ -491,22 +554,18 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                     zip,
                     devices,
                     devices_file,
+                    wait,
                 },
         } => {
-            let mut ids = devices.clone();
-            if let Some(path) = devices_file {
-                ids.extend(devices::read_file(path).map_err(CliError::Usage)?);
-            }
-            if ids.is_empty() {
-                return Err(CliError::Usage(
-                    "no device: give --device KIND=ID or --devices-file".into(),
-                ));
-            }
-            let activation = ids.into_iter().fold(
+            let ids = devices::collect(devices, devices_file.as_deref())?;
+            let activation = ids.iter().cloned().fold(
                 Activation::new(plan.as_str(), zip.clone().unwrap_or_default()),
                 |a, id| a.device_with(vec![id], None),
             );
-            let m2m = m2m()?;
+            let loaded = cli.loader().load()?;
+            // Before the request: a result can arrive before its answer.
+            let receiver = wait.start(&loaded).await?;
+            let m2m = m2m_from(&loaded)?;
             let id = match lead {
                 Some(lead) => {
                     m2m.devices()
@@ -515,7 +574,80 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                 }
                 None => m2m.devices().activate(&activation.account(account)).await?,
             };
-            print_json(&id)
+            match receiver {
+                None => print_json(&id),
+                Some(receiver) => {
+                    outln!("{}", serde_json::to_string(&id)?)?;
+                    receiver.print_outcomes(&id.request_id, ids).await
+                }
+            }
+        }
+        Command::Devices {
+            command:
+                DevicesCommand::State {
+                    account,
+                    service,
+                    state,
+                    plan,
+                    zip,
+                    devices,
+                    devices_file,
+                    check,
+                    wait,
+                },
+        } => {
+            let ids = devices::collect(devices, devices_file.as_deref())?;
+            let change = ids.iter().fold(
+                StateChange::new(
+                    service.as_str(),
+                    state.as_str(),
+                    plan.as_str(),
+                    zip.as_str(),
+                ),
+                |c, id| c.device(id.kind.as_str(), id.id.as_str()),
+            );
+            let loaded = cli.loader().load()?;
+            let m2m = m2m_from(&loaded)?;
+            if *check {
+                change.check_against(&m2m.states_and_services().get(account).await?)?;
+            }
+            let receiver = wait.start(&loaded).await?;
+            let id = m2m.devices().go_to_state(&change).await?;
+            match receiver {
+                None => print_json(&id),
+                Some(receiver) => {
+                    outln!("{}", serde_json::to_string(&id)?)?;
+                    receiver.print_outcomes(&id.request_id, ids).await
+                }
+            }
+        }
+        Command::Devices {
+            command:
+                DevicesCommand::List {
+                    account,
+                    group,
+                    next,
+                    limit,
+                    output,
+                },
+        } => {
+            let mut filter = DeviceFilter::account(account.as_str());
+            if let Some(group) = group {
+                filter = filter.group(group.as_str());
+            }
+            let pages = m2m()?.devices().pages_from(filter, *next)?;
+            let writer =
+                ListWriter::new(BufWriter::new(io::stdout().lock()), *output, DEVICE_COLUMNS);
+            let listed = list::print_pages(pages, writer, *limit, ListWriter::write_device).await?;
+            list::end_listing(listed, *limit, *output, |cursor| {
+                let mut words = cli.command_words(true);
+                words.extend(["devices", "list", account].map(str::to_owned));
+                if let Some(group) = group {
+                    words.extend(["--group".to_owned(), group.clone()]);
+                }
+                words.extend(["--next", cursor].map(str::to_owned));
+                words
+            })
         }
         Command::Requests {
             command:
@@ -563,6 +695,9 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             CallbacksCommand::Delete { account, service } => {
                 print_json(&m2m()?.callbacks().delete(account, service).await?)
             }
+            CallbacksCommand::Listen { listen, out } => {
+                listen::run(&cli.loader().load()?, *listen, out.as_deref()).await
+            }
         },
         Command::ManagedAccounts {
             command:
@@ -601,7 +736,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                         leads = leads.check_online(*check);
                     }
                     let pages = leads.pages_from(*page_size, *page)?;
-                    let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format);
+                    let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format, &[]);
                     let listed =
                         list::print_pages(pages, writer, *limit, ListWriter::write_json).await?;
                     list::end_listing(listed, *limit, format, |cursor| {
@@ -619,6 +754,11 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// The M2M family on the ThingSpace settings of `loaded`.
+fn m2m_from(loaded: &LoadedConfig) -> Result<M2m, Error> {
+    Ok(M2m::new(Client::thingspace(&loaded.thingspace()?)?))
 }
 
 /// `thingspace mock`: serves until the process is interrupted.

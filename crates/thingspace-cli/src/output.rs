@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
 use serde::Serialize;
-use thingspace::m2m::Lead;
+use thingspace::m2m::{Device, Lead};
 
 use crate::error::CliError;
 
@@ -99,37 +99,65 @@ pub(crate) enum StatesFormat {
 pub(crate) struct ListWriter<W: Write> {
     out: W,
     format: Format,
+    columns: &'static [Column],
     written: u64,
 }
 
-const COLUMNS: [&str; 8] = [
-    "leadId",
-    "leadState",
-    "addressLine1",
-    "addressLine2",
-    "city",
-    "state",
-    "zip",
-    "zip4",
+/// A column of `table` and `csv` output: its header and its width in a table.
+pub(crate) type Column = (&'static str, usize);
+
+/// The columns of a lead.
+pub(crate) const LEAD_COLUMNS: &[Column] = &[
+    ("leadId", 16),
+    ("leadState", 10),
+    ("addressLine1", 28),
+    ("addressLine2", 12),
+    ("city", 16),
+    ("state", 6),
+    ("zip", 10),
+    ("zip4", 5),
 ];
-const WIDTHS: [usize; 8] = [16, 10, 28, 12, 16, 6, 10, 5];
+
+/// The columns of a device.
+pub(crate) const DEVICE_COLUMNS: &[Column] = &[
+    ("deviceIds", 44),
+    ("state", 10),
+    ("servicePlan", 14),
+    ("connected", 9),
+    ("ipAddress", 15),
+    ("lastActivationDate", 20),
+];
 
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
 }
 
-fn fields(lead: &Lead) -> [&str; 8] {
+fn fields(lead: &Lead) -> Vec<String> {
     let a = &lead.address;
-    let s = text;
     [
-        s(&lead.lead_id),
-        s(&lead.lead_state),
-        s(&a.address_line1),
-        s(&a.address_line2),
-        s(&a.city),
-        s(&a.state),
-        s(&a.zip),
-        s(&a.zip4),
+        &lead.lead_id,
+        &lead.lead_state,
+        &a.address_line1,
+        &a.address_line2,
+        &a.city,
+        &a.state,
+        &a.zip,
+        &a.zip4,
+    ]
+    .map(|v| text(v).to_owned())
+    .to_vec()
+}
+
+fn device_fields(device: &Device) -> Vec<String> {
+    let ids: Vec<String> = device.device_ids.iter().map(ToString::to_string).collect();
+    let carrier = device.carrier_informations.first();
+    vec![
+        ids.join(" "),
+        text(&carrier.and_then(|c| c.state.clone())).to_owned(),
+        text(&carrier.and_then(|c| c.service_plan.clone())).to_owned(),
+        device.connected.map(|c| c.to_string()).unwrap_or_default(),
+        text(&device.ip_address).to_owned(),
+        text(&device.last_activation_date).to_owned(),
     ]
 }
 
@@ -186,11 +214,12 @@ fn cell(v: &str, width: usize) -> String {
 }
 
 impl<W: Write> ListWriter<W> {
-    /// A writer of `format` to `out`.
-    pub(crate) fn new(out: W, format: Format) -> Self {
+    /// A writer of `format` to `out`; `columns` are those of `table` and `csv`.
+    pub(crate) fn new(out: W, format: Format, columns: &'static [Column]) -> Self {
         Self {
             out,
             format,
+            columns,
             written: 0,
         }
     }
@@ -200,12 +229,15 @@ impl<W: Write> ListWriter<W> {
         match self.format {
             Format::Json => write!(self.out, "["),
             Format::Ndjson => Ok(()),
-            Format::Csv => writeln!(self.out, "{}", COLUMNS.join(",")),
+            Format::Csv => {
+                let header: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+                writeln!(self.out, "{}", header.join(","))
+            }
             Format::Table => {
-                let header: Vec<String> = COLUMNS
+                let header: Vec<String> = self
+                    .columns
                     .iter()
-                    .zip(WIDTHS)
-                    .map(|(c, w)| cell(c, w))
+                    .map(|(name, width)| cell(name, *width))
                     .collect();
                 writeln!(self.out, "{}", header.join(" ").trim_end())
             }
@@ -214,17 +246,27 @@ impl<W: Write> ListWriter<W> {
 
     /// Writes one lead, in any format.
     pub(crate) fn write_lead(&mut self, lead: &Lead) -> io::Result<()> {
+        self.write_row(lead, &fields(lead))
+    }
+
+    /// Writes one device, in any format.
+    pub(crate) fn write_device(&mut self, device: &Device) -> io::Result<()> {
+        self.write_row(device, &device_fields(device))
+    }
+
+    /// Writes `item` as JSON, or its `cells` (one per column) as a row.
+    fn write_row<T: Serialize>(&mut self, item: &T, cells: &[String]) -> io::Result<()> {
         let row = match self.format {
-            Format::Json | Format::Ndjson => return self.write_json(lead),
+            Format::Json | Format::Ndjson => return self.write_json(item),
             Format::Csv => {
-                let row: Vec<String> = fields(lead).iter().map(|f| csv_field(f)).collect();
+                let row: Vec<String> = cells.iter().map(|f| csv_field(f)).collect();
                 row.join(",")
             }
             Format::Table => {
-                let row: Vec<String> = fields(lead)
+                let row: Vec<String> = cells
                     .iter()
-                    .zip(WIDTHS)
-                    .map(|(f, w)| cell(f, w))
+                    .zip(self.columns)
+                    .map(|(f, (_, width))| cell(f, *width))
                     .collect();
                 row.join(" ").trim_end().to_owned()
             }
@@ -325,7 +367,7 @@ mod tests {
 
     fn render(format: Format, leads: &[Lead]) -> String {
         let mut buf = Vec::new();
-        let mut w = ListWriter::new(&mut buf, format);
+        let mut w = ListWriter::new(&mut buf, format, LEAD_COLUMNS);
         w.begin().expect("begin");
         for l in leads {
             w.write_lead(l).expect("write");
@@ -358,7 +400,10 @@ mod tests {
     fn csv_quotes_what_needs_quoting() {
         let out = render(Format::Csv, &[lead("L-1", "1 Main St, \"Suite\" 2")]);
         let mut lines = out.lines();
-        assert_eq!(lines.next(), Some(COLUMNS.join(",").as_str()));
+        assert_eq!(
+            lines.next(),
+            Some("leadId,leadState,addressLine1,addressLine2,city,state,zip,zip4")
+        );
         assert_eq!(
             lines.next(),
             Some("L-1,Qualified,\"1 Main St, \"\"Suite\"\" 2\",,Austin,TX,78701,")
@@ -376,7 +421,7 @@ mod tests {
     #[test]
     fn oc_items_are_written_as_json() {
         let mut buf = Vec::new();
-        let mut w = ListWriter::new(&mut buf, JsonFormat::Json.into());
+        let mut w = ListWriter::new(&mut buf, JsonFormat::Json.into(), LEAD_COLUMNS);
         w.begin().expect("begin");
         w.write_json(&serde_json::json!({"tenantId": "t-1"}))
             .expect("write");

@@ -1123,3 +1123,343 @@ async fn ctrl_c_ends_a_listing_with_valid_output_and_a_resume_hint() {
     assert!(stderr.contains("resume with: thingspace"), "{stderr}");
     assert!(stderr.contains("--next"), "{stderr}");
 }
+
+/// A port on 127.0.0.1 free a moment ago, for a listener the binary starts.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+const CALLBACK_USER: &str = "ts-callbacks";
+const CALLBACK_PASSWORD: &str = "cb-secret-pa55";
+
+/// Registers a `CarrierService` listener at `port` with the callback credentials (the password
+/// `password`).
+fn register_carrier_listener(server: &MockServer, port: u16, password: &str) {
+    server.register_listener(
+        "0000123456",
+        "CarrierService",
+        thingspace::mock::Listener {
+            url: format!("http://127.0.0.1:{port}/ts/carrier"),
+            username: Some(CALLBACK_USER.into()),
+            password: Some(password.into()),
+        },
+    );
+}
+
+/// `devices activate` of three devices, waiting on `port` for `timeout` seconds.
+fn activate_three_and_wait(server: &MockServer, port: u16, timeout: &str) -> Command {
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = command(
+        server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "M2MPlan",
+            "--zip",
+            "94203",
+            "--device",
+            "imei=1",
+            "--device",
+            "imei=2",
+            "--device",
+            "imei=3",
+            "--wait",
+            "--listen",
+            &listen,
+            "--timeout",
+            timeout,
+        ],
+    );
+    cmd.env("THINGSPACE_CALLBACKS__USERNAME", CALLBACK_USER)
+        .env("THINGSPACE_CALLBACKS__PASSWORD", CALLBACK_PASSWORD);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_wait_prints_each_outcome_once_and_exits_10_when_one_failed() {
+    let server = MockServer::start().await.expect("mock");
+    let port = free_port();
+    register_carrier_listener(&server, port, CALLBACK_PASSWORD);
+    server.plan_callbacks(
+        thingspace::mock::CallbackPlan::default()
+            .resend([0, 2])
+            .concurrent(true)
+            .fail([1]),
+    );
+    let out = output(activate_three_and_wait(&server, port, "20")).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{stdout}\n{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "the request id, then one line per device: {stdout}"
+    );
+    let request_id = lines[0]["requestId"].as_str().expect("a request id");
+    let mut ids: Vec<&str> = lines[1..].iter().filter_map(|l| l["id"].as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["1", "2", "3"], "each device once, resends dropped");
+    for line in &lines[1..] {
+        assert_eq!(line["requestId"], request_id);
+        assert_eq!(line["kind"], "imei");
+        let expected = if line["id"] == "2" {
+            "failed"
+        } else {
+            "success"
+        };
+        assert_eq!(line["status"], expected, "{line}");
+    }
+    assert!(
+        stderr
+            .contains("device imei=2 failed: UnifiedWebService.REQUEST_FAILED.DeviceAlreadyActive"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 3 devices failed"), "{stderr}");
+    assert!(!stdout.contains(CALLBACK_PASSWORD) && !stderr.contains(CALLBACK_PASSWORD));
+    let delivered = server.callback_deliveries();
+    assert!(
+        delivered.len() >= 5,
+        "the mock resent two messages: {delivered:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_with_the_wrong_password_are_refused_and_the_timeout_names_the_devices() {
+    let server = MockServer::start().await.expect("mock");
+    let port = free_port();
+    register_carrier_listener(&server, port, "not-the-configured-one");
+    let out = output(activate_three_and_wait(&server, port, "2")).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(11), "{stderr}");
+    assert!(
+        stderr.contains("3 device(s) did not report in time: imei=1 imei=2 imei=3"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("requests status"), "{stderr}");
+    let refused = server.callback_deliveries();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|d| d.outcome == Some(401)),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_listen_keeps_each_callback_in_the_file_without_its_password() {
+    let server = MockServer::start().await.expect("mock");
+    let port = free_port();
+    register_carrier_listener(&server, port, CALLBACK_PASSWORD);
+    let dir = std::env::temp_dir().join(format!("ts-cli-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("callbacks.ndjson");
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = command(
+        &server,
+        &[
+            "callbacks",
+            "listen",
+            "--listen",
+            &listen,
+            "--out",
+            &file.display().to_string(),
+        ],
+    );
+    cmd.env("THINGSPACE_CALLBACKS__USERNAME", CALLBACK_USER)
+        .env("THINGSPACE_CALLBACKS__PASSWORD", CALLBACK_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("started");
+    let mut up = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(up, "the listener never came up");
+    server.plan_callbacks(thingspace::mock::CallbackPlan::default().resend([1]));
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "M2MPlan",
+            "--zip",
+            "94203",
+            "--device",
+            "imei=7",
+            "--device",
+            "imei=8",
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        server
+            .settle_callbacks(std::time::Duration::from_secs(20))
+            .await
+    );
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .map(|s| s.success());
+    assert_eq!(interrupted.ok(), Some(true));
+    let done = output_of(child).await;
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(&file).expect("the file");
+    assert_eq!(
+        text.lines().count(),
+        3,
+        "every delivery, the resend included: {text}"
+    );
+    assert!(!text.contains(CALLBACK_PASSWORD), "{text}");
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits for a spawned child, off the runtime's threads.
+async fn output_of(child: std::process::Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("run")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_list_pages_through_in_every_format() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_device_count("0000123456", 2_500);
+    let out = run(&server, &["devices", "list", "0000123456", "-o", "ndjson"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 2_500);
+    assert_eq!(server.count(Route::DeviceList), 2, "two pages");
+    let out = run(
+        &server,
+        &["devices", "list", "0000123456", "-o", "csv", "--limit", "2"],
+    )
+    .await;
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert_eq!(
+        rows[0],
+        "deviceIds,state,servicePlan,connected,ipAddress,lastActivationDate"
+    );
+    assert!(
+        rows[1].starts_with("imei=990013900000000 iccid=8914800000000000000,active,M2MPlan,"),
+        "{csv}"
+    );
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "list",
+            "0000123456",
+            "-o",
+            "table",
+            "--limit",
+            "1",
+        ],
+    )
+    .await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .next()
+            .is_some_and(|h| h.starts_with("deviceIds ")),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_state_waits_for_each_device_of_the_state_change() {
+    let server = MockServer::start().await.expect("mock");
+    let port = free_port();
+    server.register_listener(
+        "0000123456",
+        "StateService",
+        thingspace::mock::Listener {
+            url: format!("http://127.0.0.1:{port}/"),
+            username: Some(CALLBACK_USER.into()),
+            password: Some(CALLBACK_PASSWORD.into()),
+        },
+    );
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = command(
+        &server,
+        &[
+            "devices",
+            "state",
+            "0000123456",
+            "--service",
+            "Hibernate",
+            "--state",
+            "Sleeping",
+            "--plan",
+            "M2MPlan",
+            "--zip",
+            "94203",
+            "--device",
+            "imei=5",
+            "--device",
+            "imei=6",
+            "--wait",
+            "--listen",
+            &listen,
+            "--timeout",
+            "20",
+        ],
+    );
+    cmd.env("THINGSPACE_CALLBACKS__USERNAME", CALLBACK_USER)
+        .env("THINGSPACE_CALLBACKS__PASSWORD", CALLBACK_PASSWORD);
+    let out = output(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l["status"] == "success" && l["response"]["goToStateResponse"].is_object()),
+        "{stdout}"
+    );
+}

@@ -20,6 +20,11 @@ pub use thingspace_oc as oc;
 #[cfg(feature = "mock")]
 pub use thingspace_mock as mock;
 
+/// The callback listener: receives, checks, keeps and deduplicates ThingSpace's callbacks, and
+/// awaits each device's outcome.
+#[cfg(feature = "callbacks")]
+pub use thingspace_callbacks as callbacks;
+
 /// Configuration for examples and first steps: the configured services when credentials are
 /// configured (a ThingSpace `client_id` or an Operator Connect `oc.client_id`, in the
 /// environment or the file), otherwise an embedded mock server, started here, with every layer

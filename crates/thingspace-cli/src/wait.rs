@@ -1,0 +1,125 @@
+//! `--wait --listen`: a listener started before the request is sent (results can arrive before
+//! its answer), then each device's outcome printed as one NDJSON line as it arrives.
+
+use std::{io::Write, net::SocketAddr, time::Duration};
+
+use futures_util::StreamExt;
+use thingspace::{
+    DeviceId, LoadedConfig,
+    callbacks::{Outcome, RunningListener, Tracker, WaitError},
+};
+
+use crate::{error::CliError, listen, output::terminal_safe, report};
+
+/// The `--wait`, `--listen` and `--timeout` flags of the device actions.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct WaitArgs {
+    /// Wait for each device's result and print it (one JSON object a line); needs --listen.
+    /// Exits 0 only if every device succeeded (10 if some failed, 11 on --timeout).
+    #[arg(long, requires = "listen")]
+    pub(crate) wait: bool,
+    /// Receive the callbacks on this address (ADDR:PORT), which the URL registered with
+    /// `callbacks register` must reach. Credentials from the [callbacks] table.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Stop waiting after this many seconds, listing the devices that did not report.
+    #[arg(long, value_name = "SECONDS", requires = "wait")]
+    pub(crate) timeout: Option<u64>,
+}
+
+/// A listener receiving callbacks for the command's request.
+pub(crate) struct Receiver {
+    running: RunningListener,
+    tracker: Tracker,
+    timeout: Option<Duration>,
+}
+
+impl WaitArgs {
+    /// Starts the listener when `--wait` is given.
+    pub(crate) async fn start(&self, loaded: &LoadedConfig) -> Result<Option<Receiver>, CliError> {
+        let (true, Some(addr)) = (self.wait, self.listen) else {
+            return Ok(None);
+        };
+        let tracker = Tracker::new();
+        let running = listen::builder(loaded)?
+            .sink(tracker.clone())
+            .build()
+            .bind(addr)
+            .await
+            .map_err(CliError::Listen)?;
+        report(&format!(
+            "listening for callbacks on http://{}",
+            running.local_addr()
+        ));
+        Ok(Some(Receiver {
+            running,
+            tracker,
+            timeout: self.timeout.map(Duration::from_secs),
+        }))
+    }
+}
+
+impl Receiver {
+    /// Prints each device's outcome of `request_id` as it arrives, and names each failed device
+    /// on stderr.
+    ///
+    /// # Errors
+    /// [`CliError::DevicesFailed`] when a device failed, [`CliError::Pending`] on the timeout,
+    /// [`CliError::Interrupted`] on Ctrl-C.
+    pub(crate) async fn print_outcomes(
+        self,
+        request_id: &str,
+        devices: Vec<DeviceId>,
+    ) -> Result<(), CliError> {
+        let total = devices.len();
+        let mut wait = self.tracker.wait(request_id, devices);
+        if let Some(timeout) = self.timeout {
+            wait = wait.timeout(timeout);
+        }
+        let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+        let mut failed = 0;
+        let ended = loop {
+            let next = tokio::select! {
+                biased;
+                _ = &mut interrupt => break Err(CliError::Interrupted),
+                next = wait.next() => next,
+            };
+            match next {
+                None => break Ok(()),
+                Some(Ok(outcome)) => {
+                    let mut out = std::io::stdout().lock();
+                    serde_json::to_writer(&mut out, &outcome)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                    if let Outcome::Failed { status, fault } = &outcome.outcome {
+                        failed += 1;
+                        let why = fault
+                            .as_ref()
+                            .map_or_else(|| status.clone(), ToString::to_string);
+                        report(&format!(
+                            "device {} failed: {}",
+                            terminal_safe(&outcome.device.to_string()),
+                            terminal_safe(&why)
+                        ));
+                    }
+                }
+                Some(Err(WaitError::TimedOut {
+                    request_id,
+                    pending,
+                })) => {
+                    break Err(CliError::Pending {
+                        request_id,
+                        pending,
+                    });
+                }
+                Some(Err(other)) => break Err(CliError::Usage(other.to_string())),
+            }
+        };
+        self.running.shutdown().await;
+        ended?;
+        if failed > 0 {
+            return Err(CliError::DevicesFailed { failed, total });
+        }
+        Ok(())
+    }
+}
