@@ -29,8 +29,8 @@ pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection
 pub use budget::Budget;
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigBuilder, ConfigLoader, LoadedConfig, RetryConfig};
-pub use device::DeviceId;
 pub use credentials::{ClientAuthStyle, ClientCredentials, M2mSession, ThingSpaceAuth};
+pub use device::DeviceId;
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Interceptor;
 pub use message::{Request, Response};

@@ -2,8 +2,8 @@
 //! as the list answers, and the request id of the asynchronous actions.
 
 use serde::{Deserialize, Serialize};
-use thingspace_core::de::{nonempty_text, null_as_default, opt_string_or_number};
 pub use thingspace_core::DeviceId;
+use thingspace_core::de::{nonempty_text, null_as_default, opt_string_or_number};
 use thingspace_core::{Error, Result};
 
 use crate::accounts::KeyValue;
