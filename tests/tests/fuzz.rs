@@ -36,6 +36,8 @@ const DEVICE_ACTION_SEEDS: &[&str] = &[
     r#"[{"accountName":"0000123456","serviceName":"CarrierService","url":"https://cb.example.com","username":"u","password":"p"}]"#,
     r#"{"requestId":"595f5c44-c31c-4552-8670-020a1545a84d"}"#,
     r#"{"requestId":"595f5c44-c31c-4552-8670-020a1545a84d","status":"Pending"}"#,
+    r#"{"username":"u","password":"p-secret","requestId":"595f5c44-c31c-4552-8670-020a1545a84d","deviceIds":[{"id":"990013907835573","kind":"IMEI"}],"deviceResponse":{"activateResponse":{"deviceIds":[{"id":"5551234567","kind":"msisdn"}],"servicePlan":"M2M"}},"status":"Success","callbackCount":1,"maxCallbackThreshold":4}"#,
+    r#"{"requestId":"r","deviceIds":[{"id":"1","kind":"imei"}],"status":"Failed","faultResponse":{"faultcode":"UnifiedWebService.REQUEST_FAILED.DeviceAlreadyActive","faultstring":"active"},"callbackCount":"2"}"#,
 ];
 
 const TOKENS: &[&str] = &[
@@ -228,6 +230,43 @@ fn fuzz_device_action_and_callback_decoders() {
             check_error(&e);
         }
     });
+}
+
+/// What ThingSpace posts to a listener: decoded or refused with a reason that quotes nothing
+/// from the body, and, once decoded, kept by the tracker and written as one line without the
+/// password.
+#[test]
+fn fuzz_posted_callback_decoder() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let tracker = thingspace::callbacks::Tracker::new().hold_at_most(1_000);
+    fuzz(
+        "posted callbacks",
+        |body| match thingspace::callbacks::decode_callback(body) {
+            Ok(callback) => {
+                assert!(!callback.request_id.trim().is_empty() && !callback.device_ids.is_empty());
+                let line = callback.to_json_line();
+                assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
+                if let Some(password) = callback
+                    .password
+                    .as_ref()
+                    .filter(|p| p.expose_secret().len() > 3)
+                {
+                    let text = String::from_utf8_lossy(&line);
+                    assert!(
+                        !text.contains(&format!("\"{}\"", password.expose_secret())),
+                        "{text}"
+                    );
+                }
+                let _ = runtime.block_on(thingspace::callbacks::Sink::accept(&tracker, &callback));
+            }
+            Err(e) => {
+                assert!(!e.reason.is_empty());
+                assert!(!e.reason.contains("p-secret"), "{e}");
+            }
+        },
+    );
 }
 
 #[test]
