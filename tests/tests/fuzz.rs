@@ -248,17 +248,9 @@ fn fuzz_posted_callback_decoder() {
                 assert!(!callback.request_id.trim().is_empty() && !callback.device_ids.is_empty());
                 let line = callback.to_json_line();
                 assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
-                if let Some(password) = callback
-                    .password
-                    .as_ref()
-                    .filter(|p| p.expose_secret().len() > 3)
-                {
-                    let text = String::from_utf8_lossy(&line);
-                    assert!(
-                        !text.contains(&format!("\"{}\"", password.expose_secret())),
-                        "{text}"
-                    );
-                }
+                let written: serde_json::Value =
+                    serde_json::from_slice(&line).expect("the line is JSON");
+                assert!(written.get("password").is_none(), "{written}");
                 let _ = runtime.block_on(thingspace::callbacks::Sink::accept(&tracker, &callback));
             }
             Err(e) => {
