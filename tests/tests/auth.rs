@@ -434,3 +434,37 @@ async fn a_login_refused_by_the_service_is_never_sent_twice() {
     );
     assert_eq!(h.server.count(Route::Account), 0);
 }
+
+#[tokio::test]
+async fn ending_the_session_logs_out_once_and_the_next_request_logs_in_again() {
+    let h = thingspace_tests::Harness::start().await.expect("harness");
+    let client = h.m2m.client();
+    assert_eq!(
+        client.end_session().await.ok(),
+        Some(false),
+        "no session yet"
+    );
+    assert_eq!(
+        h.server.count(thingspace::mock::Route::Logout),
+        0,
+        "nothing sent"
+    );
+    h.m2m
+        .accounts()
+        .get("0000123456")
+        .await
+        .expect("a first request");
+    assert_eq!(client.end_session().await.ok(), Some(true));
+    assert_eq!(client.end_session().await.ok(), Some(false), "ended once");
+    assert_eq!(h.server.count(thingspace::mock::Route::Logout), 1);
+    h.m2m
+        .accounts()
+        .get("0000123456")
+        .await
+        .expect("after the logout");
+    assert_eq!(
+        h.server.count(thingspace::mock::Route::Login),
+        2,
+        "a new session"
+    );
+}

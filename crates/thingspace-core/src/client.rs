@@ -149,6 +149,20 @@ impl Client {
             .await
     }
 
+    /// Ends the session the client's credentials opened on the server, if any (ThingSpace's
+    /// M2M session: `POST /m2m/v1/session/logout`); the next request opens a new one. Returns
+    /// whether a session was ended. Call it when a program is done: sessions otherwise live on
+    /// until they are 20 minutes idle. Callbacks of requests already made still arrive.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), for the logout request.
+    pub async fn end_session(&self) -> Result<bool> {
+        match &self.inner.auth {
+            Some(auth) => auth.end_session(&self.inner.pipeline.budget()).await,
+            None => Ok(false),
+        }
+    }
+
     /// Sends `request` and decodes the JSON body into `T`.
     ///
     /// # Errors

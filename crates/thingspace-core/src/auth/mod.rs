@@ -46,6 +46,14 @@ pub trait AuthProvider: Send + Sync + fmt::Debug {
     /// `answer` is the response that refused them, for a provider with several credentials to
     /// tell which one was refused.
     async fn invalidate(&self, sent: &HeaderMap, answer: &Response);
+
+    /// Ends what this provider opened on the server, if anything (ThingSpace's M2M session,
+    /// with `POST /m2m/v1/session/logout`), within `budget`, and forgets it: the next request
+    /// opens a new one. Returns whether something was ended. The default has nothing to end.
+    async fn end_session(&self, budget: &Budget) -> Result<bool> {
+        let _ = budget;
+        Ok(false)
+    }
 }
 
 /// A refusal of the credentials a request carried, as its provider reads the answer.
@@ -368,6 +376,11 @@ impl<S: CredentialSource> CachedAuth<S> {
     /// Drops the cached credential unconditionally.
     pub fn clear(&self) {
         self.store(None);
+    }
+
+    /// Removes the cached credential and returns it, to end it on the server.
+    pub fn take(&self) -> Option<Arc<Credential>> {
+        self.current.write().ok().and_then(|mut g| g.take())
     }
 }
 

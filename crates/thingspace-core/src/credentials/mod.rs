@@ -7,7 +7,9 @@ mod oauth;
 mod thingspace;
 
 pub use self::oauth::{ClientAuthStyle, ClientCredentials, TOKEN_OPERATION};
-pub use self::thingspace::{LOGIN_OPERATION, M2M_TOKEN_HEADER, M2mSession, ThingSpaceAuth};
+pub use self::thingspace::{
+    LOGIN_OPERATION, LOGOUT_OPERATION, M2M_TOKEN_HEADER, M2mSession, ThingSpaceAuth,
+};
 
 use crate::de::decode_json;
 use crate::error::{Error, ErrorKind, OAuthErrorBody, Result, is_error_envelope};

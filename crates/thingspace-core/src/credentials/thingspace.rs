@@ -26,6 +26,8 @@ pub const M2M_TOKEN_HEADER: HeaderName = HeaderName::from_static("vz-m2m-token")
 
 /// The operation name of a login, in errors and traces.
 pub const LOGIN_OPERATION: &str = "m2m.session.login";
+/// Operation name of the logout ([`AuthProvider::end_session`] of [`ThingSpaceAuth`]).
+pub const LOGOUT_OPERATION: &str = "m2m.session.logout";
 
 /// Sessions last 20 minutes when the login response does not say.
 const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(20 * 60);
@@ -260,6 +262,31 @@ impl AuthProvider for ThingSpaceAuth {
             }
             _ => None,
         }
+    }
+
+    async fn end_session(&self, budget: &Budget) -> Result<bool> {
+        let Some(session) = self.session.take() else {
+            return Ok(false);
+        };
+        let source = self.session.source();
+        let url = source.login_url.join("logout").map_err(|_| {
+            Error::config("the logout URL cannot be made from the login URL")
+                .with_operation(LOGOUT_OPERATION)
+        })?;
+        ensure_secure(&url)?;
+        // Ending a session twice does no harm.
+        let mut request = ApiRequest::to_url(LOGOUT_OPERATION, Method::POST, url.clone())
+            .with_idempotency(Idempotency::Safe);
+        for (name, value) in session.headers() {
+            request = request.header(name.clone(), value.clone());
+        }
+        let bearer = GatewayBearer(&self.bearer);
+        source
+            .pipeline
+            .send(&request, &url, Some(&bearer), budget)
+            .await?;
+        tracing::debug!(username = %source.username, "ended the M2M session");
+        Ok(true)
     }
 
     async fn invalidate(&self, sent: &HeaderMap, answer: &Response) {
