@@ -6,6 +6,7 @@
 //! `serve` (the mock) and `stream` (one listing, reporting its peak resident memory).
 
 mod baseline;
+mod ingest;
 mod layers;
 mod scenarios;
 
@@ -83,10 +84,10 @@ impl Options {
                         .ok_or("--only needs scenario numbers, as in 1,2")?;
                     for n in list.split(',') {
                         match n.trim().parse::<u32>() {
-                            Ok(n @ 1..=6) => o.only.push(n),
+                            Ok(n @ 1..=7) => o.only.push(n),
                             _ => {
                                 return Err(format!(
-                                    "--only {list}: `{n}` is not a scenario (1 to 6)"
+                                    "--only {list}: `{n}` is not a scenario (1 to 7)"
                                 ));
                             }
                         }

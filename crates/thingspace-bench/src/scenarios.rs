@@ -1,4 +1,4 @@
-//! The six scenarios, their targets, the table and the JSON report.
+//! The scenarios, their targets, the table and the JSON report.
 
 use std::{
     process::Command,
@@ -21,14 +21,14 @@ use crate::{Options, ServerProcess, baseline::Baseline};
 
 /// One line of the report.
 #[derive(Debug, Serialize)]
-struct Figure {
-    scenario: String,
-    metric: String,
-    sdk: f64,
-    baseline: f64,
-    ratio: f64,
-    target: String,
-    met: bool,
+pub(crate) struct Figure {
+    pub(crate) scenario: String,
+    pub(crate) metric: String,
+    pub(crate) sdk: f64,
+    pub(crate) baseline: f64,
+    pub(crate) ratio: f64,
+    pub(crate) target: String,
+    pub(crate) met: bool,
 }
 
 /// Sizes of a run: full, or smoke (a few hundred requests, so the harness cannot rot).
@@ -515,6 +515,12 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
             target: "≥ 0.95".into(),
             met: ratio >= 0.95,
         });
+    }
+
+    // 7. The callback listener's ingest: 64 concurrent senders on loopback, against a
+    // hand-written axum handler that parses the same JSON and acknowledges.
+    if options.wants(7) {
+        figures.extend(crate::ingest::figures(options.smoke).await?);
     }
 
     report(&options, &figures)
