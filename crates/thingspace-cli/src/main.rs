@@ -504,9 +504,50 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
+/// The ThingSpace clients a command made: their sessions are ended before it exits.
+#[derive(Debug, Default)]
+struct Sessions(std::sync::Mutex<Vec<Client>>);
+
+impl Sessions {
+    /// A ThingSpace client on the settings of `loaded`, remembered.
+    fn client(&self, loaded: &LoadedConfig) -> Result<Client, Error> {
+        let client = Client::thingspace(&loaded.thingspace()?)?;
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(client.clone());
+        Ok(client)
+    }
+
+    /// The M2M family on a remembered client.
+    fn m2m(&self, loaded: &LoadedConfig) -> Result<M2m, Error> {
+        Ok(M2m::new(self.client(loaded)?))
+    }
+
+    /// Logs out every session the command opened (a failure is logged, not reported: the
+    /// command's own result stands).
+    async fn end(&self) {
+        let clients = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for client in clients {
+            match tokio::time::timeout(std::time::Duration::from_secs(5), client.end_session())
+                .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not log the session out"),
+                Err(_) => tracing::warn!("logging the session out took too long"),
+            }
+        }
+    }
+}
+
 /// Runs the command `cli` names.
-async fn run(cli: &Cli) -> Result<(), CliError> {
-    let m2m = || -> Result<M2m, Error> { m2m_from(&cli.loader().load()?) };
+async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
+    let m2m = || -> Result<M2m, Error> { sessions.m2m(&cli.loader().load()?) };
     match &cli.command {
         Command::Demo => demo::run().await,
         Command::Mock { leads } => serve_mock(leads).await,
@@ -565,7 +606,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             let loaded = cli.loader().load()?;
             // Before the request: a result can arrive before its answer.
             let receiver = wait.start(&loaded).await?;
-            let m2m = m2m_from(&loaded)?;
+            let m2m = sessions.m2m(&loaded)?;
             let id = match lead {
                 Some(lead) => {
                     m2m.devices()
@@ -607,7 +648,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                 |c, id| c.device(id.kind.as_str(), id.id.as_str()),
             );
             let loaded = cli.loader().load()?;
-            let m2m = m2m_from(&loaded)?;
+            let m2m = sessions.m2m(&loaded)?;
             if *check {
                 change.check_against(&m2m.states_and_services().get(account).await?)?;
             }
@@ -707,8 +748,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
                     status,
                 },
         } => {
-            let config = cli.loader().load()?.thingspace()?;
-            let subsc = Subsc::new(Client::thingspace(&config)?);
+            let subsc = Subsc::new(sessions.client(&cli.loader().load()?)?);
             let list = subsc
                 .managed_accounts()
                 .list(account, &ServiceName::from(service.as_str()), *status)
@@ -756,11 +796,6 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
     }
 }
 
-/// The M2M family on the ThingSpace settings of `loaded`.
-fn m2m_from(loaded: &LoadedConfig) -> Result<M2m, Error> {
-    Ok(M2m::new(Client::thingspace(&loaded.thingspace()?)?))
-}
-
 /// `thingspace mock`: serves until the process is interrupted.
 async fn serve_mock(leads: &[(String, usize)]) -> Result<(), CliError> {
     let server = thingspace::mock::MockServer::start()
@@ -803,7 +838,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(&cli));
+    let sessions = Sessions::default();
+    let result = runtime.block_on(async {
+        let result = run(&cli, &sessions).await;
+        sessions.end().await;
+        result
+    });
     // What is still buffered goes out before the error, if any, is reported.
     let flushed = io::stdout().flush().map_err(CliError::from);
     match result.and(flushed) {

@@ -661,8 +661,13 @@ async fn v_logs_one_line_per_request_without_secrets() {
         .filter(|l| l.contains("thingspace.operation{") && l.contains(": close"))
         .filter(|l| l.contains("thingspace_core::pipeline"))
         .collect();
-    // The token request and the login are operations too, traced the same way.
-    assert_eq!(requests.len(), 3, "one line per request:\n{err}");
+    // The token request, the login and the logout are operations too, traced the same way.
+    assert_eq!(requests.len(), 4, "one line per request:\n{err}");
+    assert!(
+        requests[3].contains("operation=\"m2m.session.logout\""),
+        "{}",
+        requests[3]
+    );
     assert!(
         requests[0].contains("operation=\"oauth2.token\""),
         "{}",
@@ -1462,4 +1467,35 @@ async fn devices_state_waits_for_each_device_of_the_state_change() {
             .all(|l| l["status"] == "success" && l["response"]["goToStateResponse"].is_object()),
         "{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_logs_out_the_session_it_opened() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(&server, &["accounts", "get", "0000123456"]).await;
+    assert!(out.status.success());
+    assert_eq!(server.count(Route::Login), 1);
+    assert_eq!(server.count(Route::Logout), 1, "the session was ended");
+    let out = run(&server, &["accounts", "get", "missing-1"]).await;
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(server.count(Route::Logout), 2, "after a failure too");
+    let out = run(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "P",
+            "--zip",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no device: refused before any login"
+    );
+    assert_eq!(server.count(Route::Logout), 2);
 }
