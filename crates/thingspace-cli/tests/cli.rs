@@ -557,18 +557,34 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
             "`{line}` missing from the demo:\n{text}"
         );
     }
-    assert_eq!(text.matches("\n== ").count(), 18, "every step ran:\n{text}");
+    assert_eq!(text.matches("\n== ").count(), 22, "every step ran:\n{text}");
     for line in [
         "password: Some(SecretString(\"[redacted]\"))",
         ": mdnZipCode \"",
         "the request was sent but its outcome is unknown",
+        // The workflow: a lead, a real listener, three activations, one state change.
+        ", qualified, in ",
+        "registered for CarrierService at http://127.0.0.1:",
+        "succeeded: activateResponse, MDN ",
+        "failed (Failed): UnifiedWebService.REQUEST_FAILED.DeviceAlreadyActive: ",
+        "the mock posted 4 callbacks for 3 devices; resends dropped by the tracker: 1\n",
+        "succeeded: goToStateResponse, now in ",
+        "resends dropped: 1; refused: 0 for credentials, 0 malformed, 0 by a sink\n",
     ] {
         assert!(
             text.contains(line),
             "`{line}` missing from the demo:\n{text}"
         );
     }
-    for secret in ["mock-client-secret", "mock-password", "mock-oc-secret"] {
+    // Each device's outcome once: three activations, two state changes.
+    assert_eq!(text.matches("\n  after ").count(), 5, "{text}");
+    for secret in [
+        "mock-client-secret",
+        "mock-password",
+        "mock-oc-secret",
+        "demo-listener-password",
+        "demo-callbacks-password",
+    ] {
         assert!(!text.contains(secret), "the demo printed {secret}");
     }
 }
