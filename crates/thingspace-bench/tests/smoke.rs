@@ -21,7 +21,7 @@ fn every_scenario_runs_and_reports() {
     let json = std::fs::read_to_string(out_dir.join("smoke.json")).expect("report written");
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let figures = report["figures"].as_array().expect("figures");
-    assert_eq!(figures.len(), 9, "{json}");
+    assert_eq!(figures.len(), 13, "{json}");
     for f in figures {
         assert!(f["sdk"].as_f64().is_some_and(|v| v > 0.0), "{f}");
         assert!(f["baseline"].as_f64().is_some_and(|v| v > 0.0), "{f}");
@@ -40,6 +40,14 @@ fn every_scenario_runs_and_reports() {
     assert_eq!(
         post, 2,
         "the POST scenario, sequential and concurrent: {json}"
+    );
+    let ingest = figures
+        .iter()
+        .filter(|f| f["scenario"].as_str().is_some_and(|s| s.starts_with("7")))
+        .count();
+    assert_eq!(
+        ingest, 4,
+        "the listener's ingest, channel and file sinks, rate and p99: {json}"
     );
     std::fs::remove_dir_all(out_dir).ok();
 }
