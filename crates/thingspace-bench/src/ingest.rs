@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use thingspace::callbacks::{ChannelSink, Credentials, FileSink, Listener, RunningListener};
 
-use crate::scenarios::Figure;
+use crate::figure::Figure;
 
 const USER: &str = "bench-callbacks";
 const PASSWORD: &str = "bench-callbacks-password";

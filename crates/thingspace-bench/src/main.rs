@@ -6,6 +6,7 @@
 //! `serve` (the mock) and `stream` (one listing, reporting its peak resident memory).
 
 mod baseline;
+mod figure;
 mod ingest;
 mod layers;
 mod scenarios;

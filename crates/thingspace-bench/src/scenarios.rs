@@ -17,19 +17,8 @@ use thingspace::{
 use thingspace::SecretString;
 use thingspace_tests::example_family::{Devices, Webhook};
 
-use crate::{Options, ServerProcess, baseline::Baseline};
+use crate::{Options, ServerProcess, baseline::Baseline, figure::Figure};
 
-/// One line of the report.
-#[derive(Debug, Serialize)]
-pub(crate) struct Figure {
-    pub(crate) scenario: String,
-    pub(crate) metric: String,
-    pub(crate) sdk: f64,
-    pub(crate) baseline: f64,
-    pub(crate) ratio: f64,
-    pub(crate) target: String,
-    pub(crate) met: bool,
-}
 
 /// Sizes of a run: full, or smoke (a few hundred requests, so the harness cannot rot).
 struct Sizes {
