@@ -4,7 +4,7 @@ use std::{fmt, io};
 
 use thingspace::{DeviceId, Error, ErrorKind};
 
-use crate::output::terminal_safe;
+use crate::safe_text::terminal_safe;
 
 /// The exit status when the output could not be written or encoded.
 pub(crate) const EXIT_OUTPUT: u8 = 8;

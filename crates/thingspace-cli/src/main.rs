@@ -6,6 +6,7 @@ mod error;
 mod list;
 mod listen;
 mod output;
+mod safe_text;
 mod wait;
 
 use std::{

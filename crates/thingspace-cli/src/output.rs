@@ -10,7 +10,10 @@ use clap::ValueEnum;
 use serde::Serialize;
 use thingspace::m2m::{Device, Lead};
 
-use crate::error::CliError;
+use crate::{
+    error::CliError,
+    safe_text::{csv_field, terminal_safe},
+};
 
 /// Like `println!`, but evaluates to `Result<(), CliError>` instead of panicking when stdout
 /// cannot be written (a closed pipe becomes [`CliError::Closed`]).
@@ -159,44 +162,6 @@ fn device_fields(device: &Device) -> Vec<String> {
         text(&device.ip_address).to_owned(),
         text(&device.last_activation_date).to_owned(),
     ]
-}
-
-/// A CSV field: a value a spreadsheet would run as a formula (it begins with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return) gets a leading `'`, as OWASP advises; then it is quoted
-/// when it needs it (RFC 4180).
-pub(crate) fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
-
-/// `v` as a terminal may show it: control characters (escape sequences, carriage returns, NUL,
-/// new lines) and bidirectional overrides written as visible escapes (`\u{1b}`), so text from a
-/// server can neither drive the terminal nor reorder what is shown.
-pub(crate) fn terminal_safe(v: &str) -> String {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !v.contains(unsafe_char) {
-        return v.to_owned();
-    }
-    v.chars()
-        .map(|c| {
-            if unsafe_char(c) {
-                format!("\\u{{{:x}}}", u32::from(c))
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Pads or cuts `v` to `width` characters, made safe for a terminal first (so a cut never

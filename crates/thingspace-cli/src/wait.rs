@@ -9,7 +9,7 @@ use thingspace::{
     callbacks::{Outcome, RunningListener, Tracker, WaitError},
 };
 
-use crate::{error::CliError, listen, output::terminal_safe, report};
+use crate::{error::CliError, listen, report, safe_text::terminal_safe};
 
 /// The `--wait`, `--listen` and `--timeout` flags of the device actions.
 #[derive(Debug, Clone, clap::Args)]

@@ -5,10 +5,7 @@ use std::fmt::Display;
 
 use serde::Serialize;
 
-use crate::{
-    error::CliError,
-    output::{outln, terminal_safe},
-};
+use crate::{error::CliError, output::outln, safe_text::terminal_safe};
 
 /// Prints the heading of a step.
 pub(super) fn step(title: &str) -> Result<(), CliError> {

@@ -7,7 +7,7 @@ use thingspace::m2m::StatesAndServices;
 pub(crate) fn states_table(states: &StatesAndServices) -> String {
     let mut out = String::new();
     // Text from the server, made safe for a terminal.
-    let s = |v: &Option<String>| crate::output::terminal_safe(v.as_deref().unwrap_or_default());
+    let s = |v: &Option<String>| crate::safe_text::terminal_safe(v.as_deref().unwrap_or_default());
     for e in &states.engagement {
         out += &format!(
             "engagement {} ({})\n",
