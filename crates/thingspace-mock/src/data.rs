@@ -2,23 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::DOCUMENT_ACCOUNT;
-
 /// FNV-1a: a stable hash, so the same name always gives the same data.
 pub(crate) fn hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// The account `name`. Even hashes use the document's spellings (`ipPools`, `sizeKb` as text,
-/// `extendedAttributes` as text), odd ones the generated SDKs' (`iPPools`, a number, a list),
-/// so clients meet both.
-pub(crate) fn account(name: &str) -> Value {
-    if name == DOCUMENT_ACCOUNT {
-        return crate::fixtures::json("m2m/account.document.json");
-    }
-    account_spelled(name, hash(name) % 2 == 1)
 }
 
 /// The account `name` in the SDKs' spelling (`sdk_spelling`) or the document's.
@@ -117,16 +105,6 @@ pub(crate) fn lead(account: &str, index: usize) -> Value {
     })
 }
 
-/// States and services of `account`: the document's example for even hashes; for odd ones
-/// the generated SDKs' shape (float sequence numbers, no rating groups, a state with no plans).
-pub(crate) fn states_and_services(account: &str) -> Value {
-    if hash(account).is_multiple_of(2) {
-        crate::fixtures::json("m2m/states-and-services.document.json")
-    } else {
-        states_and_services_sdk(account)
-    }
-}
-
 /// The document's example of states and services (what the fixture holds).
 pub(crate) fn states_and_services_document() -> Value {
     let rg = |code: &str| json!([{ "code": code, "ratingGroupMinValue": "10001", "ratingGroupMaxValue": "10008" }]);
@@ -210,17 +188,6 @@ const COMPANIES: &[&str] = &[
     "Litware",
 ];
 const OC_STATUSES: &[&str] = &["Active", "Active", "Suspended", "Removed"];
-
-/// Operator Connect lead `index`: the same every time. The first is the document's example.
-pub(crate) fn oc_lead(index: usize) -> Value {
-    if index == 0 {
-        return crate::fixtures::json("oc/lead.document.json")
-            .as_array()
-            .and_then(|a| a.first().cloned())
-            .unwrap_or_default();
-    }
-    oc_lead_synthetic(index)
-}
 
 /// The document's Operator Connect lead (what the fixture holds, in an array).
 pub(crate) fn oc_lead_document() -> Value {

@@ -11,6 +11,7 @@ mod fault;
 pub mod fixtures;
 mod m2m;
 mod oc;
+mod served;
 mod subsc;
 
 use std::{
@@ -655,7 +656,7 @@ impl MockServer {
     /// The Operator Connect leads of the operator, in the order the mock serves them.
     pub fn oc_leads(&self) -> Vec<serde_json::Value> {
         (0..self.state.config.oc_lead_count)
-            .map(data::oc_lead)
+            .map(served::oc_lead)
             .collect()
     }
 

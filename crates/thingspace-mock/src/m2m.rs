@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{Fault, LocationForm, MISSING_ACCOUNT_PREFIX, Route, State, auth, data, fault};
+use crate::{Fault, LocationForm, MISSING_ACCOUNT_PREFIX, Route, State, auth, data, fault, served};
 
 /// The answer to a request the service would refuse: missing or expired credentials (401),
 /// or an account that does not exist (404).
@@ -39,7 +39,7 @@ pub(crate) async fn account(
     if let Some(r) = refuse(&state, &headers, &name) {
         return r;
     }
-    Json(data::account(&name)).into_response()
+    Json(served::account(&name)).into_response()
 }
 
 /// `GET /api/m2m/v1/accounts/{accountname}/stateandservices`.
@@ -54,7 +54,7 @@ pub(crate) async fn states_and_services(
     if let Some(r) = refuse(&state, &headers, &name) {
         return r;
     }
-    Json(data::states_and_services(&name)).into_response()
+    Json(served::states_and_services(&name)).into_response()
 }
 
 #[derive(serde::Deserialize)]

@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{OC_TENANT, Route, State, data, fault, lock};
+use crate::{OC_TENANT, Route, State, fault, lock, served};
 
 fn entra_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
@@ -141,7 +141,7 @@ pub(crate) async fn leads(
             return bad_request("msTenantID must be a GUID");
         }
         let found: Vec<_> = (0..count)
-            .map(data::oc_lead)
+            .map(served::oc_lead)
             .filter(|l| {
                 l["tenantId"]
                     .as_str()
@@ -167,6 +167,6 @@ pub(crate) async fn leads(
     };
     let start = (page - 1).saturating_mul(size).min(count);
     let end = start.saturating_add(size).min(count);
-    let leads: Vec<_> = (start..end).map(data::oc_lead).collect();
+    let leads: Vec<_> = (start..end).map(served::oc_lead).collect();
     Json(leads).into_response()
 }
