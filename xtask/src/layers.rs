@@ -1,4 +1,4 @@
-//! `cargo xtask layers`: the modules of `thingspace-core` form layers, with no import circle.
+//! `cargo xtask layers`: the modules of each crate form layers, with no import circle.
 //!
 //! Each file's library code (its `#[cfg(test)] mod tests` excluded, comments skipped) is read
 //! for `crate::<module>` paths and `use crate::{...}` groups; names re-exported at the crate
@@ -13,10 +13,14 @@ use std::{
 /// The import graph: module → the modules it uses.
 pub type Graph = BTreeMap<String, BTreeSet<String>>;
 
-/// Reads the crate at `src` into its import graph.
+/// Reads the crate at `src` (its `lib.rs`, or `main.rs` for a binary) into its import graph.
 pub fn read(src: &Path) -> Result<Graph, String> {
-    let lib = std::fs::read_to_string(src.join("lib.rs"))
-        .map_err(|e| format!("{}: {e}", src.join("lib.rs").display()))?;
+    let root = if src.join("lib.rs").is_file() {
+        src.join("lib.rs")
+    } else {
+        src.join("main.rs")
+    };
+    let lib = std::fs::read_to_string(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     let modules = modules_of(&lib);
     let root_names = root_reexports(&lib, &modules);
     let mut graph = Graph::new();
@@ -168,17 +172,18 @@ pub fn find_circle(graph: &Graph) -> Option<Vec<String>> {
     None
 }
 
-/// Fails naming the circle when the core's modules import each other in a circle.
-pub fn check(src: &Path) -> Result<(), String> {
+/// Fails naming the circle when the modules of crate `name` (sources in `src`) import each
+/// other in a circle.
+pub fn check(name: &str, src: &Path) -> Result<(), String> {
     let graph = read(src)?;
     if let Some(circle) = find_circle(&graph) {
         return Err(format!(
-            "thingspace-core has an import circle: {}",
+            "{name} has an import circle: {}",
             circle.join(" -> ")
         ));
     }
     eprintln!(
-        "xtask: thingspace-core's {} modules form layers with no import circle",
+        "xtask: {name}'s {} modules form layers with no import circle",
         graph.len()
     );
     Ok(())

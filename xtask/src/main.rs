@@ -11,14 +11,14 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  test     the whole check CI runs: fmt, the core's layers, the fixtures check, clippy
+  test     the whole check CI runs: fmt, each crate's layers, the fixtures check, clippy
            (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
            tests, the examples (run against the mock), that each family crate builds on its
            own, and rustdoc (-D warnings)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
-  layers   check that thingspace-core's modules import each other in layers, with no circle
+  layers   check that each crate's modules import each other in layers, with no circle
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   release <version> [--dry-run] [--no-package]
            bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("release") => release::run(&args[1..]),
         Some("fixtures") => fixtures(&args[1..]),
-        Some("layers") => core_layers(),
+        Some("layers") => crate_layers(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -94,7 +94,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    core_layers()?;
+    crate_layers()?;
     fixtures(&["--check".to_owned()])?;
     cargo(&[
         "clippy",
@@ -203,9 +203,25 @@ fn fixtures(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The core's modules form layers (see `layers.rs`).
-fn core_layers() -> Result<(), String> {
-    layers::check(&root().join("crates").join("thingspace-core").join("src"))
+/// Each crate's modules form layers (see `layers.rs`): every crate under `crates/`, then
+/// `tests/` and `xtask/`.
+fn crate_layers() -> Result<(), String> {
+    let crates = root().join("crates");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&crates)
+        .map_err(|e| format!("{}: {e}", crates.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|dir| dir.join("src").is_dir())
+        .collect();
+    dirs.sort();
+    dirs.extend([root().join("tests"), root().join("xtask")]);
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        layers::check(&name, &dir.join("src"))?;
+    }
+    Ok(())
 }
 
 /// Builds the benchmark harness in release mode and runs it.
