@@ -6,7 +6,6 @@ use std::{
 };
 
 use futures_util::StreamExt;
-use serde::Serialize;
 use thingspace::{
     Client, ConfigLoader, Response,
     http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
