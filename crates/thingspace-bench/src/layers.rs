@@ -18,7 +18,7 @@ use thingspace::{
     url::Url,
 };
 
-use crate::{ServerProcess, baseline::Baseline, scenarios::sdk_for};
+use crate::{ServerProcess, baseline::Baseline, measure::sdk_for};
 
 /// Adds fixed credential headers, obtained once by the baseline.
 #[derive(Debug)]

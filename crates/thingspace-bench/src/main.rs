@@ -9,6 +9,7 @@ mod baseline;
 mod figure;
 mod ingest;
 mod layers;
+mod measure;
 mod scenarios;
 
 use std::{

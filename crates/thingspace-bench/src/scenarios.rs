@@ -7,17 +7,20 @@ use std::{
 
 use futures_util::StreamExt;
 use thingspace::{
-    Client, ConfigLoader, Response,
+    Client, Response,
     http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
     m2m::{M2m, leads::decode_list},
-    mock::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME},
 };
 
 use thingspace::SecretString;
 use thingspace_tests::example_family::{Devices, Webhook};
 
-use crate::{Options, ServerProcess, baseline::Baseline, figure::Figure};
-
+use crate::{
+    Options, ServerProcess,
+    baseline::Baseline,
+    figure::Figure,
+    measure::{back_to_back, median, peak_kb, sdk_for, side},
+};
 
 /// Sizes of a run: full, or smoke (a few hundred requests, so the harness cannot rot).
 struct Sizes {
@@ -57,41 +60,6 @@ impl Sizes {
             }
         }
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn side(sdk_side: bool) -> &'static str {
-    if sdk_side { "SDK" } else { "baseline" }
-}
-
-/// Runs `run(sdk_side)` for both sides in each of `reps` reps, back to back, who goes first
-/// alternating, so both sides see the same moment of a noisy machine; returns the seconds each
-/// side took in each rep, `(sdk, baseline)`. Ratios are then taken per rep, and their median.
-async fn back_to_back<F, Fut>(reps: usize, mut run: F) -> Result<Vec<(f64, f64)>, String>
-where
-    F: FnMut(bool) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let mut timed = Vec::with_capacity(reps);
-    for rep in 0..reps {
-        let (mut sdk_secs, mut base_secs) = (0.0, 0.0);
-        for sdk_side in [rep % 2 == 0, rep % 2 != 0] {
-            let t = Instant::now();
-            run(sdk_side).await?;
-            let secs = t.elapsed().as_secs_f64();
-            if sdk_side {
-                sdk_secs = secs;
-            } else {
-                base_secs = secs;
-            }
-        }
-        timed.push((sdk_secs, base_secs));
-    }
-    Ok(timed)
 }
 
 /// Runs `rounds` rounds of `per_round` requests, SDK and baseline alternating request by request
@@ -183,23 +151,6 @@ async fn get_account(
         base.account(&name).await?;
     }
     Ok(())
-}
-
-pub(crate) fn sdk_for(url: &str) -> Result<M2m, String> {
-    let config = ConfigLoader::new()
-        .without_env()
-        .without_default_file()
-        .set("base_url", format!("{url}/api"))
-        .set("client_id", CLIENT_ID)
-        .set("client_secret", CLIENT_SECRET)
-        .set("username", USERNAME)
-        .set("password", PASSWORD)
-        .load()
-        .and_then(|l| l.thingspace())
-        .map_err(|e| e.to_string())?;
-    Ok(M2m::new(
-        Client::thingspace(&config).map_err(|e| e.to_string())?,
-    ))
 }
 
 async fn counts(url: &str) -> Result<serde_json::Value, String> {
@@ -560,12 +511,7 @@ pub(crate) async fn stream_child(args: &[String]) -> Result<(), String> {
         }
         n
     };
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let hwm = peak_kb();
     println!(
         "{}",
         serde_json::json!({ "leads": n, "secs": t.elapsed().as_secs_f64(), "vm_hwm_kb": hwm })
