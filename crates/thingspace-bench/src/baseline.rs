@@ -223,3 +223,88 @@ impl Baseline {
         }
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+pub(crate) struct PlainDeviceId {
+    id: String,
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PlainKeyValue {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct PlainDevice {
+    account_name: Option<String>,
+    #[serde(default)]
+    device_ids: Vec<PlainDeviceId>,
+    #[serde(default)]
+    carrier_informations: Vec<serde_json::Value>,
+    connected: Option<bool>,
+    created_at: Option<String>,
+    #[serde(default)]
+    extended_attributes: Vec<PlainKeyValue>,
+    #[serde(default)]
+    group_names: Vec<String>,
+    ip_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlainDevicePage {
+    #[serde(default)]
+    has_more_data: bool,
+    #[serde(default)]
+    devices: Vec<PlainDevice>,
+}
+
+impl Baseline {
+    /// Every device of `account`, page after page, each page asked for past the largest
+    /// `DeviceId` seen.
+    pub(crate) async fn all_devices(&self, account: &str) -> Result<usize, String> {
+        let mut seen: i64 = 0;
+        let mut count = 0;
+        loop {
+            let body = serde_json::json!({"accountName": account, "largestDeviceIdSeen": seen});
+            let response = self
+                .http
+                .post(format!("{}/m2m/v1/devices/actions/list", self.base))
+                .bearer_auth(&self.bearer)
+                .header("VZ-M2M-Token", &self.session)
+                .header("Content-Type", "application/json")
+                .body(body.to_string())
+                .timeout(std::time::Duration::from_secs(30))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("HTTP {}", response.status()));
+            }
+            let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+            let page: PlainDevicePage =
+                serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+            count += page.devices.len();
+            let largest = page
+                .devices
+                .iter()
+                .flat_map(|d| &d.extended_attributes)
+                .filter(|kv| kv.key.as_deref() == Some("DeviceId"))
+                .filter_map(|kv| kv.value.as_deref()?.parse::<i64>().ok())
+                .max()
+                .unwrap_or(seen);
+            if !page.has_more_data {
+                return Ok(count);
+            }
+            if largest <= seen {
+                return Err("a page with more data but no larger device id".into());
+            }
+            seen = largest;
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! `serve` (the mock) and `stream` (one listing, reporting its peak resident memory).
 
 mod baseline;
+mod devices;
 mod figure;
 mod ingest;
 mod layers;
@@ -40,7 +41,9 @@ fn main() -> ExitCode {
         Some("overhead") => runtime.block_on(scenarios::overhead()),
         Some("layers") => runtime.block_on(layers::run(&args[1..])),
         Some("stream") => runtime.block_on(scenarios::stream_child(&args[1..])),
-        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline".to_owned()),
+        Some("stream-devices") => runtime.block_on(devices::stream_child(&args[1..])),
+        Some("await-activation") => runtime.block_on(devices::activation_child(&args[1..])),
+        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,10 +89,10 @@ impl Options {
                         .ok_or("--only needs scenario numbers, as in 1,2")?;
                     for n in list.split(',') {
                         match n.trim().parse::<u32>() {
-                            Ok(n @ 1..=7) => o.only.push(n),
+                            Ok(n @ 1..=9) => o.only.push(n),
                             _ => {
                                 return Err(format!(
-                                    "--only {list}: `{n}` is not a scenario (1 to 7)"
+                                    "--only {list}: `{n}` is not a scenario (1 to 9)"
                                 ));
                             }
                         }
@@ -107,6 +110,7 @@ impl Options {
 async fn serve(args: &[String]) -> Result<(), String> {
     let mut config = MockConfig::default();
     let mut leads = Vec::new();
+    let mut devices = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -121,6 +125,14 @@ async fn serve(args: &[String]) -> Result<(), String> {
                 let spec = it.next().ok_or("--leads ACCOUNT=N")?;
                 let (account, n) = spec.split_once('=').ok_or("--leads ACCOUNT=N")?;
                 leads.push((
+                    account.to_owned(),
+                    n.parse::<usize>().map_err(|e| e.to_string())?,
+                ));
+            }
+            "--devices" => {
+                let spec = it.next().ok_or("--devices ACCOUNT=N")?;
+                let (account, n) = spec.split_once('=').ok_or("--devices ACCOUNT=N")?;
+                devices.push((
                     account.to_owned(),
                     n.parse::<usize>().map_err(|e| e.to_string())?,
                 ));
@@ -141,6 +153,9 @@ async fn serve(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     for (account, n) in leads {
         server.set_lead_count(&account, n);
+    }
+    for (account, n) in devices {
+        server.set_device_count(&account, n);
     }
     println!("LISTENING {}", server.url());
     // Serve until the parent closes our stdin (or dies).

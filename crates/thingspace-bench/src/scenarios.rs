@@ -462,6 +462,11 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         figures.extend(crate::ingest::figures(options.smoke).await?);
     }
 
+    // 8 and 9. The device list streamed, and an activation whose callbacks are all awaited.
+    if options.wants(8) || options.wants(9) {
+        figures.extend(crate::devices::figures(options.smoke).await?);
+    }
+
     report(&options, &figures)
 }
 
