@@ -46,6 +46,59 @@ fn without_quotes(message: &str) -> String {
     out.trim().trim_end_matches(':').trim_end().to_owned()
 }
 
+/// A parser's message told without the source it quotes: its first line ("… at line L, column
+/// C") and its reason ("duplicate key", "invalid string"), each reason without what it quotes.
+///
+/// toml's message is that first line, the offending source line drawn between `|` gutters (it
+/// may be `password = hunter2`), then the reason, which may quote a key or a character.
+fn parse_error(message: &str) -> String {
+    let mut lines = message.lines();
+    let location = lines.next().unwrap_or("unreadable").trim().to_owned();
+    let reasons: Vec<String> = lines
+        .filter(|line| !is_source_excerpt(line))
+        .map(reason_without_quotes)
+        .filter(|reason| !reason.is_empty() && reason != "expected")
+        .collect();
+    if reasons.is_empty() {
+        location
+    } else {
+        format!("{location}: {}", reasons.join(", "))
+    }
+}
+
+/// Whether `line` belongs to the excerpt of the source a parser draws: `  |`, `2 | a = 2`,
+/// `  | ^`.
+fn is_source_excerpt(line: &str) -> bool {
+    line.trim_start()
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start()
+        .starts_with('|')
+}
+
+/// A reason's words without anything between backticks or double quotes, and without the
+/// punctuation left dangling: "duplicate key `a` in document root" is "duplicate key in
+/// document root"; "expected newline, `#`" is "expected newline".
+fn reason_without_quotes(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut quote = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '`' | '"') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            (None, _) => out.push(c),
+            (Some(_), _) => {}
+        }
+    }
+    let words: Vec<&str> = out
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect();
+    words
+        .join(" ")
+        .trim_end_matches([',', ':', ';'])
+        .to_owned()
+}
+
 /// Key names whose values are never quoted in an error.
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -66,11 +119,7 @@ fn describe_config_error(e: &figment::Error) -> String {
     }
     let key = e.path.join(".");
     let what = match &e.kind {
-        // A parse error quotes the source line: keep its first line, "… at line L, column C",
-        // only.
-        Kind::Message(message) if key.is_empty() => {
-            message.lines().next().unwrap_or("unreadable").to_owned()
-        }
+        Kind::Message(message) if key.is_empty() => parse_error(message),
         Kind::Message(_) if is_secret_key(&key) => "a malformed value".to_owned(),
         Kind::Message(message) => without_quotes(message),
         Kind::InvalidType(actual, expected) => {
@@ -108,5 +157,26 @@ mod tests {
             "invalid port number"
         );
         assert_eq!(without_quotes("expected a number"), "expected a number");
+    }
+
+    #[test]
+    fn a_parse_error_keeps_its_location_and_reason_only() {
+        assert_eq!(
+            parse_error(
+                "TOML parse error at line 2, column 1\n  |\n2 | a = 2\n  | ^\nduplicate key `a` in document root\n"
+            ),
+            "TOML parse error at line 2, column 1: duplicate key in document root"
+        );
+        assert_eq!(
+            parse_error(
+                "TOML parse error at line 1, column 12\n  |\n1 | password = hunter2\n  |            ^\ninvalid string\nexpected `\"`, `'`\n"
+            ),
+            "TOML parse error at line 1, column 12: invalid string"
+        );
+        assert_eq!(
+            parse_error("at line 1, column 7\n1 | k = 1 2\nexpected newline, `#`"),
+            "at line 1, column 7: expected newline"
+        );
+        assert_eq!(parse_error(""), "unreadable");
     }
 }

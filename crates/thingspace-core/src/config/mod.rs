@@ -1090,4 +1090,46 @@ mod tests {
         assert!(text.contains("thingspace.toml"), "{text}");
         assert!(std::error::Error::source(&err).is_none());
     }
+
+    #[test]
+    fn a_malformed_file_says_why_without_quoting_a_value() {
+        let dir = std::env::temp_dir().join(format!("ts-config-{}-reasons", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let cases = [
+            // The parser's reason quotes the key: a password pasted as a key stays unprinted.
+            (
+                "dup.toml",
+                "client_id = \"id\"\ns3cr3t-pw = 1\ns3cr3t-pw = 2\n",
+                "duplicate key",
+                "line 3",
+            ),
+            (
+                "string.toml",
+                "client_id = \"id\"\npassword = s3cr3t-pw\n",
+                "invalid string",
+                "line 2",
+            ),
+            (
+                "escape.toml",
+                "password = \"s3cr3t-pw\\q\"\n",
+                "invalid escape sequence",
+                "line 1",
+            ),
+        ];
+        for (name, text, reason, line) in cases {
+            let file = dir.join(name);
+            std::fs::write(&file, text).expect("write");
+            let err = loader()
+                .file(&file)
+                .load()
+                .and_then(|l| l.thingspace())
+                .expect_err(name);
+            let shown = format!("{err} {err:?}");
+            assert!(shown.contains(reason), "{name}: {shown}");
+            assert!(shown.contains(line), "{name}: {shown}");
+            assert!(!shown.contains("s3cr3t"), "{name}: {shown}");
+            assert!(!shown.contains('`'), "{name}: {shown}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
