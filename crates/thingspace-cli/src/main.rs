@@ -620,7 +620,8 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                 None => print_json(&id),
                 Some(receiver) => {
                     outln!("{}", serde_json::to_string(&id)?)?;
-                    receiver.print_outcomes(&id.request_id, ids).await
+                    let waited = receiver.print_outcomes(&id.request_id, ids).await;
+                    wait::with_status(waited, &m2m, account).await
                 }
             }
         }
@@ -659,7 +660,8 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                 None => print_json(&id),
                 Some(receiver) => {
                     outln!("{}", serde_json::to_string(&id)?)?;
-                    receiver.print_outcomes(&id.request_id, ids).await
+                    let waited = receiver.print_outcomes(&id.request_id, ids).await;
+                    wait::with_status(waited, &m2m, account).await
                 }
             }
         }

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use thingspace::{
     DeviceId, LoadedConfig,
     callbacks::{Outcome, RunningListener, Tracker, WaitError},
+    m2m::M2m,
 };
 
 use crate::{error::CliError, listen, report, safe_text::terminal_safe};
@@ -122,4 +123,29 @@ impl Receiver {
         }
         Ok(())
     }
+}
+
+/// After a wait for a single-device request timed out, asks the service for the request's
+/// status (reported for single-device requests only) and says it on stderr; the wait's result
+/// stands either way.
+pub(crate) async fn with_status(
+    waited: Result<(), CliError>,
+    m2m: &M2m,
+    account: &str,
+) -> Result<(), CliError> {
+    if let Err(CliError::Pending {
+        request_id,
+        pending,
+    }) = &waited
+        && pending.len() == 1
+    {
+        match m2m.requests().status(account, request_id).await {
+            Ok(status) => report(&format!(
+                "the request's status, as the service reports it: {}",
+                terminal_safe(&String::from(status.status))
+            )),
+            Err(e) => report(&format!("the request's status could not be read: {e}")),
+        }
+    }
+    waited
 }

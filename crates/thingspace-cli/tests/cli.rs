@@ -1515,3 +1515,43 @@ async fn a_command_logs_out_the_session_it_opened() {
     );
     assert_eq!(server.count(Route::Logout), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_device_wait_that_times_out_reports_the_request_status() {
+    let server = MockServer::start().await.expect("mock");
+    // No listener registered: no callback will come.
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut cmd = command(
+        &server,
+        &[
+            "devices",
+            "activate",
+            "0000123456",
+            "--plan",
+            "M2MPlan",
+            "--zip",
+            "94203",
+            "--device",
+            "imei=42",
+            "--wait",
+            "--listen",
+            &listen,
+            "--timeout",
+            "1",
+        ],
+    );
+    cmd.env("THINGSPACE_CALLBACKS__USERNAME", CALLBACK_USER)
+        .env("THINGSPACE_CALLBACKS__PASSWORD", CALLBACK_PASSWORD);
+    let out = output(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(11), "{stderr}");
+    assert!(
+        stderr.contains("1 device(s) did not report in time: imei=42"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the request's status, as the service reports it: Success"),
+        "{stderr}"
+    );
+    assert_eq!(server.count(Route::RequestStatus), 1);
+}
