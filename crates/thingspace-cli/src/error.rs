@@ -165,16 +165,15 @@ impl From<serde_json::Error> for CliError {
 /// What is printed on stderr for `err`: `error: ` and the error on one line, then one
 /// `  caused by: ` line for each cause in its `source()` chain (at most [`MAX_CAUSES`], each
 /// on one line and cut to a bounded length). A cause whose text was already printed (many
-/// errors repeat their source's message in their own) is left out.
+/// errors repeat their source's message in their own) is left out: texts are compared whole,
+/// before either is cut, so a long message is not taken for new because its cut copy differs.
 ///
 /// The SDK's errors never hold a secret in their text, nor keep a source that might (a
 /// configuration parser's message, a token response's body): so neither do these lines.
 pub(crate) fn report_lines(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut lines = vec![format!(
-        "error: {}",
-        one_line(&err.to_string(), MAX_ERROR_CHARS)
-    )];
-    let mut printed = lines[0].clone();
+    let first = flat(&err.to_string());
+    let mut lines = vec![format!("error: {}", cut(&first, MAX_ERROR_CHARS))];
+    let mut printed = vec![first];
     let mut cause = err.source();
     let mut depth = 0;
     while let Some(source) = cause {
@@ -182,35 +181,36 @@ pub(crate) fn report_lines(err: &(dyn std::error::Error + 'static)) -> Vec<Strin
         if depth > 32 {
             break;
         }
-        let text = one_line(&source.to_string(), MAX_CAUSE_CHARS);
-        if !text.is_empty() && !printed.contains(&text) {
+        let text = flat(&source.to_string());
+        if !text.is_empty() && !printed.iter().any(|p| p.contains(&text)) {
             if lines.len() > MAX_CAUSES {
                 lines.push("  caused by: …".to_owned());
                 break;
             }
-            lines.push(format!("  caused by: {text}"));
-            printed.push('\n');
-            printed.push_str(&text);
+            lines.push(format!("  caused by: {}", cut(&text, MAX_CAUSE_CHARS)));
+            printed.push(text);
         }
         cause = source.source();
     }
     lines
 }
 
-/// `text` on one line (line breaks and other control characters become spaces), cut to
-/// `limit` characters.
-fn one_line(text: &str, limit: usize) -> String {
-    let flat: String = text
-        .trim()
+/// `text` on one line: line breaks and other control characters become spaces.
+fn flat(text: &str) -> String {
+    text.trim()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.chars().count() > limit {
-        let mut cut: String = flat.chars().take(limit.saturating_sub(1)).collect();
+        .collect()
+}
+
+/// `text` cut to `limit` characters, the last of them `…` when cut.
+fn cut(text: &str, limit: usize) -> String {
+    if text.chars().count() > limit {
+        let mut cut: String = text.chars().take(limit.saturating_sub(1)).collect();
         cut.push('…');
         cut
     } else {
-        flat
+        text.to_owned()
     }
 }
 
@@ -336,5 +336,25 @@ mod tests {
                 .all(|l| l.chars().count() <= MAX_CAUSE_CHARS + 13)
         );
         assert!(lines.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn a_long_error_is_not_printed_again_as_its_own_cause() {
+        for len in [MAX_CAUSE_CHARS + 1, 1_000, MAX_ERROR_CHARS + 500] {
+            let message = format!("the service said {}", "no ".repeat(len / 3));
+            let inner = Error::new(ErrorKind::Api, message.clone());
+            let err = CliError::from(
+                Error::new(ErrorKind::Api, format!("m2m.leads.list: {message}"))
+                    .with_source(inner),
+            );
+            let lines = report_lines(&err);
+            assert_eq!(lines.len(), 1, "{len}: {lines:?}");
+        }
+        // A long cause that says something new is still printed, cut.
+        let inner = Error::new(ErrorKind::Api, "y".repeat(1_000));
+        let err = CliError::from(Error::new(ErrorKind::Api, "failed").with_source(inner));
+        let lines = report_lines(&err);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[1].ends_with('…'), "{lines:?}");
     }
 }
