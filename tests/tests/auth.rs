@@ -468,3 +468,33 @@ async fn ending_the_session_logs_out_once_and_the_next_request_logs_in_again() {
         "a new session"
     );
 }
+
+#[tokio::test]
+async fn a_refused_password_is_remembered_so_later_requests_never_try_it_again() {
+    let h = Harness::start().await.expect("harness");
+    let config = loader_for(&h.server)
+        .set("password", "wrong-password")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    for i in 0..6 {
+        let e = m2m
+            .accounts()
+            .get(&format!("{i:010}"))
+            .await
+            .expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+        let text = e.to_string();
+        assert!(text.contains("mock-user"), "names the user: {text}");
+        assert!(!text.contains("wrong-password"), "{text}");
+        assert!(
+            text.contains("not sent again") && text.contains("lock"),
+            "{text}"
+        );
+    }
+    // Five refused logins in a row lock a UWS user: the password was tried once.
+    assert_eq!(h.server.count(Route::Login), 1);
+    assert_eq!(h.server.count(Route::Account), 0);
+}

@@ -2,6 +2,7 @@
 
 use std::{error::Error as StdError, fmt, time::Duration};
 
+use bytes::Bytes;
 use http::StatusCode;
 use serde::Deserialize;
 
@@ -14,6 +15,10 @@ type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Longest body excerpt an error keeps, in bytes.
 pub const SNIPPET_LIMIT: usize = 512;
+
+/// Longest body of a non-success answer an error keeps whole, for
+/// [`Error::response_body`], in bytes.
+pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
 
 /// What went wrong, broadly. Use the predicates on [`Error`] for decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,7 +42,8 @@ pub enum ErrorKind {
     Api,
     /// The response body could not be decoded.
     Decode,
-    /// The response body was larger than the configured cap.
+    /// The response body was larger than the configured cap, or its head (status line and
+    /// headers) larger than the transport reads.
     BodyTooLarge,
     /// Paging broke its own rules: "more data" without a cursor, or a cursor seen before; or
     /// the task fetching a page panicked (a bug, never retried).
@@ -122,6 +128,8 @@ struct Inner {
     json_path: Option<String>,
     retry_after: Option<Duration>,
     resume_cursor: Option<String>,
+    /// The body of the non-success answer (shared, not copied); never displayed.
+    response_body: Option<Bytes>,
     source: Option<BoxError>,
 }
 
@@ -140,6 +148,7 @@ impl Error {
                 json_path: None,
                 retry_after: None,
                 resume_cursor: None,
+                response_body: None,
                 source: None,
             }),
         }
@@ -175,6 +184,12 @@ impl Error {
         self
     }
 
+    /// Adds `note` (what to do about it) after the message.
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        self.inner.message = format!("{}; {note}", self.inner.message);
+        self
+    }
+
     pub(crate) fn prepend_message(&mut self, text: &str) {
         self.inner.message = format!("{text}: {}", self.inner.message);
     }
@@ -191,6 +206,9 @@ impl Error {
         err.inner.status = Some(status);
         err.inner.retry_after = response.retry_after();
         let body = response.body.as_ref();
+        if !body.is_empty() && body.len() <= RESPONSE_BODY_LIMIT {
+            err.inner.response_body = Some(response.body.clone());
+        }
         if let Ok(api) = serde_json::from_slice::<ApiErrorBody>(body)
             && (api.error_code.is_some() || api.error_message.is_some())
         {
@@ -285,6 +303,7 @@ impl Error {
         let what = if refusal { refused() } else { failed() };
         self.inner.message = format!("{what} (HTTP {status})");
         self.inner.snippet = None;
+        self.inner.response_body = None;
         self
     }
 
@@ -343,14 +362,16 @@ impl Error {
                 json_path: i.json_path.clone(),
                 retry_after: i.retry_after,
                 resume_cursor: i.resume_cursor.clone(),
+                response_body: i.response_body.clone(),
                 source: None,
             }),
         }
     }
 
-    /// The same error without the snippet of the body.
+    /// The same error without the snippet of the body, nor the body.
     pub(crate) fn without_snippet(mut self) -> Self {
         self.inner.snippet = None;
+        self.inner.response_body = None;
         self
     }
 
@@ -404,6 +425,15 @@ impl Error {
     /// The JSON path at which decoding failed, such as `servicePlans[0].sizeKb`.
     pub fn json_path(&self) -> Option<&str> {
         self.inner.json_path.as_deref()
+    }
+
+    /// The whole body of the non-success answer this error stands for, for a family to decode
+    /// an error format of its own (such as the `errors` of an ASP.NET validation problem).
+    /// `None` when there was no answer, when the body was empty or longer than
+    /// [`RESPONSE_BODY_LIMIT`], and for the answers of requests that carry secrets (token
+    /// requests, logins): those may echo what was sent. Neither `Display` nor `Debug` shows it.
+    pub fn response_body(&self) -> Option<&[u8]> {
+        self.inner.response_body.as_deref()
     }
 
     /// The delay the server asked for with `Retry-After`.
@@ -554,6 +584,9 @@ impl fmt::Debug for Error {
         if let Some(v) = &i.resume_cursor {
             d.field("resume_cursor", v);
         }
+        if let Some(v) = &i.response_body {
+            d.field("response_body_len", &v.len());
+        }
         if let Some(v) = &i.source {
             d.field("source", v);
         }
@@ -601,6 +634,35 @@ mod tests {
             "{text}"
         );
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn the_body_of_an_answer_is_kept_for_families_but_never_shown() {
+        let body = r#"{"errors":{"TenantId":["already exists"]},"title":"One or more validation errors occurred.","status":400}"#;
+        let e = Error::from_response("oc.leads.create", &response(400, body));
+        assert_eq!(e.response_body(), Some(body.as_bytes()));
+        assert!(!e.to_string().contains("already exists"), "{e}");
+        assert!(!format!("{e:?}").contains("already exists"), "{e:?}");
+        assert_eq!(e.shared_copy().response_body(), Some(body.as_bytes()));
+        // Not for requests that carry secrets, nor for credential failures.
+        assert_eq!(e.without_snippet().response_body(), None);
+        let e = Error::from_response("oauth2.token", &response(400, body)).into_credential_failure(
+            "oauth2.token",
+            || "refused".into(),
+            || "failed".into(),
+        );
+        assert_eq!(e.response_body(), None);
+        // Nor when there is nothing, or too much, to keep.
+        assert_eq!(
+            Error::from_response("op", &response(500, "")).response_body(),
+            None
+        );
+        let big = Response::new(
+            StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
+            vec![b' '; RESPONSE_BODY_LIMIT + 1],
+        );
+        assert_eq!(Error::from_response("op", &big).response_body(), None);
     }
 
     #[test]

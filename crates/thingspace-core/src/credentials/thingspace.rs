@@ -51,6 +51,9 @@ pub struct M2mSession {
     password: SecretString,
     bearer: Arc<CachedAuth<ClientCredentials>>,
     pipeline: Pipeline,
+    /// The service's refusal of the password, once it happened: the login is never sent again
+    /// (five refused logins in a row lock the UWS user until Verizon support unlocks it).
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +86,7 @@ impl M2mSession {
             password,
             bearer,
             pipeline,
+            refused: std::sync::Mutex::new(None),
         }
     }
 
@@ -96,6 +100,21 @@ impl M2mSession {
 impl CredentialSource for M2mSession {
     async fn fetch(&self, budget: &Budget) -> Result<Credential> {
         ensure_secure(&self.login_url)?;
+        if let Some(refusal) = self
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "{refusal}; the login is not sent again: five refused logins in a row lock UWS user `{}` until Verizon support unlocks it. Correct the password and start the program again",
+                    self.username
+                ),
+            )
+            .with_operation(LOGIN_OPERATION));
+        }
         // A login may be repeated: a second session does no harm.
         let request = ApiRequest::to_url(LOGIN_OPERATION, Method::POST, self.login_url.clone())
             .json(&LoginBody {
@@ -111,7 +130,24 @@ impl CredentialSource for M2mSession {
             .pipeline
             .send(&request, &self.login_url, Some(&bearer), budget)
             .await;
-        let login: LoginResponse = read_answer(LOGIN_OPERATION, sent, refused, failed)?;
+        let login: LoginResponse = match read_answer(LOGIN_OPERATION, sent, refused, failed) {
+            Ok(login) => login,
+            Err(e) => {
+                // The service refused the password (the gateway's refusals of the bearer token
+                // were renewed and sent again by the pipeline before this).
+                if e.kind() == ErrorKind::Auth && e.status().is_some() {
+                    *self
+                        .refused
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
+                    return Err(e.with_note(&format!(
+                        "the login is not sent again: five refused logins in a row lock UWS user `{}` until Verizon support unlocks it. Correct the password and start the program again",
+                        self.username
+                    )));
+                }
+                return Err(e);
+            }
+        };
         require_token(LOGIN_OPERATION, "sessionToken", &login.session_token)?;
         let lifetime = login
             .expires_in
