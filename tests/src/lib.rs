@@ -3,6 +3,7 @@
 //! `docs/testing.md` and of the README.
 
 pub mod example_family;
+pub mod raw_server;
 
 #[doc = include_str!("../../docs/testing.md")]
 pub mod testing_guide {}

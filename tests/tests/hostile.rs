@@ -3,13 +3,14 @@
 use std::{net::Ipv4Addr, time::Duration};
 
 use thingspace::{
-    Client, ErrorKind,
+    ApiRequest, Client, ErrorKind, RetryPolicy,
     m2m::M2m,
     mock::{Fault, MockConfig, MockServer, Route},
     oc::{OcConfig, OperatorConnect},
     subsc::{ServiceName, Subsc},
 };
-use thingspace_tests::{Harness, loader_for};
+use thingspace_tests::{Harness, loader_for, raw_server::RawServer};
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_requests_while_bearer_and_session_expire() {
@@ -123,6 +124,44 @@ async fn a_body_over_the_cap_is_refused_without_reading_it_all() {
         Err(ErrorKind::BodyTooLarge),
         "25 leads in a page are too large"
     );
+}
+
+/// A client without credentials on `server`, with three fast attempts.
+fn raw_client(server: &RawServer) -> Client {
+    Client::builder(server.url())
+        .retry(
+            RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .max_body_bytes(65_536)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_response_head_too_large_is_refused_once_not_retried() {
+    let server = RawServer::start(|mut socket| async move {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..10_000 {
+            head.push_str(&format!("x-header-{i}: {i}\r\n"));
+        }
+        head.push_str("content-length: 2\r\n\r\n{}");
+        // The client may hang up before it is all written.
+        let _ = socket.write_all(head.as_bytes()).await;
+        let _ = socket.shutdown().await;
+    })
+    .await
+    .expect("raw server");
+    let client = raw_client(&server);
+    let e = client
+        .send(&ApiRequest::get("test.head", "things"))
+        .await
+        .expect_err("head too large");
+    assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e}");
+    assert!(e.to_string().contains("head"), "{e}");
+    assert!(!e.is_retryable(), "{e}");
+    assert_eq!(server.connections(), 1, "never retried");
 }
 
 #[tokio::test]

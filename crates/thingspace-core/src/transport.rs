@@ -119,6 +119,15 @@ mod reqwest_transport {
         }
 
         fn map_error(err: reqwest::Error) -> Error {
+            // A head too large (thousands of headers) is an answer that will not change when
+            // asked again, not a dropped connection: never retried.
+            if head_too_large(&err) {
+                return Error::new(
+                    ErrorKind::BodyTooLarge,
+                    "the response head was too large (too many headers, or too long)",
+                )
+                .with_source(err.without_url());
+            }
             // A connection that could not be made in time is a connection failure (nothing
             // was sent), not a request that timed out.
             let kind = if err.is_connect() {
@@ -143,6 +152,21 @@ mod reqwest_transport {
                 format!("the response body exceeds {} bytes", self.max_body_bytes),
             )
         }
+    }
+
+    /// Whether hyper refused the response's head as too large: more headers than it accepts,
+    /// or more bytes.
+    fn head_too_large(err: &reqwest::Error) -> bool {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = source {
+            if e.downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_parse_too_large)
+            {
+                return true;
+            }
+            source = e.source();
+        }
+        false
     }
 
     #[async_trait]

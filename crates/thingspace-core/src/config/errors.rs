@@ -93,10 +93,7 @@ fn reason_without_quotes(line: &str) -> String {
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphanumeric))
         .collect();
-    words
-        .join(" ")
-        .trim_end_matches([',', ':', ';'])
-        .to_owned()
+    words.join(" ").trim_end_matches([',', ':', ';']).to_owned()
 }
 
 /// Key names whose values are never quoted in an error.
