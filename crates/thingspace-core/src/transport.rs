@@ -185,7 +185,7 @@ mod reqwest_transport {
             let mut response = self.client.execute(http).await.map_err(Self::map_error)?;
             if response
                 .content_length()
-                .is_some_and(|len| false && len > self.max_body_bytes as u64)
+                .is_some_and(|len| len > self.max_body_bytes as u64)
             {
                 return Err(self.too_large());
             }
