@@ -10,7 +10,7 @@ use thingspace::{
     subsc::{ServiceName, Subsc},
 };
 use thingspace_tests::{Harness, loader_for, raw_server::RawServer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_requests_while_bearer_and_session_expire() {
@@ -124,16 +124,61 @@ async fn a_body_over_the_cap_is_refused_without_reading_it_all() {
         Err(ErrorKind::BodyTooLarge),
         "25 leads in a page are too large"
     );
+
+    // Servers that send more than the cap, or announce it, and then say nothing more: the
+    // error comes from what was read, at once, not from a timeout waiting for the rest (the
+    // timeout is long, and the error's kind tells which came first).
+    let chunked = {
+        let mut answer = String::from(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
+        for _ in 0..20 {
+            answer.push_str(&format!("2000\r\n{}\r\n", "a".repeat(0x2000)));
+        }
+        answer
+    };
+    let announced = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10737418240\r\n\r\n{\"a\":".to_owned();
+    for (what, answer) in [
+        ("160 KiB in chunks, no length", chunked),
+        ("a length of 10 GiB", announced),
+    ] {
+        let server = answer_then_stall(answer).await;
+        let client = raw_client(&server, 1, Duration::from_secs(60));
+        let e = client
+            .send(&ApiRequest::get("test.body", "things"))
+            .await
+            .expect_err(what);
+        assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{what}: {e}");
+        assert!(e.to_string().contains("65536"), "{what}: {e}");
+        assert_eq!(server.connections(), 1, "{what}");
+    }
 }
 
-/// A client without credentials on `server`, with three fast attempts.
-fn raw_client(server: &RawServer) -> Client {
+/// A server answering with `answer` and then holding the connection open, silent, until the
+/// client hangs up.
+async fn answer_then_stall(answer: String) -> RawServer {
+    RawServer::start(move |mut socket| {
+        let answer = answer.clone();
+        async move {
+            if socket.write_all(answer.as_bytes()).await.is_ok() {
+                let _ = socket.read(&mut [0u8; 1]).await;
+            }
+        }
+    })
+    .await
+    .expect("raw server")
+}
+
+/// A client without credentials on `server`, making `attempts` attempts (fast retries) of at
+/// most `timeout` each, and reading bodies of at most 65,536 bytes.
+fn raw_client(server: &RawServer, attempts: u32, timeout: Duration) -> Client {
     Client::builder(server.url())
         .retry(
             RetryPolicy::default()
-                .with_max_attempts(3)
+                .with_max_attempts(attempts)
                 .with_initial_backoff(Duration::from_millis(10)),
         )
+        .timeout(timeout)
         .max_body_bytes(65_536)
         .build()
         .expect("client")
@@ -153,7 +198,7 @@ async fn a_response_head_too_large_is_refused_once_not_retried() {
     })
     .await
     .expect("raw server");
-    let client = raw_client(&server);
+    let client = raw_client(&server, 3, Duration::from_secs(30));
     let e = client
         .send(&ApiRequest::get("test.head", "things"))
         .await
