@@ -3,7 +3,9 @@
 #![deny(missing_debug_implementations)]
 
 pub mod config;
+mod decode;
 pub mod leads;
+pub mod problem;
 
 use std::sync::Arc;
 
@@ -13,9 +15,10 @@ use thingspace_core::{
 
 pub use config::OcConfig;
 pub use leads::{
-    CivicAddress, ConsentStatus, Contact, ContactDetails, LeadPages, LeadsApi, Location, OcLead,
-    Timestamp,
+    CivicAddress, ConsentStatus, Contact, ContactDetails, LeadAlreadyExists, LeadPages, LeadsApi,
+    Location, OcLead, Timestamp,
 };
+pub use problem::{FieldError, ValidationProblem};
 
 /// The Operator Connect API: a handle on its own [`Client`], cheap to clone.
 #[derive(Debug, Clone)]
@@ -75,8 +78,64 @@ impl OperatorConnect {
         &self.client
     }
 
-    /// Operator Connect leads.
+    /// Operator Connect leads: get, list, create.
     pub fn leads(&self) -> LeadsApi<'_> {
         LeadsApi::new(&self.client)
     }
+}
+
+/// What an error of this crate holds beyond the core's [`Error`](thingspace_core::Error):
+/// the service's field messages and the typed refusals and failures, found in its `source()`
+/// chain. Import the trait and call these on any error.
+///
+/// ```
+/// use thingspace_oc::{OcErrorExt, OperatorConnect};
+///
+/// # async fn run(oc: OperatorConnect) -> thingspace_core::Result<()> {
+/// match oc.leads().create("f94238e5-4f2c-4e1b-8125-2d27122ca75f", "Contoso").await {
+///     Ok(_) => println!("created"),
+///     Err(e) if e.lead_already_exists().is_some() => println!("already there: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+pub trait OcErrorExt {
+    /// The service's validation problem (a 400 with field messages), when the error is a
+    /// refusal that carried one.
+    fn validation_problem(&self) -> Option<&ValidationProblem>;
+    /// The refusal of a [`LeadsApi::create`] because the tenant or the company already has a
+    /// lead, with the service's field messages.
+    fn lead_already_exists(&self) -> Option<&LeadAlreadyExists>;
+}
+
+impl OcErrorExt for thingspace_core::Error {
+    fn validation_problem(&self) -> Option<&ValidationProblem> {
+        find(self, |e| {
+            e.downcast_ref::<ValidationProblem>().or_else(|| {
+                e.downcast_ref::<LeadAlreadyExists>()
+                    .map(|exists| &exists.problem)
+            })
+        })
+    }
+
+    fn lead_already_exists(&self) -> Option<&LeadAlreadyExists> {
+        find(self, |e| e.downcast_ref::<LeadAlreadyExists>())
+    }
+}
+
+/// The first cause in the `source()` chain of `err` that `pick` recognises.
+fn find<'a, T: ?Sized>(
+    err: &'a thingspace_core::Error,
+    pick: impl Fn(&'a (dyn std::error::Error + 'static)) -> Option<&'a T>,
+) -> Option<&'a T> {
+    let mut cause = std::error::Error::source(err);
+    // Bounded: a chain is a few links long, and a cycle cannot be built from owned sources.
+    for _ in 0..16 {
+        let e = cause?;
+        if let Some(found) = pick(e) {
+            return Some(found);
+        }
+        cause = e.source();
+    }
+    None
 }

@@ -1,8 +1,14 @@
-//! Operator Connect leads: `GET {oc_base}/api/v2/oc/lead`.
+//! Operator Connect leads: `{oc_base}/api/v2/oc/lead`: get one tenant's (`GET`), list them
+//! all (`GET`), create a consentless one (`POST`).
 
+mod create;
 mod model;
 mod paging;
 
+pub use create::{
+    CREATE_LEAD, LeadAlreadyExists, MAX_COMPANY_NAME_CHARS, create_request, decode_create,
+    decode_create_error, validate_company_name,
+};
 pub use model::{
     CivicAddress, ConsentStatus, Contact, ContactDetails, Location, OcLead, Timestamp,
 };
@@ -10,6 +16,8 @@ pub use paging::{LeadPages, decode_get, decode_list};
 
 use thingspace_core::pagination::{Items, Pages};
 use thingspace_core::{ApiRequest, Client, Error, Result};
+
+use crate::problem::with_problem;
 
 /// Operation name of [`LeadsApi::get`].
 pub const GET_LEAD: &str = "oc.leads.get";
@@ -66,7 +74,35 @@ impl<'a> LeadsApi<'a> {
         validate_tenant_id(ms_tenant_id).map_err(|e| e.with_operation(GET_LEAD))?;
         validate_page_size(page_size).map_err(|e| e.with_operation(GET_LEAD))?;
         let request = get_request(ms_tenant_id, page_number, page_size);
-        decode_get(&self.client.send(&request).await?)
+        decode_get(&self.client.send(&request).await.map_err(with_problem)?)
+    }
+
+    /// Creates a consentless lead for the customer tenant `tenant_id`, named `company_name`;
+    /// returns the lead when the service answers with it (it is documented to answer `200`
+    /// and no task).
+    ///
+    /// Sent once: a lost answer is
+    /// [`ErrorKind::OutcomeUnknown`](thingspace_core::ErrorKind::OutcomeUnknown), never
+    /// repeated by the SDK (see [`create_request`] for why).
+    ///
+    /// # Errors
+    /// - [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any
+    ///   request, for a tenant id that is not a GUID or a blank company name;
+    /// - when the tenant or the company already has a lead, the service's 400
+    ///   ([`ErrorKind::Api`](thingspace_core::ErrorKind::Api)) carrying a
+    ///   [`LeadAlreadyExists`] with the service's field messages: find it with
+    ///   [`OcErrorExt::lead_already_exists`](crate::OcErrorExt::lead_already_exists);
+    /// - the service's error otherwise.
+    pub async fn create(&self, tenant_id: &str, company_name: &str) -> Result<Option<OcLead>> {
+        validate_tenant_id(tenant_id).map_err(|e| e.with_operation(CREATE_LEAD))?;
+        validate_company_name(company_name).map_err(|e| e.with_operation(CREATE_LEAD))?;
+        let request = create_request(tenant_id, company_name);
+        let response = self
+            .client
+            .send(&request)
+            .await
+            .map_err(decode_create_error)?;
+        decode_create(&response)
     }
 
     /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.

@@ -5,29 +5,14 @@ use thingspace_core::pagination::{Page, PageSource};
 use thingspace_core::{Client, Result};
 
 use super::{GET_LEAD, LIST_LEADS, OcLead, list_request};
+use crate::problem::with_problem;
 
-/// Decodes a JSON array of leads. Only `[]` (or a 204 without a body) is an empty answer: an
-/// empty 200 body or `null` is what a failing gateway sends, and taking it for "no leads" would
-/// end a listing early without a word. Likewise an element with none of a lead's fields.
+/// Decodes a JSON array of leads (see [`crate::decode::decode_array`]).
 fn decode_leads(
     operation: &'static str,
     response: &thingspace_core::Response,
 ) -> Result<Vec<OcLead>> {
-    if response.status == thingspace_core::http::StatusCode::NO_CONTENT
-        && response.body.iter().all(u8::is_ascii_whitespace)
-    {
-        return Ok(Vec::new());
-    }
-    let leads = response.json::<Vec<OcLead>>(operation)?;
-    // An object with none of a lead's fields (`{}`, or some other resource's objects) is not
-    // a lead: taken for one, it would come back as a lead with every field empty.
-    if let Some(i) = leads.iter().position(|lead| *lead == OcLead::default()) {
-        return Err(response.not_the_answer(
-            operation,
-            format_args!("element [{i}] has none of a lead's fields"),
-        ));
-    }
-    Ok(leads)
+    crate::decode::decode_array(operation, response, "a lead")
 }
 
 /// Decodes the response of [`LeadsApi::get`](super::LeadsApi::get): a JSON array of leads,
@@ -96,7 +81,8 @@ impl PageSource for LeadPages {
     async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<OcLead, u32>> {
         let page = cursor.unwrap_or(1);
         let request = list_request(page, self.page_size, self.check_online);
-        decode_list(&self.client.send(&request).await?, page)
+        let response = self.client.send(&request).await.map_err(with_problem)?;
+        decode_list(&response, page)
     }
 
     fn operation(&self) -> Option<&'static str> {
