@@ -6,6 +6,7 @@ pub mod config;
 mod decode;
 pub mod leads;
 pub mod problem;
+pub mod tasks;
 
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ pub use leads::{
     Location, OcLead, Timestamp,
 };
 pub use problem::{FieldError, ValidationProblem};
+pub use tasks::{
+    ExecutionMessage, Task, TaskFailed, TaskId, TaskOutput, TaskStatus, TaskWait, TasksApi,
+};
 
 /// The Operator Connect API: a handle on its own [`Client`], cheap to clone.
 #[derive(Debug, Clone)]
@@ -78,9 +82,14 @@ impl OperatorConnect {
         &self.client
     }
 
-    /// Operator Connect leads: get, list, create.
+    /// Operator Connect leads: get, list, create, convert into a customer.
     pub fn leads(&self) -> LeadsApi<'_> {
         LeadsApi::new(&self.client)
+    }
+
+    /// Tasks: what a conversion runs as; get one, or wait for it to finish.
+    pub fn tasks(&self) -> TasksApi<'_> {
+        TasksApi::new(&self.client)
     }
 }
 
@@ -106,6 +115,9 @@ pub trait OcErrorExt {
     /// The refusal of a [`LeadsApi::create`] because the tenant or the company already has a
     /// lead, with the service's field messages.
     fn lead_already_exists(&self) -> Option<&LeadAlreadyExists>;
+    /// The task a [`TasksApi::wait`] waited for, when it ended `Failed`, with its execution
+    /// messages.
+    fn task_failed(&self) -> Option<&TaskFailed>;
 }
 
 impl OcErrorExt for thingspace_core::Error {
@@ -120,6 +132,10 @@ impl OcErrorExt for thingspace_core::Error {
 
     fn lead_already_exists(&self) -> Option<&LeadAlreadyExists> {
         find(self, |e| e.downcast_ref::<LeadAlreadyExists>())
+    }
+
+    fn task_failed(&self) -> Option<&TaskFailed> {
+        find(self, |e| e.downcast_ref::<TaskFailed>())
     }
 }
 

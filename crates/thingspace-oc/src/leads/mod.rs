@@ -1,14 +1,20 @@
 //! Operator Connect leads: `{oc_base}/api/v2/oc/lead`: get one tenant's (`GET`), list them
-//! all (`GET`), create a consentless one (`POST`).
+//! all (`GET`), create a consentless one (`POST`), and turn one into a customer (`PATCH`).
 
+mod convert;
 mod create;
 mod model;
 mod paging;
 
+pub use convert::{
+    CONVERT_LEAD, MAX_SHORT_NAME_CHARS, MIN_SHORT_NAME_CHARS, OC_ESSENTIAL, convert_request,
+    decode_convert, validate_full_name, validate_short_name,
+};
 pub use create::{
     CREATE_LEAD, LeadAlreadyExists, MAX_COMPANY_NAME_CHARS, create_request, decode_create,
     decode_create_error, validate_company_name,
 };
+pub(crate) use model::opt_timestamp;
 pub use model::{
     CivicAddress, ConsentStatus, Contact, ContactDetails, Location, OcLead, Timestamp,
 };
@@ -18,6 +24,7 @@ use thingspace_core::pagination::{Items, Pages};
 use thingspace_core::{ApiRequest, Client, Error, Result};
 
 use crate::problem::with_problem;
+use crate::tasks::TaskId;
 
 /// Operation name of [`LeadsApi::get`].
 pub const GET_LEAD: &str = "oc.leads.get";
@@ -103,6 +110,41 @@ impl<'a> LeadsApi<'a> {
             .await
             .map_err(decode_create_error)?;
         decode_create(&response)
+    }
+
+    /// Turns the lead of the customer tenant `tenant_id` into an Operator Connect Essentials
+    /// customer (`statusChange: OCEssential`) named `short_name` (3 to 15 letters, digits or
+    /// `_`) and `full_name`; returns the task that does it (wait for it with
+    /// [`TasksApi::wait`](crate::tasks::TasksApi::wait): its output holds the new customer's
+    /// `umpCustomerGuid`).
+    ///
+    /// Checks first, with a get of the lead, that the lead exists, is `Active` and is not a
+    /// customer yet; the conversion is sent only then, once (see [`convert_request`] for why
+    /// it is never repeated by the SDK, and how to send it without the check).
+    ///
+    /// # Errors
+    /// - [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any
+    ///   request for a tenant id that is not a GUID, a short name that breaks the rule or a
+    ///   blank full name; after the get, for a lead that is missing, not `Active` or already
+    ///   a customer (the conversion is then not sent);
+    /// - the service's error otherwise, with its field messages when it sent a validation
+    ///   problem ([`OcErrorExt::validation_problem`](crate::OcErrorExt::validation_problem)).
+    pub async fn convert(
+        &self,
+        tenant_id: &str,
+        short_name: &str,
+        full_name: &str,
+    ) -> Result<TaskId> {
+        validate_tenant_id(tenant_id)
+            .and_then(|()| validate_short_name(short_name))
+            .and_then(|()| validate_full_name(full_name))
+            .map_err(|e| e.with_operation(CONVERT_LEAD))?;
+        let leads = self.get(tenant_id).await?;
+        convert::check_convertible(tenant_id, &leads)
+            .map_err(|e| e.with_operation(CONVERT_LEAD))?;
+        let request = convert_request(tenant_id, short_name, full_name);
+        let response = self.client.send(&request).await.map_err(with_problem)?;
+        decode_convert(&response)
     }
 
     /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.

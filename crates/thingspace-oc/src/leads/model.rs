@@ -359,7 +359,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// A timestamp field of a lead: `null`, absent or blank is `None` (blank text is neither a
 /// time nor worth keeping).
-fn opt_timestamp<'de, D: Deserializer<'de>>(
+pub(crate) fn opt_timestamp<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<Timestamp>, D::Error> {
     Ok(opt_string_or_number(d)?
