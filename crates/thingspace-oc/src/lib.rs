@@ -3,8 +3,10 @@
 #![deny(missing_debug_implementations)]
 
 pub mod config;
+pub mod customers;
 mod decode;
 pub mod leads;
+pub mod numbers;
 pub mod problem;
 pub mod tasks;
 
@@ -15,10 +17,12 @@ use thingspace_core::{
 };
 
 pub use config::OcConfig;
+pub use customers::{CustomersApi, OcCustomer};
 pub use leads::{
     CivicAddress, ConsentStatus, Contact, ContactDetails, LeadAlreadyExists, LeadPages, LeadsApi,
     Location, OcLead, Timestamp,
 };
+pub use numbers::{NumbersApi, OcNumber, Sbc};
 pub use problem::{FieldError, ValidationProblem};
 pub use tasks::{
     ExecutionMessage, Task, TaskFailed, TaskId, TaskOutput, TaskStatus, TaskWait, TasksApi,
@@ -90,6 +94,16 @@ impl OperatorConnect {
     /// Tasks: what a conversion runs as; get one, or wait for it to finish.
     pub fn tasks(&self) -> TasksApi<'_> {
         TasksApi::new(&self.client)
+    }
+
+    /// The telephone numbers of a customer.
+    pub fn numbers(&self) -> NumbersApi<'_> {
+        NumbersApi::new(&self.client)
+    }
+
+    /// The operator's customers.
+    pub fn customers(&self) -> CustomersApi<'_> {
+        CustomersApi::new(&self.client)
     }
 }
 
