@@ -6,8 +6,8 @@ use url::Url;
 
 use crate::auth::AuthProvider;
 use crate::budget::Budget;
-use crate::config::Config;
-use crate::credentials::ThingSpaceAuth;
+use crate::config::{Config, DEFAULT_PROFILE};
+use crate::credentials::{ThingSpaceUsers, require_credentials};
 use crate::error::Result;
 use crate::hooks::Interceptor;
 use crate::message::Response;
@@ -31,6 +31,8 @@ struct Inner {
     base_url: Url,
     pipeline: Pipeline,
     auth: Option<Arc<dyn AuthProvider>>,
+    /// The application's UWS users, for [`Client::as_profile`] (ThingSpace clients only).
+    users: Option<Arc<ThingSpaceUsers>>,
 }
 
 impl fmt::Debug for Client {
@@ -76,6 +78,7 @@ impl Client {
                 base_url,
                 pipeline,
                 auth,
+                users: None,
             }),
         })
     }
@@ -101,8 +104,43 @@ impl Client {
     /// would carry credentials over plain http to a non-loopback host.
     pub fn thingspace_with_transport(config: &Config, transport: SharedTransport) -> Result<Self> {
         let pipeline = config.pipeline(transport);
-        let auth = ThingSpaceAuth::from_config(config, &pipeline)?;
-        Self::new(config.base_url.clone(), pipeline, Some(Arc::new(auth)))
+        // Every credential named at once when some are missing.
+        require_credentials(config)?;
+        let users = Arc::new(ThingSpaceUsers::from_config(config, &pipeline)?);
+        let auth: Arc<dyn AuthProvider> = users.user(DEFAULT_PROFILE)?;
+        ensure_secure(&config.base_url)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                base_url: config.base_url.clone(),
+                pipeline,
+                auth: Some(auth),
+                users: Some(users),
+            }),
+        })
+    }
+
+    /// The same client acting as another UWS user of the same application: the profile `name`
+    /// of the configuration (`[profiles.<name>]`; `default` is the top-level user). The bearer
+    /// token is shared; the user's session is its own, opened on first use and shared by every
+    /// client of that profile. Managed billing needs this: `add` runs as the primary account's
+    /// user, `provision` and `cancel` as the managed account's.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a profile that is not configured,
+    /// or a client not made by [`Client::thingspace`].
+    pub fn as_profile(&self, name: &str) -> Result<Self> {
+        let users = self.inner.users.as_ref().ok_or_else(|| {
+            crate::Error::config("profiles are for ThingSpace clients (Client::thingspace)")
+        })?;
+        let auth: Arc<dyn AuthProvider> = users.user(name)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                base_url: self.inner.base_url.clone(),
+                pipeline: self.inner.pipeline.clone(),
+                auth: Some(auth),
+                users: Some(users.clone()),
+            }),
+        })
     }
 
     /// The base URL requests are relative to.

@@ -28,8 +28,10 @@ pub use auth::MockAuthProvider;
 pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
 pub use budget::Budget;
 pub use client::{Client, ClientBuilder};
-pub use config::{Config, ConfigBuilder, ConfigLoader, LoadedConfig, RetryConfig};
-pub use credentials::{ClientAuthStyle, ClientCredentials, M2mSession, ThingSpaceAuth};
+pub use config::{Config, ConfigBuilder, ConfigLoader, LoadedConfig, RetryConfig, UserProfile};
+pub use credentials::{
+    ClientAuthStyle, ClientCredentials, M2mSession, ThingSpaceAuth, ThingSpaceUsers,
+};
 pub use device::DeviceId;
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Interceptor;

@@ -15,6 +15,7 @@
 //! | `[retry] initial_backoff_ms` | `THINGSPACE_RETRY__INITIAL_BACKOFF_MS` | `200` |
 //! | `[retry] max_backoff_ms` | `THINGSPACE_RETRY__MAX_BACKOFF_MS` | `10000` |
 //! | `[retry] deadline_secs` | `THINGSPACE_RETRY__DEADLINE_SECS` | `120` (no retry starts past it) |
+//! | `[profiles.<name>] username`, `password` | `THINGSPACE_PROFILES__<NAME>__USERNAME`, `__PASSWORD` | none: other UWS users of the same application ([`Client::as_profile`](crate::Client::as_profile)) |
 //!
 //! Tables of other families (such as `[oc]`, `THINGSPACE_OC__BASE_URL`) are read by those
 //! families from the same layers with [`LoadedConfig::extract_table`].
@@ -88,7 +89,35 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// Retry settings.
     pub retry: RetryConfig,
+    /// Other UWS users of the same OAuth application, by profile name (lower case); the
+    /// top-level `username` and `password` are the profile `default`.
+    pub profiles: BTreeMap<String, UserProfile>,
 }
+
+/// A UWS user of a `[profiles.<name>]` table. `Debug` never shows the password.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserProfile {
+    /// The UWS user name.
+    #[serde(deserialize_with = "lenient_opt_string")]
+    pub username: Option<String>,
+    /// The UWS password.
+    pub password: Option<SecretString>,
+}
+
+impl UserProfile {
+    /// A profile for `username` with `password`.
+    pub fn new(username: impl Into<String>, password: impl Into<SecretString>) -> Self {
+        Self {
+            username: Some(username.into()),
+            password: Some(password.into()),
+        }
+    }
+}
+
+/// The profile name of the top-level `username` and `password`.
+pub const DEFAULT_PROFILE: &str = "default";
 
 impl Default for Config {
     fn default() -> Self {
@@ -103,6 +132,7 @@ impl Default for Config {
             timeout_secs: DEFAULT_TIMEOUT.as_secs_f64(),
             max_body_bytes: crate::transport::DEFAULT_MAX_BODY_BYTES as u64,
             retry: RetryConfig::default(),
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -192,6 +222,7 @@ impl fmt::Debug for Config {
             .field("timeout_secs", &self.timeout_secs)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("retry", &self.retry)
+            .field("profiles", &self.profiles)
             .finish()
     }
 }
@@ -242,6 +273,13 @@ impl ConfigBuilder {
     /// The UWS user's password.
     pub fn password(mut self, password: impl Into<SecretString>) -> Self {
         self.config.password = Some(password.into());
+        self
+    }
+
+    /// Another UWS user of the same application, as the profile `name` (any case; kept in
+    /// lower case, as the environment spells it).
+    pub fn profile(mut self, name: &str, user: UserProfile) -> Self {
+        self.config.profiles.insert(name.to_ascii_lowercase(), user);
         self
     }
 

@@ -7,8 +7,10 @@ mod oauth;
 mod thingspace;
 
 pub use self::oauth::{ClientAuthStyle, ClientCredentials, TOKEN_OPERATION};
+pub(crate) use self::thingspace::require_credentials;
 pub use self::thingspace::{
     LOGIN_OPERATION, LOGOUT_OPERATION, M2M_TOKEN_HEADER, M2mSession, ThingSpaceAuth,
+    ThingSpaceUsers,
 };
 
 use crate::de::decode_json;

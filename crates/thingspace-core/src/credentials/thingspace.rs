@@ -2,7 +2,12 @@
 //! UWS user), how its services say they refused them, and how a client is wired from
 //! configuration.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -12,7 +17,7 @@ use url::Url;
 use super::{ClientAuthStyle, ClientCredentials, read_answer, require_token};
 use crate::auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
 use crate::budget::Budget;
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_PROFILE, UserProfile};
 use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
 use crate::message::{Request, Response};
 use crate::pipeline::Pipeline;
@@ -220,35 +225,74 @@ impl ThingSpaceAuth {
     /// [`ErrorKind::Config`] naming every missing credential; [`ErrorKind::Insecure`] when a
     /// URL would carry them over plain http to a non-loopback host.
     pub fn from_config(config: &Config, pipeline: &Pipeline) -> Result<Self> {
-        crate::config::require_settings(
-            "ThingSpace credentials",
-            &[
-                (
-                    "client_id",
-                    config.client_id.as_deref().is_some_and(|v| !v.is_empty()),
-                ),
-                (
-                    "client_secret",
-                    config.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
-                ),
-                (
-                    "username",
-                    config.username.as_deref().is_some_and(|v| !v.is_empty()),
-                ),
-                (
-                    "password",
-                    config.password.as_ref().is_some_and(|s| !s.is_empty()),
-                ),
-            ],
-            "set them in thingspace.toml or as THINGSPACE_CLIENT_ID, THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and THINGSPACE_PASSWORD",
-        )?;
-        let (Some(client_id), Some(secret), Some(username), Some(password)) = (
-            &config.client_id,
-            &config.client_secret,
-            &config.username,
-            &config.password,
-        ) else {
-            return Err(Error::config("missing ThingSpace credentials"));
+        require_credentials(config)?;
+        ThingSpaceUsers::from_config(config, pipeline)?.new_auth(DEFAULT_PROFILE)
+    }
+}
+
+/// Fails naming every missing credential of the default user: the client id and secret, the
+/// user name and the password.
+pub(crate) fn require_credentials(config: &Config) -> Result<()> {
+    crate::config::require_settings(
+        "ThingSpace credentials",
+        &[
+            (
+                "client_id",
+                config.client_id.as_deref().is_some_and(|v| !v.is_empty()),
+            ),
+            (
+                "client_secret",
+                config.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
+            ),
+            (
+                "username",
+                config.username.as_deref().is_some_and(|v| !v.is_empty()),
+            ),
+            (
+                "password",
+                config.password.as_ref().is_some_and(|s| !s.is_empty()),
+            ),
+        ],
+        "set them in thingspace.toml or as THINGSPACE_CLIENT_ID, THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and THINGSPACE_PASSWORD",
+    )?;
+    Ok(())
+}
+
+/// ThingSpace's credentials for every UWS user of one OAuth application: one bearer token,
+/// cached once for all of them, and, per user, a session of its own (cached, obtained once
+/// however many requests wait for it, renewed, and never sent again after the service refused
+/// the password). The users are the configuration's profiles (`[profiles.<name>]`), the
+/// top-level `username` and `password` being the profile `default`; errors and traces name
+/// the user, never the password.
+pub struct ThingSpaceUsers {
+    bearer: Arc<CachedAuth<ClientCredentials>>,
+    pipeline: Pipeline,
+    login_url: Url,
+    profiles: BTreeMap<String, UserProfile>,
+    users: Mutex<HashMap<String, Arc<ThingSpaceAuth>>>,
+}
+
+impl fmt::Debug for ThingSpaceUsers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThingSpaceUsers")
+            .field("bearer", &self.bearer)
+            .field("login_url", &self.login_url.as_str())
+            .field("profiles", &self.profiles.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThingSpaceUsers {
+    /// The application's token source and every profile of `config`, sent through `pipeline`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the client id or secret is missing; [`ErrorKind::Insecure`]
+    /// when a URL would carry credentials over plain http to a non-loopback host.
+    pub fn from_config(config: &Config, pipeline: &Pipeline) -> Result<Self> {
+        let (Some(client_id), Some(secret)) = (&config.client_id, &config.client_secret) else {
+            return Err(Error::config(
+                "missing ThingSpace credentials: client_id and client_secret",
+            ));
         };
         let token_url = config.token_url()?;
         let login_url = join(&config.base_url, "m2m/v1/session/login")?;
@@ -264,15 +308,82 @@ impl ThingSpaceAuth {
         if let Some(scope) = &config.scope {
             credentials = credentials.with_scope(scope.clone());
         }
-        let bearer = Arc::new(CachedAuth::new(credentials));
-        let session = M2mSession::new(
-            pipeline.clone(),
+        let mut profiles = config.profiles.clone();
+        if config.username.is_some() || config.password.is_some() {
+            profiles.insert(
+                DEFAULT_PROFILE.to_owned(),
+                UserProfile {
+                    username: config.username.clone(),
+                    password: config.password.clone(),
+                },
+            );
+        }
+        Ok(Self {
+            bearer: Arc::new(CachedAuth::new(credentials)),
+            pipeline: pipeline.clone(),
             login_url,
-            username.clone(),
-            password.clone(),
-            bearer.clone(),
+            profiles,
+            users: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The credentials of the profile `name` (any case): the application's bearer token and
+    /// that user's session, the same provider every time it is asked for.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a profile that is not configured or lacks a user name or
+    /// password, naming the settings to set.
+    pub fn user(&self, name: &str) -> Result<Arc<ThingSpaceAuth>> {
+        let name = name.to_ascii_lowercase();
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(auth) = users.get(&name) {
+            return Ok(auth.clone());
+        }
+        let auth = Arc::new(self.new_auth(&name)?);
+        users.insert(name, auth.clone());
+        Ok(auth)
+    }
+
+    /// A new provider for the profile `name` (lower case).
+    fn new_auth(&self, name: &str) -> Result<ThingSpaceAuth> {
+        let settings = if name == DEFAULT_PROFILE {
+            "username and password (THINGSPACE_USERNAME, THINGSPACE_PASSWORD)".to_owned()
+        } else {
+            let env = name.to_ascii_uppercase();
+            format!(
+                "[profiles.{name}] username and password (THINGSPACE_PROFILES__{env}__USERNAME, THINGSPACE_PROFILES__{env}__PASSWORD)"
+            )
+        };
+        let profile = self.profiles.get(name);
+        let (Some(username), Some(password)) = (
+            profile
+                .and_then(|p| p.username.clone())
+                .filter(|u| !u.is_empty()),
+            profile
+                .and_then(|p| p.password.clone())
+                .filter(|p| !p.is_empty()),
+        ) else {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            return Err(Error::config(format!(
+                "no UWS user for the profile `{name}`: set {settings} (profiles configured: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        };
+        let session = M2mSession::new(
+            self.pipeline.clone(),
+            self.login_url.clone(),
+            username,
+            password,
+            self.bearer.clone(),
         );
-        Ok(Self::new(bearer, session))
+        Ok(ThingSpaceAuth::new(self.bearer.clone(), session))
     }
 }
 
