@@ -184,7 +184,14 @@ pub(crate) async fn login(
             "The body must be JSON with username and password",
         );
     };
-    if login.username != state.config.username || login.password != state.config.password {
+    let default_user =
+        login.username == state.config.username && login.password == state.config.password;
+    let managed_user = state
+        .config
+        .managed_users
+        .values()
+        .any(|(u, p)| *u == login.username && *p == login.password);
+    if !default_user && !managed_user {
         return fault::envelope(
             StatusCode::BAD_REQUEST,
             "UnauthorizedAccess",
@@ -194,6 +201,7 @@ pub(crate) async fn login(
     let session = new_secret(&state, "session");
     let ttl = state.config.session_ttl;
     lock(&state.sessions).insert(session.clone(), Instant::now() + ttl);
+    lock(&state.session_users).insert(session.clone(), login.username.clone());
     let mut body = json!({ "sessionToken": session });
     if state.config.send_session_expiry {
         body["expiresIn"] = json!(ttl.as_secs().max(1));
@@ -216,4 +224,10 @@ pub(crate) async fn logout(
         lock(&state.sessions).remove(s);
     }
     Json(json!({ "sessionToken": null })).into_response()
+}
+
+/// The UWS user whose session `headers` carry.
+pub(crate) fn session_user(state: &State, headers: &HeaderMap) -> Option<String> {
+    let session = headers.get("vz-m2m-token")?.to_str().ok()?;
+    lock(&state.session_users).get(session).cloned()
 }

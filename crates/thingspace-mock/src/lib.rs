@@ -81,6 +81,8 @@ pub enum Route {
     StatesAndServices,
     /// `GET /api/subsc/v1/managedaccounts/{accountName}/service/{serviceName}[/status/{status}]`
     ManagedAccounts,
+    /// `POST /api/subsc/v1/managedaccounts/actions/{add,provision,cancel}`
+    ManagedAccountActions,
     /// `POST /{tenant}/oauth2/v2.0/token`: the Microsoft Entra ID token endpoint
     EntraToken,
     /// `GET /tenantui/api/v2/oc/lead`: Operator Connect leads
@@ -195,6 +197,10 @@ pub struct MockConfig {
     /// How long the mock waits before sending a refused callback again (the real service
     /// waits 5 minutes).
     pub callback_retry_interval: Duration,
+    /// The UWS users of managed accounts, by account: `(username, password)`. Such an account
+    /// is provisioned and cancelled only with its own user's session, as the real service
+    /// requires; the default user is the primary accounts' user.
+    pub managed_users: HashMap<String, (String, String)>,
 }
 
 /// How the mock refuses a request whose `VZ-M2M-Token` session is expired or unknown.
@@ -236,6 +242,7 @@ impl Default for MockConfig {
             routes: None,
             callback_delay: Duration::from_millis(20),
             callback_retry_interval: Duration::from_millis(50),
+            managed_users: HashMap::new(),
         }
     }
 }
@@ -326,6 +333,16 @@ impl MockConfig {
         self
     }
 
+    /// Managed account `account` has its own UWS user `username` with `password`: only that
+    /// user's session provisions or cancels it.
+    pub fn managed_user(mut self, account: &str, username: &str, password: &str) -> Self {
+        self.managed_users.insert(
+            account.to_owned(),
+            (username.to_owned(), password.to_owned()),
+        );
+        self
+    }
+
     /// Refuses expired or unknown sessions this way.
     pub fn session_refusal(mut self, refusal: SessionRefusal) -> Self {
         self.session_refusal = refusal;
@@ -372,6 +389,10 @@ pub(crate) struct State {
     pub(crate) tokens: Mutex<HashMap<String, Instant>>,
     pub(crate) oc_tokens: Mutex<HashMap<String, Instant>>,
     pub(crate) sessions: Mutex<HashMap<String, Instant>>,
+    /// The UWS user of each session.
+    pub(crate) session_users: Mutex<HashMap<String, String>>,
+    /// Managed accounts added, provisioned or cancelled, by (primary, service).
+    pub(crate) managed: Mutex<HashMap<(String, String), Vec<subsc::Managed>>>,
     counts: Mutex<HashMap<Route, usize>>,
     faults: Mutex<HashMap<Route, VecDeque<Fault>>>,
     page_faults: Mutex<HashMap<(Route, usize), VecDeque<Fault>>>,
@@ -498,6 +519,8 @@ impl MockServer {
             tokens: Mutex::default(),
             oc_tokens: Mutex::default(),
             sessions: Mutex::default(),
+            session_users: Mutex::default(),
+            managed: Mutex::default(),
             counts: Mutex::default(),
             faults: Mutex::default(),
             page_faults: Mutex::default(),
@@ -563,6 +586,18 @@ impl MockServer {
             .route(
                 "/api/subsc/v1/managedaccounts/{account}/service/{service}",
                 get(subsc::managed_accounts),
+            )
+            .route(
+                "/api/subsc/v1/managedaccounts/actions/add",
+                post(subsc::add),
+            )
+            .route(
+                "/api/subsc/v1/managedaccounts/actions/provision",
+                post(subsc::provision),
+            )
+            .route(
+                "/api/subsc/v1/managedaccounts/actions/cancel",
+                post(subsc::cancel),
             )
             .route(
                 "/api/subsc/v1/managedaccounts/{account}/service/{service}/status/{status}",
