@@ -6,6 +6,7 @@ pub mod managed_accounts;
 
 use thingspace_core::Client;
 
+pub use managed_accounts::actions::{AccountStatus, Added, ManagedAction, Transaction};
 pub use managed_accounts::{
     ManagedAccount, ManagedAccountState, ManagedAccounts, ManagedAccountsApi, ManagedStatus,
     ServiceName,

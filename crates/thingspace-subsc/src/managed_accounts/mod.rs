@@ -1,4 +1,7 @@
-//! Managed accounts: `GET /subsc/v1/managedaccounts/{accountName}/service/{serviceName}[/status/{status}]`.
+//! Managed accounts: `GET /subsc/v1/managedaccounts/{accountName}/service/{serviceName}[/status/{status}]`,
+//! and adding, provisioning and cancelling them ([`actions`]).
+
+pub mod actions;
 
 use std::fmt;
 
@@ -262,6 +265,58 @@ impl<'a> ManagedAccountsApi<'a> {
             .send(&list_request(account, service, status))
             .await?;
         decode_list(&response, status)
+    }
+
+    /// Adds `accounts` as managed accounts of `primary` for `service`, under the SKU `sku`
+    /// (the `type`). Run it as the primary account's UWS user. Sent once.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before sending for
+    /// an empty field; [`ErrorKind::Api`](thingspace_core::ErrorKind::Api) when every account
+    /// failed (with the reasons); [`ErrorKind::OutcomeUnknown`](thingspace_core::ErrorKind::OutcomeUnknown)
+    /// when the answer was lost.
+    pub async fn add(
+        &self,
+        primary: &str,
+        service: &ServiceName,
+        sku: &str,
+        accounts: &[String],
+    ) -> Result<actions::Added> {
+        let request = actions::add_request(primary, service, sku, accounts)?;
+        actions::decode_add(&self.client.send(&request).await?)
+    }
+
+    /// Provisions the managed account of `transaction`. Run it as the managed account's own
+    /// UWS user ([`Client::as_profile`]). Sent once.
+    ///
+    /// # Errors
+    /// As [`add`](Self::add); a `Fail` answer is [`ErrorKind::Api`](thingspace_core::ErrorKind::Api)
+    /// with the service's reason.
+    pub async fn provision(
+        &self,
+        transaction: &actions::Transaction,
+    ) -> Result<actions::ManagedAction> {
+        let request = actions::provision_request(transaction)?;
+        actions::decode_action(
+            &self.client.send(&request).await?,
+            actions::PROVISION_MANAGED_ACCOUNT,
+        )
+    }
+
+    /// Cancels the managed account of `transaction`. Run it as the managed account's own UWS
+    /// user. Sent once.
+    ///
+    /// # Errors
+    /// As [`provision`](Self::provision).
+    pub async fn cancel(
+        &self,
+        transaction: &actions::Transaction,
+    ) -> Result<actions::ManagedAction> {
+        let request = actions::cancel_request(transaction)?;
+        actions::decode_action(
+            &self.client.send(&request).await?,
+            actions::CANCEL_MANAGED_ACCOUNT,
+        )
     }
 }
 
