@@ -32,12 +32,19 @@ pub struct Harness {
 /// The configuration loader for `server`, fed as environment variables (the layer users use
 /// in deployments), with fast retries.
 pub fn loader_for(server: &MockServer) -> ConfigLoader {
+    loader_with(server, [])
+}
+
+/// As [`loader_for`], with more environment variables (such as a profile's
+/// `THINGSPACE_PROFILES__MANAGED__USERNAME`).
+pub fn loader_with<const N: usize>(server: &MockServer, more: [(&str, &str); N]) -> ConfigLoader {
     let mut vars: Vec<(String, String)> = server
         .settings()
         .into_iter()
         .map(|(k, v)| (format!("THINGSPACE_{}", k.to_ascii_uppercase()), v))
         .collect();
     vars.push(("THINGSPACE_RETRY__INITIAL_BACKOFF_MS".into(), "10".into()));
+    vars.extend(more.map(|(k, v)| (k.to_owned(), v.to_owned())));
     ConfigLoader::new().without_default_file().env_vars(vars)
 }
 
