@@ -331,3 +331,43 @@ async fn a_server_that_ignores_the_cursor_is_caught_not_repeated() {
     assert!(err.to_string().contains("same page again"), "{err}");
     assert_eq!(err.resume_cursor(), None);
 }
+
+#[tokio::test]
+async fn a_server_answering_the_resume_cursor_with_itself_delivers_the_page_once() {
+    let h = Harness::start_with(MockConfig::default().leads_page_size(10))
+        .await
+        .expect("harness");
+    h.server.set_lead_count(ACCOUNT, 100);
+    // A listing that fails on its fourth page gives the cursor to resume from.
+    h.server
+        .inject_on_page(Route::Leads, 3, Fault::Status(503), 3);
+    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let (first, err) = until_error(&mut s).await;
+    assert_eq!(first.len(), 30, "{err}");
+    let cursor: i64 = err
+        .resume_cursor()
+        .expect("a resume cursor")
+        .parse()
+        .expect("int64");
+    drop(s);
+
+    // Resumed there, the server names the cursor just requested as the next page's.
+    h.server.reset_counts();
+    h.server
+        .inject_on_page(Route::Leads, 3, Fault::RepeatCursor, 1);
+    let mut resumed = h.m2m.leads().list_from(ACCOUNT, cursor).expect("resume");
+    let (leads, err) = until_error(&mut resumed).await;
+    assert_eq!(
+        ids(&leads),
+        expected(&h, ACCOUNT)[30..40],
+        "the resumed page, once"
+    );
+    assert_eq!(err.kind(), ErrorKind::Pagination, "{err}");
+    assert!(err.to_string().contains("repeated cursor"), "{err}");
+    assert_eq!(err.resume_cursor(), None, "resuming would repeat the page");
+    assert_eq!(
+        h.server.count(Route::Leads),
+        1,
+        "the page is not asked for again"
+    );
+}

@@ -648,6 +648,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_resume_cursor_answered_with_itself_delivers_the_page_once() {
+        let source = Numbers {
+            total: 100,
+            per_page: 10,
+            repeat_at: Some(20),
+            ..Default::default()
+        };
+        let mut s = Pages::starting_at(source, Some(20)).items();
+        let mut got = Vec::new();
+        let err = loop {
+            match s.next().await {
+                Some(Ok(i)) => got.push(i),
+                Some(Err(e)) => break e,
+                None => panic!("expected an error"),
+            }
+        };
+        assert_eq!(got, (20..30).collect::<Vec<_>>(), "the page once");
+        assert_eq!(err.kind(), ErrorKind::Pagination);
+        assert!(err.to_string().contains("repeated cursor 20"), "{err}");
+        assert_eq!(err.resume_cursor(), None);
+        assert_eq!(
+            *s.pages.source.calls.lock().expect("lock"),
+            [Some(20)],
+            "the page is not asked for again"
+        );
+    }
+
+    #[tokio::test]
     async fn more_without_a_cursor_ends_with_a_typed_error() {
         let mut s = Pages::new(Numbers {
             total: 100,
