@@ -65,25 +65,49 @@ impl Harness {
     }
 }
 
+/// The most items [`until_error`] reads before it calls the stream endless: far more than
+/// any test listing holds, far less than a listing that repeats a page forever reaches.
+pub const UNTIL_ERROR_MAX_ITEMS: usize = 20_000;
+
+/// The longest [`until_error`] waits for the error: a stream that stalls fails the test
+/// instead of hanging it.
+pub const UNTIL_ERROR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Reads `stream` until its first error: the items before it, and the error. Panics if the
-/// stream ends without one.
+/// stream ends without one, or gives more than [`UNTIL_ERROR_MAX_ITEMS`] items, or takes
+/// longer than [`UNTIL_ERROR_TIMEOUT`]: a guard against loops that regresses fails the test
+/// rather than hang it.
 pub async fn until_error<T, S>(stream: &mut S) -> (Vec<T>, thingspace::Error)
 where
     S: futures_core::Stream<Item = Result<T>> + Unpin,
 {
     let mut items = Vec::new();
-    while let Some(item) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
-    {
-        match item {
-            Ok(item) => items.push(item),
-            Err(e) => return (items, e),
+    let read = async {
+        while let Some(item) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+        {
+            match item {
+                Ok(item) if items.len() < UNTIL_ERROR_MAX_ITEMS => items.push(item),
+                Ok(_) => panic!(
+                    "the stream gave more than {UNTIL_ERROR_MAX_ITEMS} items without an error: a listing that never ends?"
+                ),
+                Err(e) => return Some(e),
+            }
         }
+        None
+    };
+    let outcome = tokio::time::timeout(UNTIL_ERROR_TIMEOUT, read).await;
+    match outcome {
+        Ok(Some(e)) => (items, e),
+        Ok(None) => panic!(
+            "the stream ended after {} items without an error",
+            items.len()
+        ),
+        Err(_) => panic!(
+            "no error within {UNTIL_ERROR_TIMEOUT:?} ({} items read): a listing that stalls?",
+            items.len()
+        ),
     }
-    panic!(
-        "the stream ended after {} items without an error",
-        items.len()
-    );
 }
 
 /// A `tracing` writer that keeps everything in memory, to search logs for secrets.
