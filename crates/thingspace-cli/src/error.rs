@@ -344,8 +344,7 @@ mod tests {
             let message = format!("the service said {}", "no ".repeat(len / 3));
             let inner = Error::new(ErrorKind::Api, message.clone());
             let err = CliError::from(
-                Error::new(ErrorKind::Api, format!("m2m.leads.list: {message}"))
-                    .with_source(inner),
+                Error::new(ErrorKind::Api, format!("m2m.leads.list: {message}")).with_source(inner),
             );
             let lines = report_lines(&err);
             assert_eq!(lines.len(), 1, "{len}: {lines:?}");

@@ -5,6 +5,7 @@ mod devices;
 mod error;
 mod list;
 mod listen;
+mod managed;
 mod output;
 mod safe_text;
 mod wait;
@@ -20,7 +21,6 @@ use thingspace::{
     Client, ConfigLoader, Error, LoadedConfig,
     m2m::{Activation, DeviceFilter, DeviceId, Listener, ListenerConfig, M2m, StateChange},
     oc::{OcConfig, OperatorConnect, leads::MAX_PAGE_SIZE},
-    subsc::{ManagedStatus, ServiceName, Subsc},
 };
 
 use crate::{
@@ -74,6 +74,11 @@ struct Cli {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     max_attempts: Option<u32>,
+    /// The UWS user to act as: a profile of the configuration ([profiles.<NAME>] username and
+    /// password, or $THINGSPACE_PROFILES__<NAME>__USERNAME and __PASSWORD); without it, the
+    /// top-level username and password (not used by `oc` commands).
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
     /// Logging on stderr: -v one line per request (operation, status, attempts, latency),
     /// -vv also each attempt and retry, -vvv everything; RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -112,7 +117,7 @@ enum Command {
     /// Managed accounts of a primary account (subsc).
     ManagedAccounts {
         #[command(subcommand)]
-        command: ManagedAccountsCommand,
+        command: managed::ManagedAccountsCommand,
     },
     /// Device actions.
     Devices {
@@ -163,45 +168,6 @@ fn lead_count(text: &str) -> Result<(String, usize), String> {
         .parse()
         .map_err(|_| format!("`{count}` in `{text}` is not a number of leads: ACCOUNT=N"))?;
     Ok((account.to_owned(), count))
-}
-
-/// Parses `--status` with the SDK's own parser (any case), and lists the values in `--help`.
-#[derive(Debug, Clone, Copy)]
-struct StatusParser;
-
-/// The values of `--status`, as the SDK sends them.
-const STATUSES: [&str; 2] = ["ADD", "PROVISION"];
-
-impl clap::builder::TypedValueParser for StatusParser {
-    type Value = ManagedStatus;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<ManagedStatus, clap::Error> {
-        if let Some(status) = value.to_str().and_then(|v| v.parse().ok()) {
-            return Ok(status);
-        }
-        // Not a status in any case: clap's own error, with the possible values.
-        let values = clap::builder::PossibleValuesParser::new(STATUSES);
-        let text = values.parse_ref(cmd, arg, value)?;
-        text.parse().map_err(|_| {
-            clap::Error::raw(
-                clap::error::ErrorKind::InvalidValue,
-                format!("`{text}` is not a status\n"),
-            )
-        })
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            STATUSES.into_iter().map(clap::builder::PossibleValue::new),
-        ))
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,21 +300,6 @@ enum CallbacksCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum ManagedAccountsCommand {
-    /// List the managed accounts of a primary account.
-    List {
-        /// The primary account name, such as 2024009649-00001.
-        account: String,
-        /// The managed service, such as Location.
-        #[arg(long, default_value = "Location")]
-        service: String,
-        /// Only accounts in this state (any case).
-        #[arg(long, value_parser = StatusParser)]
-        status: Option<ManagedStatus>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 enum OcCommand {
     /// Operator Connect leads.
     Leads {
@@ -470,6 +421,7 @@ impl Cli {
             ("--token-url", text(&self.token_url)),
             ("--client-id", text(&self.client_id)),
             ("--username", text(&self.username)),
+            ("--profile", text(&self.profile)),
             ("--timeout-secs", self.timeout_secs.map(|v| v.to_string())),
             ("--max-attempts", self.max_attempts.map(|v| v.to_string())),
         ];
@@ -507,13 +459,21 @@ fn init_tracing(verbose: u8) {
 
 /// The ThingSpace clients a command made: their sessions are ended before it exits.
 #[derive(Debug, Default)]
-struct Sessions(std::sync::Mutex<Vec<Client>>);
+struct Sessions {
+    clients: std::sync::Mutex<Vec<Client>>,
+    /// The profile the command acts as (`--profile`).
+    profile: Option<String>,
+}
 
 impl Sessions {
-    /// A ThingSpace client on the settings of `loaded`, remembered.
+    /// A ThingSpace client on the settings of `loaded`, as the command's profile, remembered.
     fn client(&self, loaded: &LoadedConfig) -> Result<Client, Error> {
         let client = Client::thingspace(&loaded.thingspace()?)?;
-        self.0
+        let client = match &self.profile {
+            Some(profile) => client.as_profile(profile)?,
+            None => client,
+        };
+        self.clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(client.clone());
@@ -530,7 +490,7 @@ impl Sessions {
     async fn end(&self) {
         let clients = std::mem::take(
             &mut *self
-                .0
+                .clients
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
@@ -743,20 +703,8 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                 listen::run(&cli.loader().load()?, *listen, out.as_deref()).await
             }
         },
-        Command::ManagedAccounts {
-            command:
-                ManagedAccountsCommand::List {
-                    account,
-                    service,
-                    status,
-                },
-        } => {
-            let subsc = Subsc::new(sessions.client(&cli.loader().load()?)?);
-            let list = subsc
-                .managed_accounts()
-                .list(account, &ServiceName::from(service.as_str()), *status)
-                .await?;
-            print_json(&list)
+        Command::ManagedAccounts { command } => {
+            managed::run(command, sessions.client(&cli.loader().load()?)?).await
         }
         Command::Oc {
             command: OcCommand::Leads { command },
@@ -841,7 +789,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sessions = Sessions::default();
+    let sessions = Sessions {
+        profile: cli.profile.clone(),
+        ..Sessions::default()
+    };
     let result = runtime.block_on(async {
         let result = run(&cli, &sessions).await;
         sessions.end().await;

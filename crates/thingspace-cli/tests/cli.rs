@@ -1555,3 +1555,98 @@ async fn a_single_device_wait_that_times_out_reports_the_request_status() {
     );
     assert_eq!(server.count(Route::RequestStatus), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_accounts_add_then_provision_and_cancel_as_the_managed_profile() {
+    let server = MockServer::start_with(thingspace::mock::MockConfig::default().managed_user(
+        "1223334444-00001",
+        "managed-user",
+        "managed-pass",
+    ))
+    .await
+    .expect("mock");
+    let with_profile = |args: &[&str]| {
+        let mut cmd = command(&server, args);
+        cmd.env("THINGSPACE_PROFILES__MANAGED__USERNAME", "managed-user")
+            .env("THINGSPACE_PROFILES__MANAGED__PASSWORD", "managed-pass");
+        cmd
+    };
+    let sku = "TS-LOC-COARSE-CellID-Aggr";
+    let out = output(with_profile(&[
+        "managed-accounts",
+        "add",
+        "2024009649-00001",
+        "1223334444-00001",
+        "--type",
+        sku,
+    ]))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let txid = added["txid"].as_str().expect("a txid").to_owned();
+    let transaction = [
+        "1223334444-00001",
+        "--primary",
+        "2024009649-00001",
+        "--type",
+        sku,
+        "--txid",
+        &txid,
+    ];
+    // Without --profile the primary's user is refused by the service.
+    let mut args = vec!["managed-accounts", "provision"];
+    args.extend(transaction);
+    let out = output(with_profile(&args)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not manage"));
+    args.extend(["--profile", "managed"]);
+    let out = output(with_profile(&args)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = output(with_profile(&[
+        "managed-accounts",
+        "list",
+        "2024009649-00001",
+        "--status",
+        "provision",
+    ]))
+    .await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&txid));
+    let mut cancel = vec!["managed-accounts", "cancel", "--profile", "managed"];
+    cancel.extend(transaction);
+    let out = output(with_profile(&cancel)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Again: the service answers Fail, an error with its reason.
+    let out = output(with_profile(&cancel)).await;
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not managed"));
+    let unknown = output(with_profile(&[
+        "--profile",
+        "billing",
+        "accounts",
+        "get",
+        "1",
+    ]))
+    .await;
+    assert_eq!(
+        unknown.status.code(),
+        Some(3),
+        "an unknown profile is a configuration error"
+    );
+}
