@@ -117,6 +117,33 @@ async fn a_traced_run_leaks_no_secret() {
     let e = h.m2m.leads().all("0000123456").await.expect_err("503");
     outputs.push(format!("{e} {e:?}"));
 
+    // Another UWS user, as a profile: its password refused, then managed billing as the primary.
+    let profiled = loader_for(&h.server)
+        .set("profiles.managed.username", "managed-user")
+        .set("profiles.managed.password", "profile-pw-zz")
+        .load()
+        .expect("load");
+    let config = profiled.thingspace().expect("config");
+    let primary = thingspace::Client::thingspace(&config).expect("client");
+    let managed = primary.as_profile("managed").expect("profile");
+    let e = Subsc::new(managed.clone())
+        .managed_accounts()
+        .cancel(&thingspace::subsc::Transaction::new("1", "2", "SKU", "tx"))
+        .await
+        .expect_err("refused");
+    outputs.push(format!("{e} {e:?} {managed:?} {config:?} {profiled:?}"));
+    let added = Subsc::new(primary)
+        .managed_accounts()
+        .add(
+            "2024009649-00001",
+            &ServiceName::Location,
+            "SKU",
+            &["1223334444-00009".to_owned()],
+        )
+        .await
+        .expect("added");
+    outputs.push(format!("{added:?}"));
+
     // The tokens the mock issued this run are secrets too: the mock gives them these prefixes.
     let log = logs.text();
     assert!(
@@ -129,6 +156,7 @@ async fn a_traced_run_leaks_no_secret() {
         OC_CLIENT_SECRET,
         "wrong-pw-zz",
         "wrong-oc-secret-zz",
+        "profile-pw-zz",
         "mock-bearer-",
         "mock-session-",
         "mock-entra-",
