@@ -11,6 +11,7 @@ mod fault;
 pub mod fixtures;
 mod m2m;
 mod oc;
+mod onboarding;
 mod served;
 mod subsc;
 
@@ -87,6 +88,16 @@ pub enum Route {
     EntraToken,
     /// `GET /tenantui/api/v2/oc/lead`: Operator Connect leads
     OcLeads,
+    /// `POST /tenantui/api/v2/oc/lead`: create an Operator Connect lead
+    OcLeadCreate,
+    /// `PATCH /tenantui/api/v2/oc/lead`: turn an Operator Connect lead into a customer
+    OcLeadConvert,
+    /// `GET /tenantui/api/v2/task/{taskId}`: an Operator Connect task
+    OcTask,
+    /// `GET /tenantui/api/v2/oc/numbers`: an Operator Connect customer's numbers
+    OcNumbers,
+    /// `GET /tenantui/api/v3/customer`: the Operator Connect customers
+    OcCustomers,
     /// `POST`, `GET /api/m2m/v1/callbacks/{accountname}` and `DELETE .../name/{serviceName}`
     Callbacks,
     /// `POST /api/m2m/v1/devices/actions/activate`
@@ -184,6 +195,8 @@ pub struct MockConfig {
     pub oc_max_page_size: usize,
     /// Operator Connect: serve the first page whatever `PageNumber` says (a broken service).
     pub oc_ignore_page_number: bool,
+    /// Operator Connect: how long a conversion's task runs before it finishes.
+    pub oc_task_delay: Duration,
     /// How an expired or unknown session is refused.
     pub session_refusal: SessionRefusal,
     /// Which go-to-state paths are served (`Document`: `goToState`; `Sdk`: `gotostate`; the
@@ -237,6 +250,7 @@ impl Default for MockConfig {
             oc_lead_count: 25,
             oc_max_page_size: 20_000,
             oc_ignore_page_number: false,
+            oc_task_delay: Duration::from_millis(50),
             session_refusal: SessionRefusal::Documented,
             go_to_state_paths: StatesPaths::Both,
             routes: None,
@@ -407,6 +421,8 @@ pub(crate) struct State {
     pub(crate) requests: Mutex<HashMap<String, devices::Accepted>>,
     /// Callback delivery: the HTTP client, queued plans, the record of posts.
     pub(crate) outbox: delivery::Outbox,
+    /// Operator Connect onboarding: created leads, conversions, tasks, customers.
+    pub(crate) oc: onboarding::Store,
     pub(crate) seq: AtomicU64,
     pub(crate) total: std::sync::atomic::AtomicUsize,
 }
@@ -530,6 +546,7 @@ impl MockServer {
             requests: Mutex::default(),
             device_counts: Mutex::default(),
             outbox: delivery::Outbox::new()?,
+            oc: onboarding::Store::default(),
             seq: AtomicU64::new(1),
             total: std::sync::atomic::AtomicUsize::new(0),
         });
@@ -604,7 +621,15 @@ impl MockServer {
                 get(subsc::managed_accounts_with_status),
             )
             .route("/{tenant}/oauth2/v2.0/token", post(oc::token))
-            .route("/tenantui/api/v2/oc/lead", get(oc::leads))
+            .route(
+                "/tenantui/api/v2/oc/lead",
+                get(oc::leads)
+                    .post(onboarding::create)
+                    .patch(onboarding::convert),
+            )
+            .route("/tenantui/api/v2/task/{id}", get(onboarding::task))
+            .route("/tenantui/api/v2/oc/numbers", get(onboarding::numbers_of))
+            .route("/tenantui/api/v3/customer", get(onboarding::customers))
             .route("/__mock/counts", get(counts))
             .fallback(fault::not_found)
             .with_state(state.clone());
@@ -688,11 +713,11 @@ impl MockServer {
         ]
     }
 
-    /// The Operator Connect leads of the operator, in the order the mock serves them.
+    /// The Operator Connect leads of the operator, in the order the mock serves them (created
+    /// ones last, converted ones with their `umpCustomerGuid`).
     pub fn oc_leads(&self) -> Vec<serde_json::Value> {
-        (0..self.state.config.oc_lead_count)
-            .map(served::oc_lead)
-            .collect()
+        let config = &self.state.config;
+        self.state.oc.leads_page(config, 0, usize::MAX)
     }
 
     /// How many requests reached the mock on any route, unknown paths included.

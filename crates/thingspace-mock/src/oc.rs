@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{OC_TENANT, Route, State, fault, lock, served};
+use crate::{OC_TENANT, Route, State, fault, lock};
 
 fn entra_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
@@ -125,7 +125,6 @@ pub(crate) async fn leads(
     let number = |v: &Option<String>, default: usize| -> Option<usize> {
         v.as_deref().map_or(Some(default), |s| s.parse().ok())
     };
-    let count = state.config.oc_lead_count;
     if let Some(tenant) = query.ms_tenant_id {
         // The specific-lead request (oc-get-specific-lead.txt): PageNumber from 0 (default 0),
         // PageSize default 100. Tenant ids are GUIDs, which compare without regard to case.
@@ -140,13 +139,10 @@ pub(crate) async fn leads(
         if !is_guid(&tenant) {
             return bad_request("msTenantID must be a GUID");
         }
-        let found: Vec<_> = (0..count)
-            .map(served::oc_lead)
-            .filter(|l| {
-                l["tenantId"]
-                    .as_str()
-                    .is_some_and(|id| id.eq_ignore_ascii_case(&tenant))
-            })
+        let found: Vec<_> = state
+            .oc
+            .leads_of(&state.config, &tenant)
+            .into_iter()
             .skip(page.saturating_mul(size))
             .take(size)
             .collect();
@@ -165,8 +161,9 @@ pub(crate) async fn leads(
     } else {
         page
     };
+    let count = state.oc.lead_count(&state.config);
     let start = (page - 1).saturating_mul(size).min(count);
     let end = start.saturating_add(size).min(count);
-    let leads: Vec<_> = (start..end).map(served::oc_lead).collect();
+    let leads = state.oc.leads_page(&state.config, start, end);
     Json(leads).into_response()
 }
