@@ -1,4 +1,5 @@
-//! Fuzzing of every response decoder, the Location parser and the path encoder.
+//! Fuzzing of every response decoder, the Location parser, the path encoder and the tenant-id
+//! check.
 //!
 //! A mutation fuzzer that runs on the stable toolchain: valid seeds are mutated at random
 //! (bytes flipped, tokens such as `null` or `1e999` spliced in, ranges cut or doubled) and fed
@@ -38,6 +39,8 @@ const DEVICE_ACTION_SEEDS: &[&str] = &[
     r#"{"requestId":"595f5c44-c31c-4552-8670-020a1545a84d","status":"Pending"}"#,
     r#"{"username":"u","password":"p-secret","requestId":"595f5c44-c31c-4552-8670-020a1545a84d","deviceIds":[{"id":"990013907835573","kind":"IMEI"}],"deviceResponse":{"activateResponse":{"deviceIds":[{"id":"5551234567","kind":"msisdn"}],"servicePlan":"M2M"}},"status":"Success","callbackCount":1,"maxCallbackThreshold":4}"#,
     r#"{"requestId":"r","deviceIds":[{"id":"1","kind":"imei"}],"status":"Failed","faultResponse":{"faultcode":"UnifiedWebService.REQUEST_FAILED.DeviceAlreadyActive","faultstring":"active"},"callbackCount":"2"}"#,
+    r#"{"txid":"8f3a","statusList":[{"id":"1223334444-00001","status":"Success","reason":""},{"id":"1223334444-00002","status":"Fail","reason":"already managed"}]}"#,
+    r#"{"TxId":"8f3a","accountName":"1223334444-00001","paccountName":"2024009649-00001","serviceName":"Location","status":"Fail","reason":"Unknown transaction id"}"#,
 ];
 
 const TOKENS: &[&str] = &[
@@ -119,7 +122,7 @@ fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
 
 /// Runs `target` on every regression and on `iterations()` mutants; a panic fails the test and
 /// prints the input that caused it.
-fn fuzz(name: &str, mut target: impl FnMut(&[u8])) {
+fn fuzz(name: &str, target: impl FnMut(&[u8])) {
     let mut rng = rng();
     let mut inputs: Vec<Vec<u8>> = REGRESSIONS.iter().map(|r| r.as_bytes().to_vec()).collect();
     let seeds = seeds();
@@ -128,6 +131,23 @@ fn fuzz(name: &str, mut target: impl FnMut(&[u8])) {
         let seed = seeds[rng.usize(0..seeds.len())].as_bytes();
         inputs.push(mutate(&mut rng, seed));
     }
+    run(name, inputs, target);
+}
+
+/// Runs `target` on every regression and on `iterations()` inputs made by `generate`.
+fn fuzz_generated(
+    name: &str,
+    mut generate: impl FnMut(&mut fastrand::Rng) -> String,
+    target: impl FnMut(&[u8]),
+) {
+    let mut rng = rng();
+    let mut inputs: Vec<Vec<u8>> = REGRESSIONS.iter().map(|r| r.as_bytes().to_vec()).collect();
+    inputs.extend((0..iterations()).map(|_| generate(&mut rng).into_bytes()));
+    run(name, inputs, target);
+}
+
+/// Runs `target` on each input; a panic fails the test and prints the input that caused it.
+fn run(name: &str, inputs: Vec<Vec<u8>>, mut target: impl FnMut(&[u8])) {
     for input in inputs {
         if catch_unwind(AssertUnwindSafe(|| target(&input))).is_err() {
             panic!(
@@ -264,9 +284,26 @@ fn fuzz_posted_callback_decoder() {
 #[test]
 fn fuzz_managed_accounts_decoder() {
     fuzz("managed accounts", |body| {
-        if let Err(e) = managed_accounts::decode_list(&response(200, HeaderMap::new(), body), None)
-        {
+        let r = response(200, HeaderMap::new(), body);
+        if let Err(e) = managed_accounts::decode_list(&r, None) {
             check_error(&e);
+        }
+        match managed_accounts::actions::decode_add(&r) {
+            Ok(added) => assert!(!added.txid.trim().is_empty()),
+            Err(e) => check_error(&e),
+        }
+        match managed_accounts::actions::decode_action(
+            &r,
+            managed_accounts::actions::PROVISION_MANAGED_ACCOUNT,
+        ) {
+            Ok(action) => assert!(
+                action
+                    .status
+                    .as_deref()
+                    .is_some_and(|s| s.trim().eq_ignore_ascii_case("success")),
+                "only a Success is a success"
+            ),
+            Err(e) => check_error(&e),
         }
     });
 }
@@ -310,28 +347,202 @@ fn fuzz_location_parser() {
     });
 }
 
+/// Pieces of path parameters a user may type or paste: each is accepted, inside a value.
+const SAFE_PATH_PIECES: &[&str] = &[
+    "a", "Z", "0", "9", "-", "_", ".", "~", "%", "%2F", "%2e", "%25", "%%", "?", "#", " ", "&",
+    "=", "+", ":", "@", "é", "中", "😀", "..", "'", "\"", "{", "}",
+];
+
+/// Pieces a path parameter is refused for: separators, controls, invisible characters.
+const REFUSED_PATH_PIECES: &[&str] = &[
+    "/", "\\", "\t", "\n", "\r", "\0", "\u{7f}", "\u{85}", "\u{202e}", "\u{feff}", "\u{200b}",
+];
+
+/// A path parameter: mostly pieces that are accepted, sometimes one that is refused or any
+/// character at all, sometimes far too long.
+fn path_candidate(rng: &mut fastrand::Rng) -> String {
+    let mut value = String::new();
+    for _ in 0..rng.usize(0..=12) {
+        match rng.u8(0..20) {
+            0 => value.push(rng.char(..)),
+            1 => value.push_str(REFUSED_PATH_PIECES[rng.usize(0..REFUSED_PATH_PIECES.len())]),
+            _ => value.push_str(SAFE_PATH_PIECES[rng.usize(0..SAFE_PATH_PIECES.len())]),
+        }
+    }
+    if rng.u8(0..20) == 0 {
+        value = value.repeat(rng.usize(20..60));
+    }
+    value
+}
+
+/// Whether `value` is made of [`SAFE_PATH_PIECES`] only.
+fn only_safe_pieces(value: &str) -> bool {
+    let mut rest = value;
+    while !rest.is_empty() {
+        let Some(piece) = SAFE_PATH_PIECES
+            .iter()
+            .filter(|p| rest.starts_with(**p))
+            .max_by_key(|p| p.len())
+        else {
+            return false;
+        };
+        rest = &rest[piece.len()..];
+    }
+    true
+}
+
 #[test]
-fn fuzz_path_encoder_and_tenant_ids() {
-    fuzz("path", |bytes| {
+fn fuzz_path_encoder() {
+    let (mut accepted, mut total) = (0usize, 0usize);
+    fuzz_generated("path", path_candidate, |bytes| {
         let value = String::from_utf8_lossy(bytes);
-        let _ = validate_tenant_id(&value);
-        if let Ok(encoded) = encode_param("accountname", &value) {
-            assert!(
-                encoded
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)),
-                "only unreserved characters and escapes: {encoded}"
-            );
-            assert_ne!(encoded, ".");
-            assert_ne!(encoded, "..");
-            let decoded = percent_decode(&encoded);
-            assert_eq!(
-                decoded,
-                value.as_bytes(),
-                "the server gets back exactly the value"
-            );
+        total += 1;
+        match encode_param("accountname", &value) {
+            Ok(encoded) => {
+                accepted += 1;
+                assert!(
+                    encoded
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)),
+                    "only unreserved characters and escapes: {encoded}"
+                );
+                let escapes_well_formed = encoded.match_indices('%').all(|(i, _)| {
+                    encoded.as_bytes()[i + 1..]
+                        .iter()
+                        .take(2)
+                        .filter(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b))
+                        .count()
+                        == 2
+                });
+                assert!(escapes_well_formed, "every `%` starts an escape: {encoded}");
+                assert_ne!(encoded, ".");
+                assert_ne!(encoded, "..");
+                assert_eq!(
+                    percent_decode(&encoded),
+                    value.as_bytes(),
+                    "the server gets back exactly the value"
+                );
+                assert!(
+                    !value.contains(['/', '\\']) && !value.chars().any(char::is_control),
+                    "a separator or a control character accepted: {value:?}"
+                );
+                assert!(value.len() <= thingspace::path::MAX_PARAM_LEN);
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), thingspace::ErrorKind::InvalidInput, "{e}");
+                check_error(&e);
+                let typed = only_safe_pieces(&value)
+                    && value.trim() == value
+                    && !value.is_empty()
+                    && value != "."
+                    && value != ".."
+                    && value.len() <= thingspace::path::MAX_PARAM_LEN;
+                assert!(!typed, "a value a user may type refused: {value:?}: {e}");
+            }
         }
     });
+    assert!(
+        accepted * 4 >= total,
+        "too few inputs reach the encoder's assertions: {accepted} of {total}"
+    );
+}
+
+/// A tenant id: a GUID in either case, often broken in one way (a dash moved, a character
+/// changed, added or removed, text around it, groups of other lengths).
+fn tenant_id_candidate(rng: &mut fastrand::Rng) -> String {
+    const HEX: &[u8] = b"0123456789abcdefABCDEF";
+    let mut id: Vec<char> = (0..36)
+        .map(|i| {
+            if [8, 13, 18, 23].contains(&i) {
+                '-'
+            } else {
+                char::from(HEX[rng.usize(0..HEX.len())])
+            }
+        })
+        .collect();
+    let odd = ['g', 'G', '-', '{', '}', ' ', '\0', 'é', '0', '\u{ff10}'];
+    for _ in 0..rng.usize(0..=2) {
+        let len = id.len();
+        match rng.u8(0..7) {
+            0 if len > 1 => {
+                let dash = [8, 13, 18, 23][rng.usize(0..4)].min(len - 2);
+                id.swap(dash, dash + 1);
+            }
+            1 if len > 0 => {
+                let i = rng.usize(0..len);
+                id[i] = if rng.bool() {
+                    odd[rng.usize(0..odd.len())]
+                } else {
+                    rng.char(..)
+                };
+            }
+            2 if len > 0 => {
+                id.remove(rng.usize(0..len));
+            }
+            3 => {
+                let c = char::from(HEX[rng.usize(0..HEX.len())]);
+                id.insert(rng.usize(0..=len), c);
+            }
+            4 => {
+                let text = ["&PageSize=1", " ", "{", "}", "-", "\n"][rng.usize(0..6)];
+                let at = if rng.bool() { 0 } else { len };
+                id.splice(at..at, text.chars());
+            }
+            5 => {
+                // Five hex groups of any lengths.
+                id = (0..5)
+                    .map(|_| {
+                        (0..rng.usize(0..=13))
+                            .map(|_| char::from(HEX[rng.usize(0..HEX.len())]))
+                            .collect::<String>()
+                    })
+                    .collect::<Vec<_>>()
+                    .join("-")
+                    .chars()
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    id.into_iter().collect()
+}
+
+/// Whether `id` is a GUID: 8-4-4-4-12 hex digits.
+fn is_guid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
+#[test]
+fn fuzz_tenant_ids() {
+    let (mut accepted, mut refused) = (0usize, 0usize);
+    fuzz_generated("tenant id", tenant_id_candidate, |bytes| {
+        let id = String::from_utf8_lossy(bytes);
+        match validate_tenant_id(&id) {
+            Ok(()) => {
+                accepted += 1;
+                assert!(is_guid(&id), "accepted, but not 8-4-4-4-12 hex: {id:?}");
+            }
+            Err(e) => {
+                refused += 1;
+                assert!(!is_guid(&id), "a GUID refused: {id:?}: {e}");
+                assert_eq!(e.kind(), thingspace::ErrorKind::InvalidInput, "{e}");
+                assert!(!e.to_string().chars().any(char::is_control), "{e:?}");
+                check_error(&e);
+            }
+        }
+    });
+    let total = accepted + refused;
+    assert!(
+        accepted * 10 >= total && refused * 10 >= total,
+        "both answers are exercised: {accepted} accepted, {refused} refused"
+    );
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {
