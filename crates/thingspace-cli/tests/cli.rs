@@ -544,6 +544,9 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
         "a malformed account: kind Decode, JSON path \"ipPools[0].isDefaultPool\"",
         "engagement ",
         "status PROVISION 2 accounts",
+        "provision with the primary's session: refused",
+        "provisioned as managed-user; listed with status PROVISION: true",
+        "new token requests 0, new logins 1 (the managed user's session)",
         "new token requests 0, new logins 0",
         "a malformed tenant id never leaves the process: ",
         "25 OC leads; Entra token requests: 1",
@@ -557,7 +560,7 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
             "`{line}` missing from the demo:\n{text}"
         );
     }
-    assert_eq!(text.matches("\n== ").count(), 22, "every step ran:\n{text}");
+    assert_eq!(text.matches("\n== ").count(), 23, "every step ran:\n{text}");
     for line in [
         "password: Some(SecretString(\"[redacted]\"))",
         ": mdnZipCode \"",

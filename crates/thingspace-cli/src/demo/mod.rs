@@ -23,7 +23,7 @@ use std::time::Duration;
 use thingspace::{
     Client, Config, ConfigLoader,
     m2m::M2m,
-    mock::MockServer,
+    mock::{MockConfig, MockServer},
     oc::{OcConfig, OperatorConnect},
     subsc::Subsc,
 };
@@ -56,12 +56,21 @@ impl Demo {
     /// pointed at the mock (the environment and ./thingspace.toml are left out so the demo
     /// always hits the mock).
     async fn start() -> Result<Self, CliError> {
-        let server = MockServer::start().await.map_err(CliError::MockStart)?;
+        let server = MockServer::start_with(MockConfig::default().managed_user(
+            subsc::MANAGED,
+            subsc::MANAGED_USER,
+            subsc::MANAGED_PASSWORD,
+        ))
+        .await
+        .map_err(CliError::MockStart)?;
         outln!("ThingSpace mock listening at {}", server.base_url())?;
         let mut loader = ConfigLoader::new()
             .without_env()
             .without_default_file()
-            .set("retry.initial_backoff_ms", "50");
+            .set("retry.initial_backoff_ms", "50")
+            // The managed account's own UWS user, for managed billing.
+            .set("profiles.managed.username", subsc::MANAGED_USER)
+            .set("profiles.managed.password", subsc::MANAGED_PASSWORD);
         for (key, value) in server.settings() {
             loader = loader.set(key, value);
         }
@@ -124,6 +133,7 @@ pub(crate) async fn run() -> Result<(), CliError> {
     receiver.stop().await?;
 
     subsc::managed_accounts(&demo).await?;
+    subsc::add_provision_cancel(&demo).await?;
     operator_connect::leads(&demo).await?;
     replay::record_then_replay(&demo).await?;
     errors::service_errors_carry_their_code(&demo).await?;
