@@ -250,30 +250,57 @@ fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-/// ASP.NET's answer to a request that fails validation: 400, a problem with field messages.
+/// ASP.NET's answer to a request that fails validation: 400, a problem with field messages,
+/// the fields in the order of their first message (as the service validates them).
 fn validation_problem(errors: &[(&str, String)]) -> Response {
-    let mut fields = serde_json::Map::new();
+    let mut fields: Vec<(&str, Vec<&str>)> = Vec::new();
     for (field, message) in errors {
-        let entry = fields
-            .entry((*field).to_owned())
-            .or_insert_with(|| json!([]));
-        if let Some(list) = entry.as_array_mut() {
-            list.push(json!(message));
+        match fields.iter_mut().find(|(f, _)| f == field) {
+            Some((_, messages)) => messages.push(message),
+            None => fields.push((field, vec![message])),
         }
     }
-    let body = json!({
-        "type": "https://tools.ietf.org/html/rfc7231#section-6.5.1",
-        "title": VALIDATION_TITLE,
-        "status": 400,
-        "traceId": format!("00-{:032x}-{:016x}-00", fastrand::u128(..), fastrand::u64(..)),
-        "errors": fields,
-    });
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Problem<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        title: &'static str,
+        status: u16,
+        trace_id: String,
+        errors: InOrder<'a>,
+    }
+    let body = Problem {
+        kind: "https://tools.ietf.org/html/rfc7231#section-6.5.1",
+        title: VALIDATION_TITLE,
+        status: 400,
+        trace_id: format!(
+            "00-{:032x}-{:016x}-00",
+            fastrand::u128(..),
+            fastrand::u64(..)
+        ),
+        errors: InOrder(&fields),
+    };
     (
         StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
+        serde_json::to_string(&body).unwrap_or_default(),
     )
         .into_response()
+}
+
+/// An object whose entries stay in order (a `serde_json::Map` sorts them).
+struct InOrder<'a>(&'a [(&'a str, Vec<&'a str>)]);
+
+impl serde::Serialize for InOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (field, messages) in self.0 {
+            map.serialize_entry(field, messages)?;
+        }
+        map.end()
+    }
 }
 
 /// Whether `id` is a GUID.
