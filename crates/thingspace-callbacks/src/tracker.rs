@@ -61,6 +61,13 @@ pub struct DeviceOutcome {
 }
 
 impl DeviceOutcome {
+    /// The outcome `callback` reports for `device` (the device as the waiter named it): success
+    /// with the response, or failure with the fault. For trackers of your own (such as one
+    /// shared by a fleet through a store).
+    pub fn from_callback(device: DeviceId, callback: Callback) -> Self {
+        Self::new(device, callback)
+    }
+
     fn new(device: DeviceId, callback: Callback) -> Self {
         let outcome = if callback.is_success() {
             Outcome::Success {

@@ -1,0 +1,132 @@
+//! The connection to Redis and the names of the keys the fleet shares.
+
+use std::{fmt, time::Duration};
+
+use redis::aio::ConnectionManager;
+use thingspace_core::DeviceId;
+
+use crate::{RedisSink, RedisTracker};
+
+/// Why the fleet could not use Redis.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FleetError {
+    message: String,
+}
+
+impl FleetError {
+    pub(crate) fn redis(what: &str, e: &redis::RedisError) -> Self {
+        // Redis errors name the command and the server's words, never a value sent.
+        Self {
+            message: format!("{what}: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for FleetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FleetError {}
+
+/// The key names of one fleet: every key starts with its prefix (by default `thingspace`), so
+/// several fleets (or applications) can share a Redis instance.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// The stream of the outcomes posted for `request_id`.
+    pub(crate) fn outcomes(&self, request_id: &str) -> String {
+        format!("{}:outcomes:{request_id}", self.prefix)
+    }
+
+    /// The set of devices of `request_id` whose outcome a waiter already took.
+    pub(crate) fn delivered(&self, request_id: &str) -> String {
+        format!("{}:delivered:{request_id}", self.prefix)
+    }
+}
+
+/// How a device is named in the shared keys: its kind in lower case, then its id.
+pub(crate) fn device_key(device: &DeviceId) -> String {
+    format!("{}:{}", device.kind.to_ascii_lowercase(), device.id)
+}
+
+/// The consumer group of the processes that wait for outcomes.
+pub(crate) const WAITERS: &str = "waiters";
+
+/// A fleet of processes sharing callbacks through one Redis.
+///
+/// Every replica's listener writes each callback to Redis before acknowledging it
+/// ([`RedisFleet::sink`]), and any process awaits the outcomes of its request
+/// ([`RedisFleet::tracker`]), whichever replica received them.
+///
+/// The Redis instance holds device data and must be trusted: reach it over a private network,
+/// with an ACL user (`redis://user:password@host:6379`). Keys expire after
+/// [`RedisFleet::keep_for`] (a day by default).
+#[derive(Clone)]
+pub struct RedisFleet {
+    pub(crate) client: redis::Client,
+    pub(crate) manager: ConnectionManager,
+    pub(crate) keys: Keys,
+    pub(crate) keep_for: Duration,
+    pub(crate) max_outcomes: usize,
+}
+
+impl fmt::Debug for RedisFleet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The connection info can hold an ACL password: only the prefix is shown.
+        f.debug_struct("RedisFleet")
+            .field("prefix", &self.keys.prefix)
+            .field("keep_for", &self.keep_for)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisFleet {
+    /// Connects to the Redis at `url` (`redis://[user:password@]host:port[/db]`), with keys
+    /// under `prefix`.
+    ///
+    /// # Errors
+    /// When the URL is not a Redis URL or the server cannot be reached now (later outages are
+    /// survived: the connection is made again by itself).
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, FleetError> {
+        // The URL may hold a password: neither it nor the parser's words are repeated.
+        let client = redis::Client::open(url).map_err(|_| FleetError {
+            message: "not a Redis URL (redis://[user:password@]host:port[/db])".to_owned(),
+        })?;
+        let manager = ConnectionManager::new(client.clone())
+            .await
+            .map_err(|e| FleetError::redis("could not reach Redis", &e))?;
+        Ok(Self {
+            client,
+            manager,
+            keys: Keys {
+                prefix: prefix.to_owned(),
+            },
+            keep_for: Duration::from_secs(24 * 3600),
+            max_outcomes: 100_000,
+        })
+    }
+
+    /// Keeps a request's outcomes this long after its last callback (default a day).
+    pub fn keep_for(mut self, keep_for: Duration) -> Self {
+        self.keep_for = keep_for.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The sink for each replica's listener: a callback is acknowledged only once it is in
+    /// Redis; while Redis is unreachable the listener answers 503 and ThingSpace sends it again.
+    pub fn sink(&self) -> RedisSink {
+        RedisSink::new(self.clone())
+    }
+
+    /// The tracker of this process: [`RedisTracker::wait`] receives the outcomes of a request
+    /// whichever replica received them.
+    pub fn tracker(&self) -> RedisTracker {
+        RedisTracker::new(self.clone())
+    }
+}

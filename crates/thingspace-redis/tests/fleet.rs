@@ -1,0 +1,216 @@
+//! The fleet against a real Redis on 127.0.0.1 (started here, on a free port, and stopped):
+//! callbacks received by any replica, each device's outcome awaited once from any process.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use serde_json::json;
+use thingspace_callbacks::{Credentials, Listener, RunningListener, WaitError};
+use thingspace_core::DeviceId;
+use thingspace_redis::RedisFleet;
+
+const USER: &str = "ts-callbacks";
+const PASSWORD: &str = "fleet-callback-secret";
+
+/// A redis-server of this test's own, stopped when dropped.
+struct Redis {
+    child: Child,
+    url: String,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server (`cargo xtask test` installs it; or apt-get install redis-server)",
+            );
+        Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn fleet(&self, prefix: &str) -> RedisFleet {
+        for _ in 0..200 {
+            if let Ok(fleet) = RedisFleet::connect(&self.url, prefix).await {
+                return fleet;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not come up at {}", self.url);
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn replica(fleet: &RedisFleet) -> RunningListener {
+    Listener::builder(Credentials::new(USER, PASSWORD))
+        .sink(fleet.sink())
+        .build()
+        .bind("127.0.0.1:0")
+        .await
+        .expect("listening")
+}
+
+fn message(request: &str, device: &str, status: &str, count: u64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "username": USER, "password": PASSWORD, "requestId": request,
+        "deviceIds": [{"id": device, "kind": "IMEI"}],
+        "deviceResponse": {"activateResponse": {"servicePlan": "M2MPlan"}},
+        "status": status, "callbackCount": count, "maxCallbackThreshold": 4
+    }))
+    .unwrap_or_default()
+}
+
+async fn post(to: &RunningListener, body: Vec<u8>) -> u16 {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("http://{}/", to.local_addr()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+fn imei(id: &str) -> DeviceId {
+    DeviceId::new("imei", id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_received_by_any_replica_reach_the_waiter_once() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("t1").await;
+    let (a, b) = (replica(&fleet).await, replica(&fleet).await);
+    // One outcome before anyone waits, on replica A.
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    // The waiter runs in "another process": its own connection.
+    let waiter = redis.fleet("t1").await.tracker();
+    let mut outcomes = waiter
+        .wait("r", [imei("1"), imei("2"), imei("3")])
+        .timeout(Duration::from_secs(30));
+    // The rest on either replica, each resent to the other one at once.
+    let sends = [
+        (&a, "2", "Success", 1),
+        (&b, "2", "Success", 2),
+        (&b, "3", "Failed", 1),
+        (&a, "3", "Failed", 2),
+    ]
+    .map(|(to, id, status, count)| post(to, message("r", id, status, count)));
+    let statuses = futures_util::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let mut seen = Vec::new();
+    while let Some(outcome) = outcomes.next().await {
+        let outcome = outcome.expect("every device in time");
+        seen.push((outcome.device.id.clone(), outcome.is_success()));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("1".into(), true), ("2".into(), true), ("3".into(), false)],
+        "each device once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_waiter_gets_the_rest_and_a_second_waiter_gets_nothing_twice() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("t2").await;
+    let a = replica(&fleet).await;
+    let devices = [imei("1"), imei("2"), imei("3")];
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    {
+        let mut first = fleet.tracker().wait("r", devices.clone());
+        let got = first
+            .next()
+            .await
+            .and_then(Result::ok)
+            .expect("the first device");
+        assert_eq!(got.device.id, "1");
+        // The first waiter stops here (a restart).
+    }
+    assert_eq!(post(&a, message("r", "2", "Success", 1)).await, 200);
+    assert_eq!(
+        post(&a, message("r", "1", "Success", 2)).await,
+        200,
+        "a resend"
+    );
+    let mut second = fleet
+        .tracker()
+        .wait("r", devices.clone())
+        .timeout(Duration::from_secs(30));
+    let got = second
+        .next()
+        .await
+        .and_then(Result::ok)
+        .expect("the second device");
+    assert_eq!(
+        got.device.id, "2",
+        "device 1 was delivered before the restart"
+    );
+    assert_eq!(post(&a, message("r", "3", "Success", 1)).await, 200);
+    let got = second
+        .next()
+        .await
+        .and_then(Result::ok)
+        .expect("the third device");
+    assert_eq!(got.device.id, "3");
+    assert!(second.next().await.is_none(), "every device reported");
+
+    // A wait for a request whose devices all reported elsewhere ends at once, empty.
+    let mut third = fleet
+        .tracker()
+        .wait("r", devices)
+        .timeout(Duration::from_secs(30));
+    assert!(third.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503() {
+    let mut redis = Redis::start();
+    let fleet = redis.fleet("t3").await;
+    let a = replica(&fleet).await;
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    let mut wait = fleet
+        .tracker()
+        .wait("r", [imei("1"), imei("2")])
+        .timeout(Duration::from_secs(2));
+    assert!(wait.next().await.and_then(Result::ok).is_some());
+    match wait.next().await {
+        Some(Err(WaitError::TimedOut { pending, .. })) => assert_eq!(pending, [imei("2")]),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    // Redis goes away: the listener refuses with 503, so ThingSpace sends the callback again.
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    assert_eq!(post(&a, message("r", "2", "Success", 1)).await, 503);
+    assert_eq!(a.stats().unavailable, 1);
+}
