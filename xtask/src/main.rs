@@ -30,8 +30,9 @@ Commands:
            serde_json, the mock in a separate process); figures in target/bench/ (or DIR);
            fails when a target is missed (never in --smoke); --only runs some scenarios (1-6)
   fuzz [--iterations N] [--seed S]
-           run the decoder, Location and path fuzzers longer than CI does (default 200000
-           mutants per target)
+           run the fuzzers longer than CI does (default 200000 inputs per target): the
+           decoders, the Location parser, the path encoder, the tenant-id check and the
+           environment reader (tests/tests/fuzz.rs), and the CLI's CSV and table writers
   help     this text
 ";
 
@@ -93,6 +94,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
+    ensure_redis_server()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     crate_layers()?;
     fixtures(&["--check".to_owned()])?;
@@ -203,6 +205,51 @@ fn fixtures(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The fleet crate's tests start a real `redis-server` on a free loopback port: installed here,
+/// from Debian's packages, when the machine lacks it.
+fn ensure_redis_server() -> Result<(), String> {
+    let present = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present("redis-server") {
+        return Ok(());
+    }
+    eprintln!("xtask: redis-server is missing; installing it (apt-get install redis-server)");
+    let apt = |args: &[&str]| {
+        let (program, rest): (&str, Vec<&str>) = if running_as_root() {
+            ("apt-get", args.to_vec())
+        } else {
+            ("sudo", [&["apt-get"][..], args].concat())
+        };
+        Command::new(program)
+            .args(rest)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !apt(&["install", "-y", "-q", "redis-server"]) {
+        let _ = apt(&["update", "-q"]);
+        let _ = apt(&["install", "-y", "-q", "redis-server"]);
+    }
+    if present("redis-server") {
+        Ok(())
+    } else {
+        Err("redis-server is needed by the fleet tests and could not be installed: install it (apt-get install redis-server)".to_owned())
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
 /// Each crate's modules form layers (see `layers.rs`): every crate under `crates/`, then
 /// `tests/` and `xtask/`.
 fn crate_layers() -> Result<(), String> {
@@ -245,7 +292,14 @@ fn bench(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Runs the fuzz targets (tests/tests/fuzz.rs) with many more mutants than CI.
+/// The fuzz targets, as `cargo test` arguments: the SDK's (decoders, parsers, encoders, the
+/// environment reader) and the CLI's (its CSV and table writers, unit tests of the binary).
+const FUZZ_TARGETS: &[&[&str]] = &[
+    &["-p", "thingspace-tests", "--test", "fuzz"],
+    &["-p", "thingspace-cli", "--bin", "thingspace", "output::fuzz::"],
+];
+
+/// Runs the fuzz targets with many more inputs than CI.
 fn fuzz(args: &[String]) -> Result<(), String> {
     let mut iterations = "200000".to_owned();
     let mut seed = None;
@@ -262,32 +316,31 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             "--iterations must be a whole number above 0, not `{iterations}` (0 would fuzz nothing)"
         ));
     }
-    // The settings go to the child's environment only.
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "test",
-            "--release",
-            "-p",
-            "thingspace-tests",
-            "--test",
-            "fuzz",
-        ])
-        .env("THINGSPACE_FUZZ_ITERATIONS", &iterations)
-        .current_dir(root());
-    if let Some(seed) = seed {
-        command.env("THINGSPACE_FUZZ_SEED", seed);
+    eprintln!("xtask: fuzzing with {iterations} inputs per target");
+    for target in FUZZ_TARGETS {
+        // The settings go to the child's environment only.
+        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut command = Command::new(cargo);
+        command
+            .args(["test", "--release"])
+            .args(*target)
+            .env("THINGSPACE_FUZZ_ITERATIONS", &iterations)
+            .current_dir(root());
+        if let Some(seed) = &seed {
+            command.env("THINGSPACE_FUZZ_SEED", seed);
+        }
+        eprintln!("xtask: cargo test --release {}", target.join(" "));
+        let status = command
+            .status()
+            .map_err(|e| format!("could not run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "a fuzz target of `{}` failed: the panic message shows the input; add it to REGRESSIONS in tests/tests/fuzz.rs, or as a case of a unit test",
+                target.join(" ")
+            ));
+        }
     }
-    eprintln!("xtask: fuzzing with {iterations} mutants per target");
-    let status = command
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("a fuzz target failed: the panic message shows the input; add it to REGRESSIONS in tests/tests/fuzz.rs".to_owned())
-    }
+    Ok(())
 }
 
 /// Runs every example of the facade (built by `cargo test --workspace --all-targets`) against
