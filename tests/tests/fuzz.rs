@@ -1,5 +1,6 @@
-//! Fuzzing of every response decoder, the Location parser, the path encoder and the tenant-id
-//! check.
+//! Fuzzing of every response decoder, the Location parser, the path encoder, the tenant-id
+//! check and the environment reader (the CLI's CSV and table writers are fuzzed in the CLI
+//! crate, `output::fuzz`).
 //!
 //! A mutation fuzzer that runs on the stable toolchain: valid seeds are mutated at random
 //! (bytes flipped, tokens such as `null` or `1e999` spliced in, ranges cut or doubled) and fed
@@ -562,4 +563,170 @@ fn percent_decode(s: &str) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// Names of environment variables: this program's (and near misses), and others.
+const ENV_KEYS: &[&[u8]] = &[
+    b"THINGSPACE_BASE_URL",
+    b"THINGSPACE_TOKEN_URL",
+    b"THINGSPACE_CLIENT_ID",
+    b"THINGSPACE_CLIENT_SECRET",
+    b"THINGSPACE_USERNAME",
+    b"THINGSPACE_PASSWORD",
+    b"THINGSPACE_SCOPE",
+    b"THINGSPACE_TIMEOUT_SECS",
+    b"THINGSPACE_MAX_BODY_BYTES",
+    b"THINGSPACE_RETRY__MAX_ATTEMPTS",
+    b"THINGSPACE_RETRY__INITIAL_BACKOFF_MS",
+    b"THINGSPACE_RETRY__MAX_BACKOFF_MS",
+    b"THINGSPACE_RETRY__DEADLINE_SECS",
+    b"THINGSPACE_RETRY_MAX_ATTEMPTS",
+    b"THINGSPACE_RETRY",
+    b"THINGSPACE_OC__BASE_URL",
+    b"THINGSPACE_OC__TOKEN_URL",
+    b"THINGSPACE_OC__CLIENT_ID",
+    b"THINGSPACE_OC__CLIENT_SECRET",
+    b"THINGSPACE_OC__SCOPE",
+    b"THINGSPACE_OC__RETRY__MAX_ATTEMPTS",
+    b"THINGSPACE_OC_CLIENT_ID",
+    b"THINGSPACE_PROFILES__OPS__USERNAME",
+    b"THINGSPACE_PROFILES__OPS__PASSWORD",
+    b"THINGSPACE_PASSWORD__X",
+    b"THINGSPACE_LOG",
+    b"THINGSPACE_",
+    b"THINGSPACE___",
+    b"THINGSPACE_.",
+    b"thingspace_password",
+    b"FOO",
+    b"PATH",
+    b"\xffTHINGSPACE_X",
+];
+
+/// Values of environment variables, mutated before use.
+const ENV_VALUES: &[&[u8]] = &[
+    b"",
+    b" ",
+    b"0",
+    b"-1",
+    b"1e999",
+    b"NaN",
+    b"inf",
+    b"0.25",
+    b"18446744073709551616",
+    b"0000123456",
+    b"https://me:pw@h:99999/api",
+    b"http://127.0.0.1:1/api",
+    b"https://[::1/api",
+    b"https://h/api?x=1#f",
+    b"not a url",
+    b"true",
+    b"[1]",
+    b"{a=1}",
+    b"\xff\xfe",
+    b"a\0b",
+    b"\x1b[31m",
+    "é\u{202e}".as_bytes(),
+];
+
+/// What every value of a secret carries, to be looked for in what is printed.
+const SECRET_MARK: &[u8] = b"s3cr3t-";
+
+/// An environment: a few variables, names mostly this program's, values anything (invalid
+/// UTF-8 included); the values of secrets are marked. `THINGSPACE_CONFIG` is left out: it
+/// names a file to read.
+fn environment(rng: &mut fastrand::Rng) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut vars = Vec::new();
+    for _ in 0..rng.usize(0..=6) {
+        let key = match rng.u8(0..10) {
+            0 => (0..rng.usize(0..12)).map(|_| rng.u8(..)).collect(),
+            1 => {
+                let mut key = b"THINGSPACE_".to_vec();
+                key.extend((0..rng.usize(0..8)).map(|_| rng.u8(..)));
+                key
+            }
+            _ => ENV_KEYS[rng.usize(0..ENV_KEYS.len())].to_vec(),
+        };
+        if key == b"THINGSPACE_CONFIG" {
+            continue;
+        }
+        let base = ENV_VALUES[rng.usize(0..ENV_VALUES.len())];
+        let mut value = if rng.bool() {
+            mutate(rng, base)
+        } else {
+            base.to_vec()
+        };
+        let upper = String::from_utf8_lossy(&key).to_ascii_uppercase();
+        if upper.contains("SECRET") || upper.contains("PASSWORD") {
+            value.splice(0..0, SECRET_MARK.iter().copied());
+        }
+        vars.push((key, value));
+    }
+    vars
+}
+
+/// The environment reader, on variables as the operating system gives them (any bytes, through
+/// `ConfigLoader::env_vars_os`, never the process's own environment): it never panics, fails
+/// only with `ErrorKind::Config`, and never prints a secret's value.
+#[cfg(unix)]
+#[test]
+fn fuzz_environment_reader() {
+    use std::{ffi::OsString, os::unix::ffi::OsStringExt};
+    use thingspace::{ConfigLoader, oc::OcConfig};
+
+    let mark = String::from_utf8_lossy(SECRET_MARK).into_owned();
+    let no_secret = |what: &str, text: String| {
+        assert!(!text.contains(&mark), "a secret in {what}: {text}");
+    };
+    let check = |e: &Error| {
+        assert_eq!(e.kind(), thingspace::ErrorKind::Config, "{e}");
+        check_error(e);
+        no_secret("an error", format!("{e} {e:?}"));
+    };
+    let (mut settings, mut refused) = (0usize, 0usize);
+    let mut rng = rng();
+    for _ in 0..iterations() {
+        let vars = environment(&mut rng);
+        let input = format!(
+            "{:?}",
+            vars.iter()
+                .map(|(k, v)| (String::from_utf8_lossy(k), String::from_utf8_lossy(v)))
+                .collect::<Vec<_>>()
+        );
+        let os_vars = vars
+            .into_iter()
+            .map(|(k, v)| (OsString::from_vec(k), OsString::from_vec(v)));
+        let read = catch_unwind(AssertUnwindSafe(|| {
+            let loaded = ConfigLoader::new()
+                .without_default_file()
+                .env_vars_os(os_vars)
+                .load();
+            let loaded = match loaded {
+                Ok(loaded) => loaded,
+                Err(e) => return check(&e),
+            };
+            no_secret("the loaded layers", format!("{loaded:?}"));
+            match loaded.thingspace() {
+                Ok(config) => {
+                    settings += 1;
+                    no_secret("the settings", format!("{config:?}"));
+                }
+                Err(e) => {
+                    refused += 1;
+                    check(&e);
+                }
+            }
+            match OcConfig::load(&loaded) {
+                Ok(oc) => no_secret("the OC settings", format!("{oc:?}")),
+                Err(e) => check(&e),
+            }
+        }));
+        assert!(read.is_ok(), "the environment reader failed on {input}");
+    }
+    eprintln!("environments: {settings} read, {refused} refused");
+    if iterations() >= 100 {
+        assert!(
+            settings * 10 >= iterations() && refused * 10 >= iterations(),
+            "both answers are exercised: {settings} read, {refused} refused"
+        );
+    }
 }

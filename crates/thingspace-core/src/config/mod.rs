@@ -26,6 +26,7 @@
 
 use std::{
     collections::BTreeMap,
+    ffi::OsString,
     fmt,
     path::{Path, PathBuf},
     time::Duration,
@@ -344,7 +345,7 @@ impl ConfigBuilder {
 pub struct ConfigLoader {
     file: Option<PathBuf>,
     default_file: bool,
-    env: Option<Vec<(String, String)>>,
+    env: Option<Vec<(OsString, OsString)>>,
     use_process_env: bool,
     overrides: Vec<(String, String)>,
 }
@@ -355,10 +356,16 @@ impl fmt::Debug for ConfigLoader {
         let keys = |pairs: &[(String, String)]| -> Vec<String> {
             pairs.iter().map(|(k, _)| k.clone()).collect()
         };
+        let env_keys = |pairs: &[(OsString, OsString)]| -> Vec<String> {
+            pairs
+                .iter()
+                .map(|(k, _)| k.to_string_lossy().into_owned())
+                .collect()
+        };
         f.debug_struct("ConfigLoader")
             .field("file", &self.file)
             .field("default_file", &self.default_file)
-            .field("env_keys", &self.env.as_deref().map(keys))
+            .field("env_keys", &self.env.as_deref().map(env_keys))
             .field("use_process_env", &self.use_process_env)
             .field("override_keys", &keys(&self.overrides))
             .finish()
@@ -402,11 +409,24 @@ impl ConfigLoader {
     }
 
     /// Reads the environment layer from these variables instead of the process environment.
-    pub fn env_vars<I, K, V>(mut self, vars: I) -> Self
+    pub fn env_vars<I, K, V>(self, vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
+    {
+        self.env_vars_os(vars.into_iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    /// As [`env_vars`](Self::env_vars), from variables as the operating system gives them
+    /// (`std::env::vars_os()`, a snapshot taken by the caller), which need not be UTF-8. They
+    /// are read as the process environment is: only `THINGSPACE_*` variables count, and
+    /// [`load`](Self::load) fails naming one that is not UTF-8, never quoting its value.
+    pub fn env_vars_os<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<OsString>,
+        V: Into<OsString>,
     {
         self.env = Some(
             vars.into_iter()
@@ -426,10 +446,11 @@ impl ConfigLoader {
     /// Reads every layer.
     ///
     /// # Errors
-    /// A configuration file that was named but cannot be read or parsed.
+    /// A configuration file that was named but cannot be read or parsed; a `THINGSPACE_*`
+    /// variable that is not UTF-8.
     pub fn load(self) -> Result<LoadedConfig> {
         let env: Vec<(String, String)> = match self.env {
-            Some(vars) => vars,
+            Some(vars) => own_variables(vars.into_iter())?,
             None if self.use_process_env => own_variables(std::env::vars_os())?,
             None => Vec::new(),
         };
@@ -538,7 +559,7 @@ fn readable_by_others(_: &Path) -> bool {
 /// left alone, whatever it holds; one of ours that is not UTF-8 is an error naming it, never
 /// quoting it (it may be a password).
 fn own_variables(
-    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    vars: impl Iterator<Item = (OsString, OsString)>,
 ) -> Result<Vec<(String, String)>> {
     let mut own = Vec::new();
     for (key, value) in vars {
@@ -890,6 +911,30 @@ mod environment_tests {
             "{text}"
         );
         assert_eq!(e.kind(), crate::ErrorKind::Config);
+    }
+
+    #[test]
+    fn variables_given_as_the_os_gives_them_are_read_as_the_process_environment_is() {
+        let loaded = ConfigLoader::new()
+            .without_default_file()
+            .env_vars_os([
+                var(b"FOO", b"\xff"),
+                var(b"THINGSPACE_CLIENT_ID", b"0042"),
+            ])
+            .load()
+            .and_then(|l| l.thingspace())
+            .expect("unrelated variables are left alone");
+        assert_eq!(loaded.client_id.as_deref(), Some("0042"));
+        let e = ConfigLoader::new()
+            .without_default_file()
+            .env_vars_os([var(b"THINGSPACE_PASSWORD", b"secret\xff")])
+            .load()
+            .expect_err("not UTF-8");
+        let text = format!("{e} {e:?}");
+        assert!(
+            text.contains("THINGSPACE_PASSWORD") && !text.contains("secret"),
+            "{text}"
+        );
     }
 }
 
