@@ -319,6 +319,9 @@ fn progress_text(items: u64, pages: u64) -> String {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
