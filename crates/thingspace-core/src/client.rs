@@ -88,6 +88,7 @@ impl Client {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a credential is missing or a URL is insecure.
     #[cfg(feature = "reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
     pub fn thingspace(config: &Config) -> Result<Self> {
         let transport = crate::transport::ReqwestTransport::new()?
             .with_max_body_bytes(usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX));
@@ -97,7 +98,7 @@ impl Client {
     /// A ThingSpace client from configuration, on the given transport.
     ///
     /// The bearer token and the M2M session are obtained on first use and renewed
-    /// automatically ([`ThingSpaceAuth`]); the caller never handles a token.
+    /// automatically ([`ThingSpaceAuth`](crate::ThingSpaceAuth)); the caller never handles a token.
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a credential is missing; [`ErrorKind::Insecure`](crate::ErrorKind::Insecure) when a URL
