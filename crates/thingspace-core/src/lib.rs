@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![deny(missing_debug_implementations)]
 
@@ -24,6 +25,7 @@ pub mod transport;
 pub mod urls;
 
 #[cfg(any(test, feature = "mock"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use auth::MockAuthProvider;
 pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
 pub use budget::Budget;
@@ -42,13 +44,16 @@ pub use request::ApiRequest;
 pub use retry::{Idempotency, RetryPolicy};
 pub use secret::SecretString;
 #[cfg(any(test, feature = "mock"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use transport::MockTransport;
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use transport::ReqwestTransport;
 pub use transport::{SharedTransport, Transport};
 
 // Re-exported so family crates and users name the same versions.
 pub use http;
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use reqwest;
 pub use url;

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![deny(missing_debug_implementations)]
 
@@ -6,23 +7,28 @@ pub use thingspace_core::*;
 
 /// The M2M family: accounts, leads, states and services.
 #[cfg(feature = "m2m")]
+#[cfg_attr(docsrs, doc(cfg(feature = "m2m")))]
 pub use thingspace_m2m as m2m;
 
 /// The subsc family: managed accounts.
 #[cfg(feature = "subsc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "subsc")))]
 pub use thingspace_subsc as subsc;
 
 /// The Operator Connect family: OC leads.
 #[cfg(feature = "oc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oc")))]
 pub use thingspace_oc as oc;
 
 /// The embedded mock server.
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use thingspace_mock as mock;
 
 /// The callback listener: receives, checks, keeps and deduplicates ThingSpace's callbacks, and
 /// awaits each device's outcome.
 #[cfg(feature = "callbacks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]
 pub use thingspace_callbacks as callbacks;
 
 /// Configuration for examples and first steps: the configured services when credentials are
@@ -33,6 +39,7 @@ pub use thingspace_callbacks as callbacks;
 /// # Errors
 /// A configuration error, or a mock that could not start.
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub async fn load_or_mock() -> Result<(LoadedConfig, Option<thingspace_mock::MockServer>)> {
     let loaded = ConfigLoader::new().load()?;
     let configured = loaded.thingspace()?.client_id.is_some()
