@@ -432,7 +432,10 @@ impl<'a> TasksApi<'a> {
     /// - the error of a read, as [`get`](Self::get) (each read is retried as any GET).
     pub async fn wait_with(&self, id: &str, how: &TaskWait) -> Result<TaskOutput> {
         let started = tokio::time::Instant::now();
-        let deadline = started + how.timeout;
+        // A timeout too long to add is a wait without end, in practice.
+        let deadline = started
+            .checked_add(how.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(100 * 365 * 86_400));
         let mut interval = how.initial_interval;
         loop {
             let task = self.get(id).await?;
