@@ -195,12 +195,16 @@ pub(crate) fn report_lines(err: &(dyn std::error::Error + 'static)) -> Vec<Strin
     lines
 }
 
-/// `text` on one line: line breaks and other control characters become spaces.
+/// `text` on one line: line breaks and other control characters become spaces; what else a
+/// terminal would act on (bidirectional overrides, from the service's messages an error
+/// quotes) is written as a visible escape.
 fn flat(text: &str) -> String {
-    text.trim()
+    let flat: String = text
+        .trim()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+        .collect();
+    terminal_safe(&flat)
 }
 
 /// `text` cut to `limit` characters, the last of them `…` when cut.
@@ -336,6 +340,20 @@ mod tests {
                 .all(|l| l.chars().count() <= MAX_CAUSE_CHARS + 13)
         );
         assert!(lines.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn server_text_in_an_error_cannot_drive_the_terminal() {
+        let inner = Error::new(
+            ErrorKind::Api,
+            "task failed: Error: \u{202e}gnp.exe\u{1b}[2J",
+        );
+        let err = CliError::from(Error::new(ErrorKind::Api, "failed").with_source(inner));
+        let lines = report_lines(&err);
+        assert_eq!(
+            lines[1], "  caused by: task failed: Error: \\u{202e}gnp.exe [2J",
+            "{lines:?}"
+        );
     }
 
     #[test]
