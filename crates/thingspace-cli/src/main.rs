@@ -6,6 +6,7 @@ mod error;
 mod list;
 mod listen;
 mod managed;
+mod oc;
 mod output;
 mod safe_text;
 mod wait;
@@ -20,14 +21,12 @@ use clap::{Parser, Subcommand};
 use thingspace::{
     Client, ConfigLoader, Error, LoadedConfig,
     m2m::{Activation, DeviceFilter, DeviceId, Listener, ListenerConfig, M2m, StateChange},
-    oc::{OcConfig, OperatorConnect, leads::MAX_PAGE_SIZE},
 };
 
 use crate::{
     error::CliError,
     output::{
-        DEVICE_COLUMNS, Format, JsonFormat, LEAD_COLUMNS, ListWriter, StatesFormat, out, outln,
-        print_json,
+        DEVICE_COLUMNS, Format, LEAD_COLUMNS, ListWriter, StatesFormat, out, outln, print_json,
     },
 };
 
@@ -142,7 +141,7 @@ enum Command {
     /// --client-id and --username do not apply.
     Oc {
         #[command(subcommand)]
-        command: OcCommand,
+        command: oc::OcCommand,
     },
     /// Start the embedded mock server and run every flow of the SDK against it.
     Demo,
@@ -296,54 +295,6 @@ enum CallbacksCommand {
         /// Append the callbacks to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum OcCommand {
-    /// Operator Connect leads.
-    Leads {
-        #[command(subcommand)]
-        command: OcLeadsCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum OcLeadsCommand {
-    /// Print the lead of one customer tenant (an empty array when there is none).
-    Get {
-        /// The customer's Microsoft tenant id (a GUID).
-        ms_tenant_id: String,
-    },
-    /// List every lead of the operator, page after page (pages are numbered, so leads added
-    /// or removed during a listing can shift from one page to another).
-    List {
-        /// Leads per page (1 to 20000).
-        #[arg(
-            long,
-            default_value_t = 1000,
-            value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE))
-        )]
-        page_size: u32,
-        /// Start at this page (from 1; the `--page` printed when a listing fails).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-        page: u32,
-        /// Stop after this many leads.
-        #[arg(long, value_name = "N")]
-        limit: Option<u64>,
-        /// Ask the service to check whether each customer is online (`checkOnline`);
-        /// `--check-online=false` asks it not to; left out, the service's default applies.
-        #[arg(
-            long,
-            value_name = "BOOL",
-            num_args = 0..=1,
-            require_equals = true,
-            default_missing_value = "true"
-        )]
-        check_online: Option<bool>,
-        /// Output format.
-        #[arg(long, short, value_enum, default_value = "json")]
-        output: JsonFormat,
     },
 }
 
@@ -706,43 +657,8 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
         Command::ManagedAccounts { command } => {
             managed::run(command, sessions.client(&cli.loader().load()?)?).await
         }
-        Command::Oc {
-            command: OcCommand::Leads { command },
-        } => {
-            let oc = OperatorConnect::from_config(&OcConfig::load(&cli.loader().load()?)?)?;
-            match command {
-                OcLeadsCommand::Get { ms_tenant_id } => {
-                    print_json(&oc.leads().get(ms_tenant_id).await?)
-                }
-                OcLeadsCommand::List {
-                    page_size,
-                    page,
-                    limit,
-                    check_online,
-                    output,
-                } => {
-                    let format = Format::from(*output);
-                    let mut leads = oc.leads();
-                    if let Some(check) = check_online {
-                        leads = leads.check_online(*check);
-                    }
-                    let pages = leads.pages_from(*page_size, *page)?;
-                    let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format, &[]);
-                    let listed =
-                        list::print_pages(pages, writer, *limit, ListWriter::write_json).await?;
-                    list::end_listing(listed, *limit, format, |cursor| {
-                        let mut words = cli.command_words(false);
-                        let page_size = page_size.to_string();
-                        let rest = ["oc", "leads", "list", "--page-size", &page_size];
-                        words.extend(rest.map(str::to_owned));
-                        if let Some(check) = check_online {
-                            words.push(format!("--check-online={check}"));
-                        }
-                        words.extend(["--page", cursor].map(str::to_owned));
-                        words
-                    })
-                }
-            }
+        Command::Oc { command } => {
+            oc::run(command, &cli.loader().load()?, cli.command_words(false)).await
         }
     }
 }

@@ -1653,3 +1653,158 @@ async fn managed_accounts_add_then_provision_and_cancel_as_the_managed_profile()
         "an unknown profile is a configuration error"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oc_lead_create_then_convert_wait_prints_the_customer() {
+    const TENANT: &str = "0c0ffee0-1234-4abc-8def-0123456789ab";
+    let server = MockServer::start().await.expect("mock");
+    let out = run(
+        &server,
+        &[
+            "oc",
+            "leads",
+            "create",
+            "--tenant",
+            TENANT,
+            "--company",
+            "Cli Co",
+        ],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lead: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(lead["tenantId"], TENANT);
+    assert_eq!(lead["contactDetails"][0]["companyName"], "Cli Co");
+
+    // The same create again: the service's messages, one line each, status 5.
+    let out = run(
+        &server,
+        &[
+            "oc",
+            "leads",
+            "create",
+            "--tenant",
+            TENANT,
+            "--company",
+            "Cli Co",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("This MsTenant already exists as an UMP lead!")
+            && err.contains("Company name is already used for an UMP lead."),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = run(
+        &server,
+        &[
+            "oc",
+            "leads",
+            "convert",
+            TENANT,
+            "--short-name",
+            "Cli_Co",
+            "--full-name",
+            "Cli Company",
+            "--wait",
+        ],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (task, output) = stdout
+        .split_once('\n')
+        .expect("the task id, then the output");
+    let task: String = serde_json::from_str(task).expect("the task id");
+    assert!(task.starts_with("wst_"), "{task}");
+    let output: serde_json::Value = serde_json::from_str(output).expect("json");
+    let guid = output["umpCustomerGuid"].as_str().expect("umpCustomerGuid");
+    assert!(err.contains(&format!("waiting for task {task}")), "{err}");
+    assert_eq!(
+        server.oc_lead(TENANT).expect("lead")["umpCustomerGuid"],
+        guid,
+        "the lead became the customer"
+    );
+
+    let out = run(&server, &["oc", "customers", "list"]).await;
+    assert!(out.status.success());
+    let customers: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        customers
+            .iter()
+            .any(|c| c["UmpCustomerGuid"] == guid && c["CustomerShortName"] == "Cli_Co"),
+        "{customers:?}"
+    );
+    let out = run(&server, &["oc", "tasks", "get", &task]).await;
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(done["status"], "CompletedSuccess");
+    let out = run(&server, &["oc", "numbers", "list", TENANT]).await;
+    let numbers: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(numbers.len(), server.oc_numbers(TENANT).len());
+    assert!(!numbers.is_empty());
+
+    // A short name the service would refuse is refused before anything is sent.
+    server.reset_counts();
+    let out = run(
+        &server,
+        &[
+            "oc",
+            "leads",
+            "convert",
+            TENANT,
+            "--short-name",
+            "no",
+            "--full-name",
+            "X",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 to 15 letters, digits or `_`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server.count(Route::EntraToken) + server.count(Route::OcLeads),
+        0
+    );
+    assert_eq!(server.count(Route::OcLeadConvert), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oc_convert_wait_of_a_failed_task_exits_5_with_its_messages() {
+    const TENANT: &str = "f94238e5-4f2c-4e1b-8125-2d27122ca75f";
+    let server = MockServer::start().await.expect("mock");
+    server.fail_next_oc_task(&["Provisioning refused\u{1b}[2J by the Live Platform"]);
+    let out = run(
+        &server,
+        &[
+            "oc",
+            "leads",
+            "convert",
+            TENANT,
+            "--short-name",
+            "SIPTest",
+            "--full-name",
+            "SIP Test",
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("failed: Error: Provisioning refused [2J by the Live Platform"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+    let task: String = serde_json::from_slice(&out.stdout).expect("the task id was printed");
+    assert!(task.starts_with("wst_"));
+}
