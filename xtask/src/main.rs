@@ -296,7 +296,13 @@ fn bench(args: &[String]) -> Result<(), String> {
 /// environment reader) and the CLI's (its CSV and table writers, unit tests of the binary).
 const FUZZ_TARGETS: &[&[&str]] = &[
     &["-p", "thingspace-tests", "--test", "fuzz"],
-    &["-p", "thingspace-cli", "--bin", "thingspace", "output::fuzz::"],
+    &[
+        "-p",
+        "thingspace-cli",
+        "--bin",
+        "thingspace",
+        "output::fuzz::",
+    ],
 ];
 
 /// Runs the fuzz targets with many more inputs than CI.

@@ -166,7 +166,10 @@ fn check_csv_field(value: &str) {
 
 fn check_terminal_text(value: &str, width: usize) {
     let safe = terminal_safe(value);
-    assert!(!safe.contains(drives_a_terminal), "{value:?} shown as {safe:?}");
+    assert!(
+        !safe.contains(drives_a_terminal),
+        "{value:?} shown as {safe:?}"
+    );
     if !value.contains(drives_a_terminal) {
         assert_eq!(safe, value, "harmless text is shown as it is");
     }

@@ -917,10 +917,7 @@ mod environment_tests {
     fn variables_given_as_the_os_gives_them_are_read_as_the_process_environment_is() {
         let loaded = ConfigLoader::new()
             .without_default_file()
-            .env_vars_os([
-                var(b"FOO", b"\xff"),
-                var(b"THINGSPACE_CLIENT_ID", b"0042"),
-            ])
+            .env_vars_os([var(b"FOO", b"\xff"), var(b"THINGSPACE_CLIENT_ID", b"0042")])
             .load()
             .and_then(|l| l.thingspace())
             .expect("unrelated variables are left alone");
