@@ -29,8 +29,20 @@ fn seeds() -> Vec<&'static str> {
         .collect();
     seeds.push("<html><body>502 Bad Gateway</body></html>");
     seeds.extend(DEVICE_ACTION_SEEDS);
+    seeds.extend(OC_ONBOARDING_SEEDS);
     seeds
 }
+
+/// The answers of Operator Connect onboarding: a created lead, a conversion's task id, tasks,
+/// numbers, customers, a validation problem (no fixture holds them).
+const OC_ONBOARDING_SEEDS: &[&str] = &[
+    r#""wst_5f1c2a9b03d84e77""#,
+    r#"{"id":"wst_1","status":"CompletedSuccess","details":[],"executionMessages":[{"level":"Info","message":"Customer created"}],"outputData":{"umpCustomerGuid":"3f2504e0-4f89-41d3-9a0c-0305e82c3301"},"createTime":"2024-04-03T13:32:12.8286742","completeTime":"2024-04-03T13:33:00Z"}"#,
+    r#"{"id":"wst_2","status":"Failed","executionMessages":["starting",{"level":"Error","message":"Short name is taken"}],"outputData":"{}","createTime":null}"#,
+    r#"[{"id":"n1","telephoneNumber":"+15125550100","assignmentStatus":"Unassigned","acquiredCapabilities":["UserAssignment"],"availableCapabilities":"UserAssignment","tenantId":"t","whenCreated":"2024-04-03T13:32:12Z","sbcList":[{"sbcName":"sbc1","sbcId":1}]}]"#,
+    r#"[{"UmpCustomerGuid":"c-1","CustomerShortName":"Contoso","CustomerFullName":"Contoso Ltd","LicenseType":"OCEssential","LicensedUsersCount":25,"MsTenantId":"t","ActiveUserCount":"3"}]"#,
+    r#"{"type":"https://tools.ietf.org/html/rfc7231#section-6.5.1","title":"One or more validation errors occurred.","status":400,"traceId":"00-1-2-00","errors":{"TenantId":["This MsTenant already exists as an UMP lead!"],"CompanyName":["Company name is already used for an UMP lead."]}}"#,
+];
 
 /// The answers of the device actions and callback registrations (no fixture holds them).
 const DEVICE_ACTION_SEEDS: &[&str] = &[
@@ -315,6 +327,69 @@ fn fuzz_oc_leads_decoder() {
         match decode_list(&response(200, HeaderMap::new(), body), 1) {
             Ok(page) => assert_eq!(page.has_more, !page.items.is_empty()),
             Err(e) => check_error(&e),
+        }
+    });
+}
+
+#[test]
+fn fuzz_oc_onboarding_decoders() {
+    use thingspace::oc::{
+        OcErrorExt, ValidationProblem, customers,
+        leads::{decode_convert, decode_create, decode_create_error, validate_short_name},
+        numbers, tasks,
+    };
+    let shown = |text: &str| {
+        assert!(!text.contains(char::is_control), "{text:?}");
+        assert!(text.len() < 64 * 1024, "{} bytes", text.len());
+    };
+    fuzz("oc onboarding", |body| {
+        let r = response(200, HeaderMap::new(), body);
+        // A 200 to a create is a success, whatever its body.
+        assert!(decode_create(&r).is_ok());
+        match decode_convert(&r) {
+            Ok(task) => assert!(
+                !task.as_str().trim().is_empty() && !task.as_str().contains(char::is_control)
+            ),
+            Err(e) => check_error(&e),
+        }
+        match tasks::decode_get(&r) {
+            Ok(task) => {
+                assert!(task.status.is_some(), "a task has a status");
+                task.execution_messages
+                    .iter()
+                    .for_each(|m| shown(&m.to_string()));
+            }
+            Err(e) => check_error(&e),
+        }
+        match numbers::decode_list(&r) {
+            Ok(list) => assert!(!list.contains(&Default::default())),
+            Err(e) => check_error(&e),
+        }
+        match customers::decode_list(&r) {
+            Ok(list) => assert!(!list.contains(&Default::default())),
+            Err(e) => check_error(&e),
+        }
+        if let Some(problem) = ValidationProblem::from_body(body) {
+            assert!(!problem.errors.is_empty() && problem.errors.len() <= 32);
+            shown(&problem.to_string());
+        }
+        let refused = decode_create_error(Error::from_response(
+            "oc.leads.create",
+            &response(400, HeaderMap::new(), body),
+        ));
+        check_error(&refused);
+        if let Some(exists) = refused.lead_already_exists() {
+            assert!(exists.tenant_exists() || exists.company_exists());
+            shown(&exists.to_string());
+        }
+        if let Ok(text) = std::str::from_utf8(body)
+            && validate_short_name(text).is_ok()
+        {
+            assert!(
+                (3..=15).contains(&text.len())
+                    && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                "{text:?}"
+            );
         }
     });
 }
