@@ -1,7 +1,7 @@
 //! No secret appears in Debug, Display, errors or a full TRACE log of a run.
 
 use thingspace::mock::{CLIENT_SECRET, Fault, OC_CLIENT_SECRET, PASSWORD, Route};
-use thingspace::oc::{OcConfig, OperatorConnect};
+use thingspace::oc::{OcConfig, OcErrorExt, OperatorConnect, TaskWait};
 use thingspace::subsc::{ManagedStatus, ServiceName, Subsc};
 use thingspace_tests::{CapturedLogs, Harness, loader_for};
 
@@ -111,6 +111,66 @@ async fn a_traced_run_leaks_no_secret() {
     let bad_oc = OperatorConnect::from_config(&OcConfig::load(&wrong).expect("oc")).expect("oc");
     let e = bad_oc.leads().all(10).await.expect_err("refused");
     outputs.push(format!("{e} {e:?}"));
+
+    // Operator Connect onboarding: a lead created, a duplicate refused, converted and waited
+    // for, a failed task, the numbers and the customers; the refused secret on a write.
+    let tenant = "0c0ffee0-1234-4abc-8def-0123456789ab";
+    let created = oc
+        .leads()
+        .create(tenant, "Secretless Co")
+        .await
+        .expect("created");
+    let e = oc
+        .leads()
+        .create(tenant, "Secretless Co")
+        .await
+        .expect_err("a duplicate");
+    outputs.push(format!(
+        "{created:?} {e} {e:?} {:?}",
+        e.lead_already_exists()
+    ));
+    let wait = TaskWait::default().with_initial_interval(std::time::Duration::from_millis(10));
+    let task = oc
+        .leads()
+        .convert(tenant, "Secretless", "Secretless Co")
+        .await
+        .expect("converting");
+    let output = oc
+        .tasks()
+        .wait_with(task.as_str(), &wait)
+        .await
+        .expect("done");
+    outputs.push(format!(
+        "{task:?} {output:?} {:?}",
+        oc.tasks().get(task.as_str()).await
+    ));
+    h.server.fail_next_oc_task(&["Provisioning refused"]);
+    let task = oc
+        .leads()
+        .convert(
+            "f94238e5-4f2c-4e1b-8125-2d27122ca75f",
+            "SIPTest",
+            "SIP Test",
+        )
+        .await
+        .expect("converting");
+    let e = oc
+        .tasks()
+        .wait_with(task.as_str(), &wait)
+        .await
+        .expect_err("failed");
+    outputs.push(format!("{e} {e:?} {:?}", e.task_failed()));
+    outputs.push(format!(
+        "{:?} {:?}",
+        oc.numbers().list(tenant).await.expect("numbers"),
+        oc.customers().list().await.expect("customers")
+    ));
+    let e = bad_oc
+        .leads()
+        .create("f94238e5-4f2c-4e1b-8125-2d27122ca75e", "Refused Co")
+        .await
+        .expect_err("refused");
+    outputs.push(format!("{e} {e:?}"));
     h.server.inject(Route::Leads, Fault::Status(503));
     h.server.inject(Route::Leads, Fault::Status(503));
     h.server.inject(Route::Leads, Fault::Status(503));
@@ -170,6 +230,15 @@ async fn a_traced_run_leaks_no_secret() {
         log.contains("oc.leads.list") && log.contains("subsc.managed_accounts.list"),
         "every family was traced"
     );
+    for operation in [
+        "oc.leads.create",
+        "oc.leads.convert",
+        "oc.tasks.get",
+        "oc.numbers.list",
+        "oc.customers.list",
+    ] {
+        assert!(log.contains(operation), "{operation} was traced");
+    }
     assert_clean(&log, &secrets);
     assert_clean(&outputs.join("\n"), &secrets);
 }
