@@ -1807,4 +1807,30 @@ async fn oc_convert_wait_of_a_failed_task_exits_5_with_its_messages() {
     assert!(!err.contains('\u{1b}'), "{err}");
     let task: String = serde_json::from_slice(&out.stdout).expect("the task id was printed");
     assert!(task.starts_with("wst_"));
+
+    // Traced at every level, the Entra client secret and tokens are never printed.
+    let out = run(
+        &server,
+        &[
+            "-vvv",
+            "oc",
+            "leads",
+            "create",
+            "--tenant",
+            "0c0ffee0-1234-4abc-8def-0123456789ab",
+            "--company",
+            "Traced Co",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("oc.leads.create"), "traced");
+    for secret in [thingspace::mock::OC_CLIENT_SECRET, "mock-entra-"] {
+        assert!(!printed.contains(secret), "{secret} printed");
+    }
 }
