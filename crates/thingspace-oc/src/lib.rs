@@ -9,6 +9,7 @@ pub mod leads;
 pub mod numbers;
 pub mod problem;
 pub mod tasks;
+mod timestamp;
 
 use std::sync::Arc;
 

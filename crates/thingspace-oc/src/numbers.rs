@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use thingspace_core::de::{null_as_default, opt_string_or_number};
 use thingspace_core::{ApiRequest, Client, Response, Result};
 
-use crate::leads::{Timestamp, opt_timestamp, validate_tenant_id};
+use crate::leads::validate_tenant_id;
 use crate::problem::with_problem;
+use crate::timestamp::{Timestamp, opt_timestamp};
 
 /// Operation name of [`NumbersApi::list`].
 pub const LIST_NUMBERS: &str = "oc.numbers.list";

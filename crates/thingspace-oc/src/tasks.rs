@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thingspace_core::de::{null_as_default, opt_string_or_number};
 use thingspace_core::{ApiRequest, Client, Error, ErrorKind, Response, Result};
 
-use crate::leads::{Timestamp, opt_timestamp};
 use crate::problem::{clean, with_problem};
+use crate::timestamp::{Timestamp, opt_timestamp};
 
 /// Operation name of [`TasksApi::get`].
 pub const GET_TASK: &str = "oc.tasks.get";
@@ -397,9 +397,8 @@ impl<'a> TasksApi<'a> {
     /// The task `id`, as it stands.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) before any
-    /// request for an empty or unusable id; the service's error otherwise (a 404 for an
-    /// unknown task: [`Error::is_not_found`]).
+    /// [`ErrorKind::InvalidInput`] before any request for an empty or unusable id; the
+    /// service's error otherwise (a 404 for an unknown task: [`Error::is_not_found`]).
     pub async fn get(&self, id: &str) -> Result<Task> {
         let response = self
             .client

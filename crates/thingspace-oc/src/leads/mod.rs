@@ -6,6 +6,7 @@ mod create;
 mod model;
 mod paging;
 
+pub use crate::timestamp::Timestamp;
 pub use convert::{
     CONVERT_LEAD, MAX_SHORT_NAME_CHARS, MIN_SHORT_NAME_CHARS, OC_ESSENTIAL, convert_request,
     decode_convert, validate_full_name, validate_short_name,
@@ -14,10 +15,7 @@ pub use create::{
     CREATE_LEAD, LeadAlreadyExists, MAX_COMPANY_NAME_CHARS, create_request, decode_create,
     decode_create_error, validate_company_name,
 };
-pub(crate) use model::opt_timestamp;
-pub use model::{
-    CivicAddress, ConsentStatus, Contact, ContactDetails, Location, OcLead, Timestamp,
-};
+pub use model::{CivicAddress, ConsentStatus, Contact, ContactDetails, Location, OcLead};
 pub use paging::{LeadPages, decode_get, decode_list};
 
 use thingspace_core::pagination::{Items, Pages};
