@@ -550,6 +550,8 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
         "new token requests 0, new logins 0",
         "a malformed tenant id never leaves the process: ",
         "25 OC leads; Entra token requests: 1",
+        "created again: refused, a lead already exists: TenantId: This MsTenant already exists as an UMP lead!; CompanyName: ",
+        "task completed: customer ",
         "replayed offline: identical; secrets in the cassette: none",
         "code=Some(\"AccountNotFound\") not_found=true",
         "requests that reached the mock: 1\n",
@@ -560,7 +562,7 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
             "`{line}` missing from the demo:\n{text}"
         );
     }
-    assert_eq!(text.matches("\n== ").count(), 23, "every step ran:\n{text}");
+    assert_eq!(text.matches("\n== ").count(), 24, "every step ran:\n{text}");
     for line in [
         "password: Some(SecretString(\"[redacted]\"))",
         ": mdnZipCode \"",

@@ -135,6 +135,7 @@ pub(crate) async fn run() -> Result<(), CliError> {
     subsc::managed_accounts(&demo).await?;
     subsc::add_provision_cancel(&demo).await?;
     operator_connect::leads(&demo).await?;
+    operator_connect::onboarding(&demo).await?;
     replay::record_then_replay(&demo).await?;
     errors::service_errors_carry_their_code(&demo).await?;
     errors::bad_input(&demo).await?;
