@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use thingspace::{
     ErrorKind,
-    mock::{MockConfig, MockServer, Route},
+    mock::{Fault, MockConfig, MockServer, Route},
     oc::{
         OcConfig, OcErrorExt, OperatorConnect, TaskStatus, TaskWait,
         leads::{create_request, decode_create_error},
@@ -345,4 +345,38 @@ async fn a_task_that_does_not_finish_in_time_is_a_timeout_naming_its_status() {
         .await
         .expect_err("no such task");
     assert!(e.is_not_found(), "{e}");
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_sent_once_and_says_how_to_check() {
+    let (server, oc) = oc_with(MockConfig::default()).await;
+    server.inject(Route::OcLeadCreate, Fault::Reset);
+    let e = oc
+        .leads()
+        .create(NEW_TENANT, "Lost Co")
+        .await
+        .expect_err("answer lost");
+    assert!(e.is_outcome_unknown(), "{e}");
+    assert!(e.to_string().contains("get the tenant's lead"), "{e}");
+    assert_eq!(server.count(Route::OcLeadCreate), 1, "never sent again");
+
+    server.inject(Route::OcLeadConvert, Fault::Status(503));
+    let e = oc
+        .leads()
+        .convert(DOCUMENT_TENANT, "SIPTest", "SIP Test Inc")
+        .await
+        .expect_err("answer lost");
+    assert!(e.is_outcome_unknown(), "{e}");
+    assert!(e.to_string().contains("umpCustomerGuid"), "{e}");
+    assert_eq!(server.count(Route::OcLeadConvert), 1, "never sent again");
+
+    // Reads are retried: a task read through a 503.
+    let task = oc
+        .leads()
+        .convert(DOCUMENT_TENANT, "SIPTest", "SIP Test Inc")
+        .await
+        .expect("converting");
+    server.inject(Route::OcTask, Fault::Status(503));
+    let output = oc.tasks().wait_with(task.as_str(), &quick()).await;
+    assert!(output.is_ok(), "{output:?}");
 }
