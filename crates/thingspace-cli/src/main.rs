@@ -527,14 +527,7 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                 }
                 None => m2m.devices().activate(&activation.account(account)).await?,
             };
-            match receiver {
-                None => print_json(&id),
-                Some(receiver) => {
-                    outln!("{}", serde_json::to_string(&id)?)?;
-                    let waited = receiver.print_outcomes(&id.request_id, ids).await;
-                    wait::with_status(waited, &m2m, account).await
-                }
-            }
+            wait::print_request(receiver, &id, ids, &m2m, account).await
         }
         Command::Devices {
             command:
@@ -567,14 +560,7 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
             }
             let receiver = wait.start(&loaded).await?;
             let id = m2m.devices().go_to_state(&change).await?;
-            match receiver {
-                None => print_json(&id),
-                Some(receiver) => {
-                    outln!("{}", serde_json::to_string(&id)?)?;
-                    let waited = receiver.print_outcomes(&id.request_id, ids).await;
-                    wait::with_status(waited, &m2m, account).await
-                }
-            }
+            wait::print_request(receiver, &id, ids, &m2m, account).await
         }
         Command::Devices {
             command:

@@ -7,10 +7,16 @@ use futures_util::StreamExt;
 use thingspace::{
     DeviceId, LoadedConfig,
     callbacks::{Outcome, RunningListener, Tracker, WaitError},
-    m2m::M2m,
+    m2m::{M2m, RequestId},
 };
 
-use crate::{error::CliError, listen, report, safe_text::terminal_safe};
+use crate::{
+    error::CliError,
+    listen,
+    output::{outln, print_json},
+    report,
+    safe_text::terminal_safe,
+};
 
 /// The `--wait`, `--listen` and `--timeout` flags of the device actions.
 #[derive(Debug, Clone, clap::Args)]
@@ -123,6 +129,26 @@ impl Receiver {
         }
         Ok(())
     }
+}
+
+/// What a device action prints: its request id, and with `--wait` (a `receiver`) one line
+/// per device outcome, with the request's status when a single-device wait timed out.
+///
+/// # Errors
+/// As [`Receiver::print_outcomes`], and the output's.
+pub(crate) async fn print_request(
+    receiver: Option<Receiver>,
+    id: &RequestId,
+    devices: Vec<DeviceId>,
+    m2m: &M2m,
+    account: &str,
+) -> Result<(), CliError> {
+    let Some(receiver) = receiver else {
+        return print_json(id);
+    };
+    outln!("{}", serde_json::to_string(id)?)?;
+    let waited = receiver.print_outcomes(&id.request_id, devices).await;
+    with_status(waited, m2m, account).await
 }
 
 /// After a wait for a single-device request timed out, asks the service for the request's
