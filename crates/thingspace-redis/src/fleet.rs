@@ -5,8 +5,6 @@ use std::{fmt, time::Duration};
 use redis::aio::ConnectionManager;
 use thingspace_core::DeviceId;
 
-use crate::{RedisSink, RedisTracker};
-
 /// Why the fleet could not use Redis.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -116,17 +114,5 @@ impl RedisFleet {
     pub fn keep_for(mut self, keep_for: Duration) -> Self {
         self.keep_for = keep_for.max(Duration::from_secs(1));
         self
-    }
-
-    /// The sink for each replica's listener: a callback is acknowledged only once it is in
-    /// Redis; while Redis is unreachable the listener answers 503 and ThingSpace sends it again.
-    pub fn sink(&self) -> RedisSink {
-        RedisSink::new(self.clone())
-    }
-
-    /// The tracker of this process: [`RedisTracker::wait`] receives the outcomes of a request
-    /// whichever replica received them.
-    pub fn tracker(&self) -> RedisTracker {
-        RedisTracker::new(self.clone())
     }
 }

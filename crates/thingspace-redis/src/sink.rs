@@ -19,9 +19,13 @@ pub struct RedisSink {
     fleet: RedisFleet,
 }
 
-impl RedisSink {
-    pub(crate) fn new(fleet: RedisFleet) -> Self {
-        Self { fleet }
+impl RedisFleet {
+    /// The sink for each replica's listener: a callback is acknowledged only once it is in
+    /// Redis; while Redis is unreachable the listener answers 503 and ThingSpace sends it again.
+    pub fn sink(&self) -> RedisSink {
+        RedisSink {
+            fleet: self.clone(),
+        }
     }
 }
 

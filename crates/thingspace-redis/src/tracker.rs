@@ -32,8 +32,16 @@ pub struct RedisTracker {
     poll: Duration,
 }
 
+impl RedisFleet {
+    /// The tracker of this process: [`RedisTracker::wait`] receives the outcomes of a request
+    /// whichever replica received them.
+    pub fn tracker(&self) -> RedisTracker {
+        RedisTracker::new(self.clone())
+    }
+}
+
 impl RedisTracker {
-    pub(crate) fn new(fleet: RedisFleet) -> Self {
+    fn new(fleet: RedisFleet) -> Self {
         Self {
             fleet,
             reclaim_after: Duration::from_secs(30),
