@@ -24,8 +24,8 @@ mod secret;
 pub mod transport;
 pub mod urls;
 
-#[cfg(any(test, feature = "mock"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+#[cfg(any(test, feature = "mockall"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mockall")))]
 pub use auth::MockAuthProvider;
 pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
 pub use budget::Budget;
@@ -43,8 +43,8 @@ pub use pipeline::Pipeline;
 pub use request::ApiRequest;
 pub use retry::{Idempotency, RetryPolicy};
 pub use secret::SecretString;
-#[cfg(any(test, feature = "mock"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+#[cfg(any(test, feature = "mockall"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mockall")))]
 pub use transport::MockTransport;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]

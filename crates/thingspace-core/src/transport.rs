@@ -29,7 +29,7 @@ pub use crate::message::{Request, Response};
 ///     }
 /// }
 /// ```
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[cfg_attr(any(test, feature = "mockall"), mockall::automock)]
 #[async_trait]
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Sends one request and reads the whole response.

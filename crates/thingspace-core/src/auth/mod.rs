@@ -22,7 +22,7 @@ use crate::message::{Request, Response};
 use crate::urls::ensure_secure;
 
 /// Adds credentials to requests. Held by the client as `Arc<dyn AuthProvider>`.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[cfg_attr(any(test, feature = "mockall"), mockall::automock)]
 #[async_trait]
 pub trait AuthProvider: Send + Sync + fmt::Debug {
     /// Adds this provider's credential headers to `request`, obtaining them first if needed,
