@@ -112,6 +112,7 @@ fn test() -> Result<(), String> {
     let families = doc
         .and_then(|()| examples_run())
         .and_then(|()| families_stand_alone())
+        .and_then(|()| features_build())
         .and_then(|()| rustdoc_clean());
     println!("tests: {} passed, {} failed", totals.passed, totals.failed);
     families
@@ -431,6 +432,28 @@ fn rustdoc_clean() -> Result<(), String> {
     } else {
         Err("`cargo doc` has warnings".to_owned())
     }
+}
+
+/// The core's optional features build: without the default transport, and with the operating
+/// system's certificate store.
+fn features_build() -> Result<(), String> {
+    cargo(&[
+        "check",
+        "--quiet",
+        "-p",
+        "thingspace-core",
+        "--no-default-features",
+    ])?;
+    cargo(&[
+        "check",
+        "--quiet",
+        "-p",
+        "thingspace-core",
+        "--features",
+        "native-roots",
+    ])?;
+    eprintln!("xtask: thingspace-core builds without its transport and with native-roots");
+    Ok(())
 }
 
 /// Each family crate compiles on its own and depends on the core only, never on another family.
