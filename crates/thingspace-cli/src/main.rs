@@ -143,6 +143,13 @@ enum Command {
         #[command(subcommand)]
         command: oc::OcCommand,
     },
+    /// Print a completion script for a shell: `thingspace completions bash >
+    /// ~/.local/share/bash-completion/completions/thingspace` (zsh: into a directory of
+    /// $fpath as `_thingspace`; fish: ~/.config/fish/completions/thingspace.fish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Start the embedded mock server and run every flow of the SDK against it.
     Demo,
     /// Run the embedded mock server until interrupted, printing the settings that point the
@@ -461,6 +468,17 @@ impl Sessions {
 async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
     let m2m = || -> Result<M2m, Error> { sessions.m2m(&cli.loader().load()?) };
     match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(
+                *shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "thingspace",
+                &mut out,
+            );
+            out.flush()?;
+            Ok(())
+        }
         Command::Demo => demo::run().await,
         Command::Mock { leads } => serve_mock(leads).await,
         Command::Accounts {

@@ -1836,3 +1836,29 @@ async fn oc_convert_wait_of_a_failed_task_exits_5_with_its_messages() {
         assert!(!printed.contains(secret), "{secret} printed");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_are_printed_for_each_shell() {
+    let server = MockServer::start().await.expect("mock");
+    for (shell, marker) in [
+        ("bash", "_thingspace()"),
+        ("zsh", "#compdef thingspace"),
+        ("fish", "complete -c thingspace"),
+    ] {
+        let out = run(&server, &["completions", shell]).await;
+        assert!(
+            out.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("managed-accounts") && script.contains("callbacks"),
+            "{shell}"
+        );
+    }
+    assert_eq!(server.total_requests(), 0, "nothing was sent");
+    let bad = run(&server, &["completions", "tcsh"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+}
