@@ -9,6 +9,17 @@ use thingspace::{
 };
 use thingspace_tests::{CapturedLogs, Harness, loader_for};
 
+/// The M2M family for `h`'s mock with a password the mock refuses.
+fn with_wrong_password(h: &Harness) -> M2m {
+    let config = loader_for(&h.server)
+        .set("password", "wrong-password")
+        .load()
+        .expect("load")
+        .thingspace()
+        .expect("config");
+    M2m::new(Client::thingspace(&config).expect("client"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_requests_cause_one_token_and_one_login() {
     let h = Harness::start().await.expect("harness");
@@ -119,13 +130,7 @@ async fn refused_credentials_fail_fast_and_name_the_credential() {
     );
     assert_eq!(h.server.count(Route::Token), 1, "a refusal is not retried");
 
-    let config = loader_for(&h.server)
-        .set("password", "wrong-password")
-        .load()
-        .expect("load")
-        .thingspace()
-        .expect("config");
-    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let m2m = with_wrong_password(&h);
     let e = m2m.accounts().get("0000000001").await.expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert!(e.to_string().contains("mock-user"), "{e}");
@@ -163,13 +168,7 @@ async fn missing_credentials_are_a_config_error_naming_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_tried_once_for_many_concurrent_callers() {
     let h = Harness::start().await.expect("harness");
-    let config = loader_for(&h.server)
-        .set("password", "wrong-password")
-        .load()
-        .expect("load")
-        .thingspace()
-        .expect("config");
-    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let m2m = with_wrong_password(&h);
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let m2m = m2m.clone();
@@ -472,13 +471,7 @@ async fn ending_the_session_logs_out_once_and_the_next_request_logs_in_again() {
 #[tokio::test]
 async fn a_refused_password_is_remembered_so_later_requests_never_try_it_again() {
     let h = Harness::start().await.expect("harness");
-    let config = loader_for(&h.server)
-        .set("password", "wrong-password")
-        .load()
-        .expect("load")
-        .thingspace()
-        .expect("config");
-    let m2m = M2m::new(Client::thingspace(&config).expect("client"));
+    let m2m = with_wrong_password(&h);
     for i in 0..6 {
         let e = m2m
             .accounts()
