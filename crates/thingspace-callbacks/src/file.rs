@@ -36,18 +36,25 @@ pub struct FileSink {
 }
 
 impl FileSink {
-    /// Opens `path` for appending, creating it if needed, and starts its writer thread (which
-    /// ends when the last clone of the sink is dropped).
+    /// Opens `path` for appending, creating it if needed (and syncing its directory, so the
+    /// new file survives a power loss), and starts its writer thread (which ends when the last
+    /// clone of the sink is dropped). A last line cut short by a crash (never acknowledged) is
+    /// cut off first, so the next line starts on a line of its own.
     ///
     /// # Errors
-    /// When the file cannot be opened or the thread cannot be started.
+    /// When the file cannot be opened, repaired or synced, or the thread cannot be started.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
+        let existed = path.exists();
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        options.create(true).append(true).read(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path)?;
+        cut_torn_line(&file)?;
+        if !existed {
+            sync_directory_of(&path)?;
+        }
         let (tx, rx) = mpsc::channel(BATCH * 4);
         std::thread::Builder::new()
             .name("thingspace-callbacks-file".into())
@@ -102,8 +109,50 @@ impl Sink for FileSink {
     }
 }
 
+/// Cuts a last line without its newline off the file (a write a crash cut short).
+fn cut_torn_line(file: &File) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut reader = file;
+    let mut tail = Vec::new();
+    let start = len.saturating_sub(64 * 1024);
+    reader.seek(SeekFrom::Start(start))?;
+    reader.read_to_end(&mut tail)?;
+    if tail.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    let keep = match tail.iter().rposition(|b| *b == b'\n') {
+        Some(i) => start + i as u64 + 1,
+        // No newline in the last 64 KiB (a callback is far smaller): the whole tail is torn.
+        None => start,
+    };
+    file.set_len(keep)?;
+    file.sync_data()
+}
+
+/// Syncs the directory holding `path`, so that a file just created survives a power loss.
+fn sync_directory_of(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn write_until_closed(mut file: File, mut rx: mpsc::Receiver<Append>) {
     let mut batch = Vec::with_capacity(BATCH);
+    // After a write that failed and could not be cut back off, the file's end is unknown:
+    // every later callback is refused (503) rather than written after a broken line.
+    let mut broken = false;
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < BATCH {
@@ -112,26 +161,38 @@ fn write_until_closed(mut file: File, mut rx: mpsc::Receiver<Append>) {
                 Err(_) => break,
             }
         }
-        let result = append_and_sync(&mut file, &batch).map_err(|e| {
-            tracing::error!(error = %e, lines = batch.len(), "could not append callbacks to the file");
-            (e.kind(), e.to_string())
-        });
+        let result = if broken {
+            Err((
+                io::ErrorKind::Other,
+                "the callbacks file is broken since an earlier failed write".to_owned(),
+            ))
+        } else {
+            append_and_sync(&mut file, &batch).map_err(|(e, cut_back)| {
+                broken |= !cut_back;
+                tracing::error!(error = %e, lines = batch.len(), "could not append callbacks to the file");
+                (e.kind(), e.to_string())
+            })
+        };
         for append in batch.drain(..) {
             let _ = append.done.send(result.clone());
         }
     }
 }
 
-fn append_and_sync(file: &mut File, batch: &[Append]) -> io::Result<()> {
-    let before = file.metadata()?.len();
+/// Appends and syncs the batch; on failure, the error and whether the file was cut back to
+/// where it was.
+fn append_and_sync(file: &mut File, batch: &[Append]) -> Result<(), (io::Error, bool)> {
+    let before = file.metadata().map_err(|e| (e, true))?.len();
     let mut bytes = Vec::with_capacity(batch.iter().map(|a| a.line.len()).sum());
     for append in batch {
         bytes.extend_from_slice(&append.line);
     }
-    let written = file.write_all(&bytes).and_then(|()| file.sync_data());
-    if written.is_err() {
+    match file.write_all(&bytes).and_then(|()| file.sync_data()) {
+        Ok(()) => Ok(()),
         // Cut the partial batch off, so the next line starts on a line of its own.
-        let _ = file.set_len(before);
+        Err(e) => {
+            let cut_back = file.set_len(before).is_ok();
+            Err((e, cut_back))
+        }
     }
-    written
 }

@@ -194,6 +194,18 @@ async fn an_acknowledged_callback_survives_a_restart_with_the_file_sink() {
         .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"requestId\":\"torn"))
         .expect("appended");
     assert_eq!(FileSink::read(&path).map(|k| k.len()).ok(), Some(80));
+    // Opened again after that crash: the torn line is cut off, and what follows is readable.
+    let listener = Listener::builder(credentials())
+        .sink(FileSink::open(&path).expect("opened"))
+        .build()
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    assert_eq!(post(&listener, "/", &message("r-after", "1", 1)).await, 200);
+    drop(listener);
+    let kept = FileSink::read(&path).expect("readable after the repair");
+    assert_eq!(kept.len(), 81);
+    assert_eq!(kept.last().map(|c| c.request_id.as_str()), Some("r-after"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
