@@ -247,6 +247,10 @@ struct State {
     held_count: usize,
     finished: VecDeque<String>,
     finished_set: HashSet<String>,
+    /// Devices already delivered of requests whose wait stopped before every device reported
+    /// (a timeout, a dropped wait): a later wait for the request does not get them again.
+    stopped: HashMap<String, HashSet<DeviceId>>,
+    stopped_order: VecDeque<String>,
     next_waiter: u64,
     max_held: usize,
     hold_for: Duration,
@@ -270,6 +274,8 @@ impl Tracker {
                 held_count: 0,
                 finished: VecDeque::new(),
                 finished_set: HashSet::new(),
+                stopped: HashMap::new(),
+                stopped_order: VecDeque::new(),
                 next_waiter: 0,
                 max_held: 100_000,
                 hold_for: Duration::from_secs(600),
@@ -330,10 +336,14 @@ impl Tracker {
             wait.error = Some(WaitError::AlreadyDelivered { request_id });
             return wait;
         }
+        let reported = state.stopped.remove(&request_id).unwrap_or_default();
         let mut waiting = Waiting {
             waiter,
-            pending: devices.into_iter().collect(),
-            reported: HashSet::new(),
+            pending: devices
+                .into_iter()
+                .filter(|d| !reported.contains(d))
+                .collect(),
+            reported,
             tx,
         };
         if let Some(held) = state.held.remove(&request_id) {
@@ -404,6 +414,22 @@ impl State {
         }
     }
 
+    /// Remembers the devices delivered by a wait that stopped early, bounded like the finished
+    /// requests.
+    fn remember_stopped(&mut self, request_id: String, reported: HashSet<DeviceId>) {
+        if reported.is_empty() {
+            return;
+        }
+        if self.stopped.insert(request_id.clone(), reported).is_none() {
+            self.stopped_order.push_back(request_id);
+        }
+        while self.stopped_order.len() > self.remember_finished {
+            if let Some(old) = self.stopped_order.pop_front() {
+                self.stopped.remove(&old);
+            }
+        }
+    }
+
     fn drop_expired(&mut self, now: Instant) {
         while let Some((since, _)) = self.held_order.front() {
             if now.duration_since(*since) < self.hold_for {
@@ -436,7 +462,12 @@ impl Sink for Tracker {
             }
             return Ok(());
         }
-        if state.finished_set.contains(&callback.request_id) {
+        if state.finished_set.contains(&callback.request_id)
+            || state
+                .stopped
+                .get(&callback.request_id)
+                .is_some_and(|done| callback.device_ids.iter().any(|d| done.contains(d)))
+        {
             state.stats.duplicates += 1;
             return Ok(());
         }
@@ -472,7 +503,8 @@ impl Sink for Tracker {
 }
 
 /// The outcomes of one request's devices, as a [`Stream`]; see [`Tracker::wait`]. Dropping it
-/// stops the wait (outcomes arriving later are dropped as resends would be).
+/// stops the wait: outcomes arriving later are held for a later wait, and the devices already
+/// delivered are not delivered again.
 pub struct Wait {
     request_id: String,
     waiter: u64,
@@ -523,6 +555,7 @@ impl Wait {
             .is_some_and(|w| w.waiter == self.waiter)
         {
             let waiting = state.waiting.remove(&self.request_id)?;
+            state.remember_stopped(self.request_id.clone(), waiting.reported);
             let mut pending: Vec<DeviceId> = waiting.pending.into_iter().collect();
             pending.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
             return Some(pending);
@@ -728,6 +761,40 @@ mod tests {
             again.next().await,
             Some(Err(WaitError::AlreadyDelivered { .. }))
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_wait_after_a_timeout_gets_only_what_the_first_did_not() {
+        let tracker = Tracker::new();
+        let mut first = tracker
+            .wait("r", [imei("1"), imei("2")])
+            .timeout(Duration::from_secs(5));
+        tracker
+            .accept(&callback("r", "1", "Success", 1))
+            .await
+            .expect("kept");
+        assert!(first.next().await.and_then(Result::ok).is_some());
+        assert!(matches!(
+            first.next().await,
+            Some(Err(WaitError::TimedOut { .. }))
+        ));
+        drop(first);
+        // Device 1 is resent, device 2 reports; then the caller waits again.
+        tracker
+            .accept(&callback("r", "1", "Success", 2))
+            .await
+            .expect("kept");
+        tracker
+            .accept(&callback("r", "2", "Success", 1))
+            .await
+            .expect("kept");
+        let mut second = tracker.wait("r", [imei("1"), imei("2")]);
+        let got = second.next().await.and_then(Result::ok).expect("device 2");
+        assert_eq!(got.device, imei("2"));
+        assert!(
+            second.next().await.is_none(),
+            "device 1 is not delivered twice"
+        );
     }
 
     #[test]
