@@ -65,6 +65,7 @@ pub(crate) struct Shared {
     sinks: Vec<Arc<dyn Sink>>,
     max_body_bytes: usize,
     body_timeout: Duration,
+    sink_timeout: Duration,
     pub(crate) header_timeout: Duration,
     pub(crate) max_connections: usize,
     allow: Vec<Network>,
@@ -137,6 +138,7 @@ pub struct ListenerBuilder {
     sinks: Vec<Arc<dyn Sink>>,
     max_body_bytes: usize,
     body_timeout: Duration,
+    sink_timeout: Duration,
     header_timeout: Duration,
     max_connections: usize,
     allow: Vec<Network>,
@@ -151,6 +153,7 @@ impl Listener {
             sinks: Vec::new(),
             max_body_bytes: 64 * 1024,
             body_timeout: Duration::from_secs(10),
+            sink_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
             allow: Vec::new(),
@@ -194,6 +197,14 @@ impl ListenerBuilder {
         self
     }
 
+    /// Answers 503 (so ThingSpace sends the callback again) when the sinks have not kept a
+    /// callback within `timeout` (a disk or a queue that stalls must not hold connections).
+    /// Default 10 s.
+    pub fn sink_timeout(mut self, timeout: Duration) -> Self {
+        self.sink_timeout = timeout;
+        self
+    }
+
     /// Closes a connection whose request headers are not received within `timeout`, including
     /// an idle keep-alive connection. Default 10 s. Only for [`Listener::bind`].
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
@@ -229,6 +240,7 @@ impl ListenerBuilder {
                 sinks: self.sinks,
                 max_body_bytes: self.max_body_bytes,
                 body_timeout: self.body_timeout,
+                sink_timeout: self.sink_timeout,
                 header_timeout: self.header_timeout,
                 max_connections: self.max_connections,
                 allow: self.allow,
@@ -337,8 +349,19 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         return answer(StatusCode::UNAUTHORIZED, "wrong callback credentials");
     }
     // 5. keep
-    if let Err(response) = keep(&shared, &callback).await {
-        return response;
+    match tokio::time::timeout(shared.sink_timeout, keep(&shared, &callback)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(response)) => return response,
+        Err(_) => {
+            bump(&shared.counters.unavailable);
+            tracing::warn!(request_id = ?callback.request_id, "callback not kept in time; answered 503 so that it is sent again");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "60")],
+                "callback not kept in time, send it again",
+            )
+                .into_response();
+        }
     }
     // 6. acknowledge
     bump(&shared.counters.accepted);

@@ -131,6 +131,38 @@ async fn a_full_sink_is_answered_503_so_the_service_sends_again() {
     assert_eq!(post(&no_sink, "/", &message("r", "1", 1)).await, 503);
 }
 
+/// A sink that never finishes keeping a callback.
+#[derive(Debug)]
+struct Stalled;
+
+#[async_trait::async_trait]
+impl thingspace_callbacks::Sink for Stalled {
+    async fn accept(
+        &self,
+        _: &thingspace_callbacks::Callback,
+    ) -> Result<(), thingspace_callbacks::SinkError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_sink_that_stalls_is_answered_503_in_time() {
+    let listener = Listener::builder(credentials())
+        .sink(Stalled)
+        .sink_timeout(Duration::from_millis(200))
+        .build()
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let answered = tokio::time::timeout(
+        Duration::from_secs(10),
+        post(&listener, "/", &message("r", "1", 1)),
+    )
+    .await;
+    assert_eq!(answered.ok(), Some(503), "a stalled sink held the callback");
+    assert_eq!(listener.stats().unavailable, 1);
+}
+
 #[tokio::test]
 async fn an_acknowledged_callback_survives_a_restart_with_the_file_sink() {
     let dir = std::env::temp_dir().join(format!("ts-callbacks-{}", std::process::id()));
