@@ -53,6 +53,9 @@ pub(crate) fn device_key(device: &DeviceId) -> String {
     format!("{}:{}", device.kind.to_ascii_lowercase(), device.id)
 }
 
+/// The longest a request's outcomes are kept.
+const MAX_KEEP: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// The consumer group of the processes that wait for outcomes.
 pub(crate) const WAITERS: &str = "waiters";
 
@@ -110,9 +113,15 @@ impl RedisFleet {
         })
     }
 
-    /// Keeps a request's outcomes this long after its last callback (default a day).
+    /// Keeps a request's outcomes this long after its last callback (default a day; from a
+    /// second to ten years).
     pub fn keep_for(mut self, keep_for: Duration) -> Self {
-        self.keep_for = keep_for.max(Duration::from_secs(1));
+        self.keep_for = keep_for.clamp(Duration::from_secs(1), MAX_KEEP);
         self
+    }
+
+    /// [`keep_for`](Self::keep_for) in whole seconds, as `EXPIRE` takes it.
+    pub(crate) fn keep_secs(&self) -> i64 {
+        i64::try_from(self.keep_for.as_secs()).unwrap_or(i64::MAX)
     }
 }

@@ -44,7 +44,7 @@ impl Sink for RedisSink {
                 &[("body", line.as_slice())],
             )
             .ignore()
-            .expire(&key, self.fleet.keep_for.as_secs() as i64)
+            .expire(&key, self.fleet.keep_secs())
             .ignore();
         match tokio::time::timeout(WRITE_TIMEOUT, pipe.query_async::<()>(&mut conn)).await {
             Ok(Ok(())) => Ok(()),

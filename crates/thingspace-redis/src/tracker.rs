@@ -20,7 +20,7 @@ use futures_core::Stream;
 use redis::{AsyncCommands, Value, aio::MultiplexedConnection, streams::StreamReadOptions};
 use thingspace_callbacks::{DeviceOutcome, WaitError, decode_callback};
 use thingspace_core::DeviceId;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::sync::mpsc;
 
 use crate::fleet::{RedisFleet, WAITERS, device_key};
 
@@ -69,12 +69,12 @@ impl RedisTracker {
         let request_id = request_id.into();
         let pending: HashSet<DeviceId> = devices.into_iter().collect();
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(read(self.clone(), request_id.clone(), pending.clone(), tx));
+        // The reader ends by itself once every device reported or the wait is gone.
+        tokio::spawn(read(self.clone(), request_id.clone(), pending.clone(), tx));
         RedisWait {
             request_id,
             pending,
             rx,
-            task,
             deadline: None,
             error: None,
             ended: false,
@@ -95,7 +95,6 @@ pub struct RedisWait {
     request_id: String,
     pending: HashSet<DeviceId>,
     rx: mpsc::UnboundedReceiver<Event>,
-    task: JoinHandle<()>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     error: Option<WaitError>,
     ended: bool,
@@ -122,8 +121,10 @@ impl RedisWait {
         self.pending.iter().cloned().collect()
     }
 
+    /// Stops the reader (it gives back a device it took but could not hand over) and says
+    /// which devices are pending; outcomes already received are delivered before the error.
     fn timed_out(&mut self) -> WaitError {
-        self.task.abort();
+        self.rx.close();
         let mut pending: Vec<DeviceId> = self.pending.drain().collect();
         pending.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
         WaitError::TimedOut {
@@ -141,13 +142,9 @@ impl Stream for RedisWait {
             if self.ended {
                 return Poll::Ready(None);
             }
-            if let Some(e) = self.error.take() {
+            if self.error.is_none() && self.pending.is_empty() {
                 self.ended = true;
-                return Poll::Ready(Some(Err(e)));
-            }
-            if self.pending.is_empty() {
-                self.ended = true;
-                self.task.abort();
+                self.rx.close();
                 return Poll::Ready(None);
             }
             match self.rx.poll_recv(cx) {
@@ -161,10 +158,11 @@ impl Stream for RedisWait {
                     self.pending.remove(&outcome.device);
                     return Poll::Ready(Some(Ok(outcome)));
                 }
-                // The reader stops only when every device reported.
+                // The reader stopped: every device reported, or the timeout closed the channel
+                // and what was buffered is delivered; the error, if any, comes last.
                 Poll::Ready(None) => {
                     self.ended = true;
-                    return Poll::Ready(None);
+                    return Poll::Ready(self.error.take().map(Err));
                 }
                 Poll::Pending => {}
             }
@@ -183,7 +181,9 @@ impl Stream for RedisWait {
 
 impl Drop for RedisWait {
     fn drop(&mut self) {
-        self.task.abort();
+        // Not aborted: the reader sees the closed channel at its next step (within a poll) and
+        // gives back a device it took but could not hand over.
+        self.rx.close();
     }
 }
 
@@ -197,7 +197,7 @@ async fn read(
     let consumer = consumer_name();
     let mut conn: Option<MultiplexedConnection> = None;
     let mut warned = false;
-    while !pending.is_empty() {
+    while !pending.is_empty() && !tx.is_closed() {
         // A connection of its own: the blocking read would hold a shared one.
         let c = match &mut conn {
             Some(c) => c,
@@ -254,6 +254,13 @@ async fn round(
     {
         return Err(e);
     }
+    // A stream made by the group (no callback yet) expires too.
+    let _: i64 = redis::cmd("EXPIRE")
+        .arg(&stream)
+        .arg(tracker.fleet.keep_secs())
+        .arg("NX")
+        .query_async(conn)
+        .await?;
     let taken: Vec<String> = conn.smembers(&delivered).await?;
     let taken: HashSet<&str> = taken.iter().map(String::as_str).collect();
     let earlier: Vec<DeviceId> = pending
@@ -331,14 +338,15 @@ async fn take(
         // A resend of a delivered device, or a device this waiter did not name.
         return Ok(true);
     };
+    if tx.is_closed() {
+        return Ok(false);
+    }
     let waited_as = pending
         .get(&device)
         .cloned()
         .unwrap_or_else(|| device.clone());
     let first: i64 = conn.sadd(delivered, device_key(&waited_as)).await?;
-    let _: bool = conn
-        .expire(delivered, tracker.fleet.keep_for.as_secs() as i64)
-        .await?;
+    let _: bool = conn.expire(delivered, tracker.fleet.keep_secs()).await?;
     pending.remove(&waited_as);
     if first == 0 {
         // Another waiter took it: it is delivered, once, there.

@@ -194,6 +194,22 @@ async fn a_restarted_waiter_gets_the_rest_and_a_second_waiter_gets_nothing_twice
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_keep_for_keeps_the_outcomes() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("t4").await.keep_for(Duration::MAX);
+    let a = replica(&fleet).await;
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    let mut wait = fleet
+        .tracker()
+        .wait("r", [imei("1")])
+        .timeout(Duration::from_secs(10));
+    assert!(
+        wait.next().await.is_some_and(|o| o.is_ok()),
+        "an expiry that overflowed would have deleted the outcome"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503() {
     let mut redis = Redis::start();
     let fleet = redis.fleet("t3").await;
