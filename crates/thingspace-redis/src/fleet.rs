@@ -42,7 +42,7 @@ impl Keys {
         format!("{}:outcomes:{request_id}", self.prefix)
     }
 
-    /// The set of devices of `request_id` whose outcome a waiter already took.
+    /// The hash of the devices of `request_id` whose outcome a waiter took: device → waiter.
     pub(crate) fn delivered(&self, request_id: &str) -> String {
         format!("{}:delivered:{request_id}", self.prefix)
     }
@@ -55,9 +55,6 @@ pub(crate) fn device_key(device: &DeviceId) -> String {
 
 /// The longest a request's outcomes are kept.
 const MAX_KEEP: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-
-/// The consumer group of the processes that wait for outcomes.
-pub(crate) const WAITERS: &str = "waiters";
 
 /// A fleet of processes sharing callbacks through one Redis.
 ///

@@ -1,14 +1,16 @@
 //! Awaiting a request's outcomes from Redis, in any process of the fleet.
 //!
-//! Each request's outcomes are a stream, read by the consumer group `waiters`. A waiter takes
-//! a device's outcome by adding the device to the request's `delivered` set: the first waiter to
-//! add it delivers it, so a resend, or a second waiter, never delivers it again; a waiter
-//! started after another one stopped (a restart) skips the devices already delivered and
-//! receives the rest, including what arrived meanwhile. Entries a stopped waiter had read but
-//! not acknowledged are claimed after [`RedisTracker::reclaim_after`].
+//! Each request's outcomes are a stream. Every waiter reads the whole stream from its own
+//! cursor (so waits for different devices of one request never take each other's entries),
+//! and takes a device's outcome by writing its own name for the device in the request's
+//! `delivered` hash with `HSETNX`: the first waiter to write it delivers the outcome, so a
+//! resend, or a second waiter, never delivers it again; a waiter that finds its own name there
+//! (a reply lost on the way) delivers it; a waiter started after another one stopped (a
+//! restart) skips the devices delivered by others and receives the rest, including what
+//! arrived meanwhile.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     fmt,
     hash::BuildHasher as _,
     pin::Pin,
@@ -22,13 +24,12 @@ use thingspace_callbacks::{DeviceOutcome, WaitError, decode_callback};
 use thingspace_core::DeviceId;
 use tokio::sync::mpsc;
 
-use crate::fleet::{RedisFleet, WAITERS, device_key};
+use crate::fleet::{RedisFleet, device_key};
 
 /// Awaits the outcomes of requests through Redis. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct RedisTracker {
     fleet: RedisFleet,
-    reclaim_after: Duration,
     poll: Duration,
 }
 
@@ -44,16 +45,8 @@ impl RedisTracker {
     fn new(fleet: RedisFleet) -> Self {
         Self {
             fleet,
-            reclaim_after: Duration::from_secs(30),
             poll: Duration::from_secs(1),
         }
-    }
-
-    /// Claims outcomes that another waiter read but did not finish with after `idle` (a waiter
-    /// that died); default 30 s.
-    pub fn reclaim_after(mut self, idle: Duration) -> Self {
-        self.reclaim_after = idle;
-        self
     }
 
     /// Waits for the outcome of each of `devices` (one identifier each, as sent) in request
@@ -197,6 +190,10 @@ async fn read(
     let consumer = consumer_name();
     let mut conn: Option<MultiplexedConnection> = None;
     let mut warned = false;
+    // Where this waiter's reading of the stream stands ("0": from the start); and whether the
+    // devices delivered by earlier waiters were skipped yet.
+    let mut cursor = "0".to_owned();
+    let mut skipped_earlier = false;
     while !pending.is_empty() && !tx.is_closed() {
         // A connection of its own: the blocking read would hold a shared one.
         let c = match &mut conn {
@@ -218,7 +215,14 @@ async fn read(
                 }
             },
         };
-        match round(&tracker, c, &request_id, &consumer, &mut pending, &tx).await {
+        let mut reader = Reader {
+            tracker: &tracker,
+            request_id: &request_id,
+            consumer: &consumer,
+            cursor: &mut cursor,
+            skipped_earlier: &mut skipped_earlier,
+        };
+        match reader.round(c, &mut pending, &tx).await {
             Ok(true) => warned = false,
             Ok(false) => return, // the waiter is gone
             Err(e) => {
@@ -233,171 +237,121 @@ async fn read(
     }
 }
 
-/// One round: skip what earlier waiters delivered, claim what dead waiters left, read what is
-/// new. `Ok(false)` when the waiter is gone.
-async fn round(
-    tracker: &RedisTracker,
-    conn: &mut MultiplexedConnection,
-    request_id: &str,
-    consumer: &str,
-    pending: &mut HashSet<DeviceId>,
-    tx: &mpsc::UnboundedSender<Event>,
-) -> redis::RedisResult<bool> {
-    let keys = &tracker.fleet.keys;
-    let stream = keys.outcomes(request_id);
-    let delivered = keys.delivered(request_id);
-    // The group starts at the stream's beginning: outcomes that came before the first waiter
-    // are read too. Creating it twice is refused (BUSYGROUP), which is fine.
-    let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&stream, WAITERS, "0").await;
-    if let Err(e) = created
-        && e.code() != Some("BUSYGROUP")
-    {
-        return Err(e);
-    }
-    // A stream made by the group (no callback yet) expires too.
-    let _: i64 = redis::cmd("EXPIRE")
-        .arg(&stream)
-        .arg(tracker.fleet.keep_secs())
-        .arg("NX")
-        .query_async(conn)
-        .await?;
-    let taken: Vec<String> = conn.smembers(&delivered).await?;
-    let taken: HashSet<&str> = taken.iter().map(String::as_str).collect();
-    let earlier: Vec<DeviceId> = pending
-        .iter()
-        .filter(|d| taken.contains(device_key(d).as_str()))
-        .cloned()
-        .collect();
-    if !earlier.is_empty() {
-        for d in &earlier {
-            pending.remove(d);
-        }
-        if tx.send(Event::Delivered(earlier)).is_err() {
-            return Ok(false);
-        }
-    }
-    if pending.is_empty() {
-        return Ok(true);
-    }
-    // Entries a dead waiter read and never acknowledged.
-    let claimed: Value = redis::cmd("XAUTOCLAIM")
-        .arg(&stream)
-        .arg(WAITERS)
-        .arg(consumer)
-        .arg(tracker.reclaim_after.as_millis() as u64)
-        .arg("0-0")
-        .arg("COUNT")
-        .arg(100)
-        .query_async(conn)
-        .await?;
-    let mut entries = claimed_entries(claimed);
-    let options = StreamReadOptions::default()
-        .group(WAITERS, consumer)
-        .count(100)
-        .block(tracker.poll.as_millis() as usize);
-    let read: Option<redis::streams::StreamReadReply> =
-        conn.xread_options(&[&stream], &[">"], &options).await?;
-    for key in read.map(|r| r.keys).unwrap_or_default() {
-        for id in key.ids {
-            let body = match id.map.get("body") {
-                Some(Value::BulkString(b)) => b.clone(),
-                _ => Vec::new(),
-            };
-            entries.push((id.id, body));
-        }
-    }
-    for (id, body) in entries {
-        if !take(conn, &delivered, tracker, pending, tx, &body).await? {
-            return Ok(false);
-        }
-        let _: i64 = conn.xack(&stream, WAITERS, &[&id]).await?;
-    }
-    Ok(true)
+/// One waiter's reading of a request's stream.
+struct Reader<'a> {
+    tracker: &'a RedisTracker,
+    request_id: &'a str,
+    consumer: &'a str,
+    cursor: &'a mut String,
+    skipped_earlier: &'a mut bool,
 }
 
-/// Delivers the outcome in `body` if it is a pending device's and no waiter took it yet.
-/// `Ok(false)` when the waiter is gone.
-async fn take(
-    conn: &mut MultiplexedConnection,
-    delivered: &str,
-    tracker: &RedisTracker,
-    pending: &mut HashSet<DeviceId>,
-    tx: &mpsc::UnboundedSender<Event>,
-    body: &[u8],
-) -> redis::RedisResult<bool> {
-    let Ok(callback) = decode_callback(body) else {
-        tracing::warn!("an entry of the outcomes stream is not a callback; skipped");
-        return Ok(true);
-    };
-    let Some(device) = callback
-        .device_ids
-        .iter()
-        .find(|d| pending.contains(*d))
-        .cloned()
-    else {
-        // A resend of a delivered device, or a device this waiter did not name.
-        return Ok(true);
-    };
-    if tx.is_closed() {
-        return Ok(false);
-    }
-    let waited_as = pending
-        .get(&device)
-        .cloned()
-        .unwrap_or_else(|| device.clone());
-    let first: i64 = conn.sadd(delivered, device_key(&waited_as)).await?;
-    let _: bool = conn.expire(delivered, tracker.fleet.keep_secs()).await?;
-    pending.remove(&waited_as);
-    if first == 0 {
-        // Another waiter took it: it is delivered, once, there.
-        return tx
-            .send(Event::Delivered(vec![waited_as]))
-            .map(|()| true)
-            .or(Ok(false));
-    }
-    let outcome = DeviceOutcome::from_callback(waited_as.clone(), callback);
-    if tx.send(Event::Outcome(outcome)).is_err() {
-        // Nobody received it: give it back for the next waiter.
-        let _: i64 = conn.srem(delivered, device_key(&waited_as)).await?;
-        return Ok(false);
-    }
-    Ok(true)
-}
-
-/// The entries of an XAUTOCLAIM answer: `[next, [[id, [field, value, …]], …], deleted]`.
-fn claimed_entries(value: Value) -> Vec<(String, Vec<u8>)> {
-    let Value::Array(parts) = value else {
-        return Vec::new();
-    };
-    let Some(Value::Array(entries)) = parts.into_iter().nth(1) else {
-        return Vec::new();
-    };
-    entries
-        .into_iter()
-        .filter_map(|entry| {
-            let Value::Array(mut pair) = entry else {
-                return None;
-            };
-            let fields = pair.pop()?;
-            let id = match pair.pop()? {
-                Value::BulkString(b) => String::from_utf8(b).ok()?,
-                Value::SimpleString(s) => s,
-                _ => return None,
-            };
-            let Value::Array(fields) = fields else {
-                return None;
-            };
-            let mut it = fields.into_iter();
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                if matches!(&k, Value::BulkString(b) if b == b"body")
-                    && let Value::BulkString(body) = v
-                {
-                    return Some((id, body));
+impl Reader<'_> {
+    /// One round: skip what earlier waiters delivered (once), then read what follows the
+    /// cursor and take each pending device's outcome. `Ok(false)` when the waiter is gone.
+    async fn round(
+        &mut self,
+        conn: &mut MultiplexedConnection,
+        pending: &mut HashSet<DeviceId>,
+        tx: &mpsc::UnboundedSender<Event>,
+    ) -> redis::RedisResult<bool> {
+        let keys = &self.tracker.fleet.keys;
+        let stream = keys.outcomes(self.request_id);
+        let delivered = keys.delivered(self.request_id);
+        if !*self.skipped_earlier {
+            let owners: HashMap<String, String> = conn.hgetall(&delivered).await?;
+            let earlier: Vec<DeviceId> = pending
+                .iter()
+                .filter(|d| {
+                    owners
+                        .get(&device_key(d))
+                        .is_some_and(|owner| owner != self.consumer)
+                })
+                .cloned()
+                .collect();
+            *self.skipped_earlier = true;
+            if !earlier.is_empty() {
+                for d in &earlier {
+                    pending.remove(d);
+                }
+                if tx.send(Event::Delivered(earlier)).is_err() {
+                    return Ok(false);
                 }
             }
-            None
-        })
-        .collect()
+        }
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        let options = StreamReadOptions::default()
+            .count(100)
+            .block(self.tracker.poll.as_millis() as usize);
+        let read: Option<redis::streams::StreamReadReply> = conn
+            .xread_options(&[&stream], &[self.cursor.as_str()], &options)
+            .await?;
+        for key in read.map(|r| r.keys).unwrap_or_default() {
+            for entry in key.ids {
+                let body = match entry.map.get("body") {
+                    Some(Value::BulkString(b)) => b.as_slice(),
+                    _ => &[],
+                };
+                if !self.take(conn, &delivered, pending, tx, body).await? {
+                    return Ok(false);
+                }
+                *self.cursor = entry.id;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Delivers the outcome in `body` if it is a pending device's and no other waiter took it.
+    /// `Ok(false)` when the waiter is gone.
+    async fn take(
+        &self,
+        conn: &mut MultiplexedConnection,
+        delivered: &str,
+        pending: &mut HashSet<DeviceId>,
+        tx: &mpsc::UnboundedSender<Event>,
+        body: &[u8],
+    ) -> redis::RedisResult<bool> {
+        let Ok(callback) = decode_callback(body) else {
+            tracing::warn!("an entry of the outcomes stream is not a callback; skipped");
+            return Ok(true);
+        };
+        let Some(device) = callback
+            .device_ids
+            .iter()
+            .find(|d| pending.contains(*d))
+            .cloned()
+        else {
+            // A resend of a delivered device, or a device this waiter did not name.
+            return Ok(true);
+        };
+        if tx.is_closed() {
+            return Ok(false);
+        }
+        let waited_as = pending.get(&device).cloned().unwrap_or(device);
+        let field = device_key(&waited_as);
+        // Take it, or learn who did: one round trip, atomic.
+        let (_, owner, _): (i64, String, i64) = redis::pipe()
+            .atomic()
+            .hset_nx(delivered, &field, self.consumer)
+            .hget(delivered, &field)
+            .expire(delivered, self.tracker.fleet.keep_secs())
+            .query_async(conn)
+            .await?;
+        pending.remove(&waited_as);
+        if owner != self.consumer {
+            // Another waiter took it: it is delivered, once, there.
+            return Ok(tx.send(Event::Delivered(vec![waited_as])).is_ok());
+        }
+        let outcome = DeviceOutcome::from_callback(waited_as.clone(), callback);
+        if tx.send(Event::Outcome(outcome)).is_err() {
+            // Nobody received it: give it back for the next waiter.
+            let _: i64 = conn.hdel(delivered, &field).await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
 }
 
 /// A consumer name unique to this wait: the process and a random part.

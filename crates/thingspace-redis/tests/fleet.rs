@@ -230,3 +230,47 @@ async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503() {
     assert_eq!(post(&a, message("r", "2", "Success", 1)).await, 503);
     assert_eq!(a.stats().unavailable, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_waits_share_a_request_without_losing_or_doubling_an_outcome() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("t5").await;
+    let a = replica(&fleet).await;
+    // Two waits for different devices of one request, in two "processes".
+    let first = redis.fleet("t5").await.tracker();
+    let second = redis.fleet("t5").await.tracker();
+    let one = first
+        .wait("r", [imei("1")])
+        .timeout(Duration::from_secs(30));
+    let two = second
+        .wait("r", [imei("2")])
+        .timeout(Duration::from_secs(30));
+    for (id, count) in [("2", 1), ("1", 1), ("2", 2), ("1", 2)] {
+        assert_eq!(post(&a, message("r", id, "Success", count)).await, 200);
+    }
+    let (one, two): (Vec<_>, Vec<_>) = tokio::join!(one.collect(), two.collect());
+    let ids = |v: &Vec<Result<thingspace_callbacks::DeviceOutcome, WaitError>>| -> Vec<String> {
+        v.iter()
+            .map(|o| o.as_ref().map(|o| o.device.id.clone()).unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(
+        ids(&one),
+        ["1"],
+        "each wait gets its own device, even read by the other"
+    );
+    assert_eq!(ids(&two), ["2"]);
+
+    // Two waits for the same device: it is delivered once, to one of them.
+    let x = first
+        .wait("s", [imei("9")])
+        .timeout(Duration::from_secs(30));
+    let y = second
+        .wait("s", [imei("9")])
+        .timeout(Duration::from_secs(30));
+    assert_eq!(post(&a, message("s", "9", "Success", 1)).await, 200);
+    assert_eq!(post(&a, message("s", "9", "Success", 2)).await, 200);
+    let (x, y): (Vec<_>, Vec<_>) = tokio::join!(x.collect(), y.collect());
+    let delivered = x.iter().chain(&y).filter(|o| o.is_ok()).count();
+    assert_eq!(delivered, 1, "{x:?} {y:?}");
+}
