@@ -96,9 +96,19 @@ impl RedisFleet {
         let client = redis::Client::open(url).map_err(|_| FleetError {
             message: "not a Redis URL (redis://[user:password@]host:port[/db])".to_owned(),
         })?;
-        let manager = ConnectionManager::new(client.clone())
-            .await
-            .map_err(|e| FleetError::redis("could not reach Redis", &e))?;
+        // Bounded answers: a half-open connection after a failover errs instead of hanging.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(2))
+            .set_response_timeout(Duration::from_secs(2));
+        let manager = tokio::time::timeout(
+            Duration::from_secs(5),
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| FleetError {
+            message: "Redis did not answer within 5 s".to_owned(),
+        })?
+        .map_err(|e| FleetError::redis("could not reach Redis", &e))?;
         Ok(Self {
             client,
             manager,

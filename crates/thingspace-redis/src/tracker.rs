@@ -201,7 +201,13 @@ async fn read(
             None => match tracker
                 .fleet
                 .client
-                .get_multiplexed_async_connection()
+                .get_multiplexed_async_connection_with_config(
+                    // A blocking read answers within the poll: past it and a margin, the
+                    // connection is taken for dead and made again.
+                    &redis::AsyncConnectionConfig::new()
+                        .set_connection_timeout(Duration::from_secs(2))
+                        .set_response_timeout(tracker.poll + Duration::from_secs(2)),
+                )
                 .await
             {
                 Ok(c) => conn.insert(c),

@@ -274,3 +274,39 @@ async fn concurrent_waits_share_a_request_without_losing_or_doubling_an_outcome(
     let delivered = x.iter().chain(&y).filter(|o| o.is_ok()).count();
     assert_eq!(delivered, 1, "{x:?} {y:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_an_error_not_a_hang() {
+    // Accepts connections and says nothing, as a half-open connection after a failover does.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let addr = silent.local_addr().expect("an address");
+    let _holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let bounded = tokio::time::timeout(Duration::from_secs(20), async {
+        // The connection may open (the server accepted it); what is asked of it then fails.
+        let Ok(fleet) = RedisFleet::connect(&format!("redis://{addr}"), "t6").await else {
+            return true;
+        };
+        let callback = thingspace_callbacks::decode_callback(&message("r", "1", "Success", 1))
+            .expect("a callback");
+        let kept = thingspace_callbacks::Sink::accept(&fleet.sink(), &callback).await;
+        let mut wait = fleet
+            .tracker()
+            .wait("r", [imei("1")])
+            .timeout(Duration::from_secs(5));
+        let waited = wait.next().await;
+        kept.is_err() && matches!(waited, Some(Err(WaitError::TimedOut { .. })))
+    })
+    .await;
+    assert_eq!(
+        bounded.ok(),
+        Some(true),
+        "a silent server must fail in bounded time"
+    );
+}
