@@ -144,6 +144,22 @@ pub enum WaitError {
     },
 }
 
+impl WaitError {
+    /// The timeout of a wait for `request_id`, with the devices still `pending`, listed in
+    /// order (kind, then id). For trackers of your own too.
+    pub fn timed_out(
+        request_id: impl Into<String>,
+        pending: impl IntoIterator<Item = DeviceId>,
+    ) -> Self {
+        let mut pending: Vec<DeviceId> = pending.into_iter().collect();
+        pending.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
+        WaitError::TimedOut {
+            request_id: request_id.into(),
+            pending,
+        }
+    }
+}
+
 impl fmt::Display for WaitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -556,9 +572,7 @@ impl Wait {
         {
             let waiting = state.waiting.remove(&self.request_id)?;
             state.remember_stopped(self.request_id.clone(), waiting.reported);
-            let mut pending: Vec<DeviceId> = waiting.pending.into_iter().collect();
-            pending.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
-            return Some(pending);
+            return Some(waiting.pending.into_iter().collect());
         }
         None
     }
@@ -586,10 +600,7 @@ impl Stream for Wait {
         {
             self.deadline = None;
             if let Some(pending) = self.stop() {
-                self.error = Some(WaitError::TimedOut {
-                    request_id: self.request_id.clone(),
-                    pending,
-                });
+                self.error = Some(WaitError::timed_out(self.request_id.clone(), pending));
             }
             // The sender is gone now: deliver what is buffered, then the error.
             return self.poll_next(cx);

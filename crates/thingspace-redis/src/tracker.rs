@@ -118,12 +118,8 @@ impl RedisWait {
     /// which devices are pending; outcomes already received are delivered before the error.
     fn timed_out(&mut self) -> WaitError {
         self.rx.close();
-        let mut pending: Vec<DeviceId> = self.pending.drain().collect();
-        pending.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
-        WaitError::TimedOut {
-            request_id: self.request_id.clone(),
-            pending,
-        }
+        let pending: Vec<DeviceId> = self.pending.drain().collect();
+        WaitError::timed_out(self.request_id.clone(), pending)
     }
 }
 
