@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use url::Url;
 
-use crate::auth::AuthProvider;
+use crate::auth::{AuthProvider, CredentialStore};
 use crate::budget::Budget;
 use crate::config::{Config, DEFAULT_PROFILE};
 use crate::credentials::{ThingSpaceUsers, require_credentials};
@@ -104,10 +104,27 @@ impl Client {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a credential is missing; [`ErrorKind::Insecure`](crate::ErrorKind::Insecure) when a URL
     /// would carry credentials over plain http to a non-loopback host.
     pub fn thingspace_with_transport(config: &Config, transport: SharedTransport) -> Result<Self> {
-        let pipeline = config.pipeline(transport);
+        Self::thingspace_with_pipeline(config, config.pipeline(transport), None)
+    }
+
+    /// A ThingSpace client from configuration, sending through `pipeline` (built with
+    /// [`Config::pipeline`] and your [interceptors](crate::hooks::Interceptor), such as a
+    /// shared rate limiter), its bearer token and sessions shared through `store` with the
+    /// other processes of a fleet when one is given (`thingspace-redis`).
+    ///
+    /// # Errors
+    /// As [`thingspace_with_transport`](Self::thingspace_with_transport).
+    pub fn thingspace_with_pipeline(
+        config: &Config,
+        pipeline: Pipeline,
+        store: Option<Arc<dyn CredentialStore>>,
+    ) -> Result<Self> {
         // Every credential named at once when some are missing.
         require_credentials(config)?;
-        let users = Arc::new(ThingSpaceUsers::from_config(config, &pipeline)?);
+        let users = Arc::new(match store {
+            Some(store) => ThingSpaceUsers::shared(config, &pipeline, store)?,
+            None => ThingSpaceUsers::from_config(config, &pipeline)?,
+        });
         let auth: Arc<dyn AuthProvider> = users.user(DEFAULT_PROFILE)?;
         ensure_secure(&config.base_url)?;
         Ok(Self {

@@ -27,7 +27,9 @@ pub mod urls;
 #[cfg(any(test, feature = "mockall"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "mockall")))]
 pub use auth::MockAuthProvider;
-pub use auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
+pub use auth::{
+    AuthProvider, CachedAuth, Credential, CredentialSource, CredentialStore, Rejection, StoreKey,
+};
 pub use budget::Budget;
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigBuilder, ConfigLoader, LoadedConfig, RetryConfig, UserProfile};

@@ -21,6 +21,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Request, Response};
 use crate::urls::ensure_secure;
 
+mod store;
+pub use self::store::{CredentialStore, StoreKey};
+
 /// Adds credentials to requests. Held by the client as `Arc<dyn AuthProvider>`.
 #[cfg_attr(any(test, feature = "mockall"), mockall::automock)]
 #[async_trait]
@@ -133,6 +136,37 @@ impl Credential {
         self.obtained_at.elapsed()
     }
 
+    /// How long it stays valid from now (zero once expired), or `None` when it does not expire.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_at
+            .map(|t| t.saturating_duration_since(Instant::now()))
+    }
+
+    /// How long until it is due for refresh (zero once due), or `None` when it never is.
+    pub fn refresh_in(&self) -> Option<Duration> {
+        self.refresh_at
+            .map(|t| t.saturating_duration_since(Instant::now()))
+    }
+
+    /// The same credential, due for refresh `after` from now (never later than its expiry): for
+    /// a store that hands out a credential obtained elsewhere, with the refresh time its
+    /// fetcher chose, so every holder refreshes at once and one refresh serves them all.
+    #[must_use]
+    pub fn refreshing_in(mut self, after: Duration) -> Self {
+        let at = Instant::now().checked_add(after);
+        self.refresh_at = match (at, self.expires_at) {
+            (Some(at), Some(expires)) => Some(at.min(expires)),
+            (at, expires) => at.or(expires),
+        };
+        self
+    }
+
+    /// True when the headers of `self` and `other` are the same: the same credential, whoever
+    /// obtained it.
+    pub fn same_as(&self, other: &Credential) -> bool {
+        self.headers == other.headers
+    }
+
     fn is_expired(&self, now: Instant) -> bool {
         self.expires_at.is_some_and(|t| now >= t)
     }
@@ -182,6 +216,8 @@ pub trait CredentialSource: Send + Sync + fmt::Debug {
 /// credential's headers.
 pub struct CachedAuth<S> {
     source: S,
+    /// Where credentials are shared with other processes, and under which key.
+    store: Option<(Arc<dyn CredentialStore>, StoreKey)>,
     current: RwLock<Option<Arc<Credential>>>,
     refresh: tokio::sync::Mutex<()>,
     fetches: Mutex<Fetches>,
@@ -210,10 +246,26 @@ impl<S: CredentialSource> CachedAuth<S> {
     pub fn new(source: S) -> Self {
         Self {
             source,
+            store: None,
             current: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             fetches: Mutex::new(Fetches::default()),
         }
+    }
+
+    /// Shares credentials with other processes through `store`, under `key`: on a miss, when
+    /// due for refresh and after a refusal, the cache asks the store, which hands out the
+    /// credential another process obtained or has one process of all fetch it. The cache stays
+    /// in front: requests with a valid credential in hand never reach the store.
+    #[must_use]
+    pub fn with_store(mut self, store: Arc<dyn CredentialStore>, key: StoreKey) -> Self {
+        self.store = Some((store, key));
+        self
+    }
+
+    /// True when credentials are shared with other processes through a store.
+    pub fn is_shared(&self) -> bool {
+        self.store.is_some()
     }
 
     /// The source behind the cache.
@@ -312,7 +364,10 @@ impl<S: CredentialSource> CachedAuth<S> {
             }
         }
         let previous = self.cached();
-        let outcome = self.source.fetch(budget).await;
+        let outcome = match &self.store {
+            Some((store, key)) => store.obtain(key, &self.source, budget).await,
+            None => self.source.fetch(budget).await,
+        };
         if let Some(err) = outcome
             .as_ref()
             .err()
@@ -373,6 +428,29 @@ impl<S: CredentialSource> CachedAuth<S> {
         }
     }
 
+    /// Drops the cached credential if it is the one sent in `sent`, and tells the store, if
+    /// credentials are shared, to forget it if it still holds it. Returns whether the cached
+    /// credential was dropped.
+    pub async fn refused(&self, sent: &HeaderMap) -> bool {
+        let dropped = {
+            let Ok(mut g) = self.current.write() else {
+                return false;
+            };
+            if g.as_ref().is_some_and(|c| c.was_sent_in(sent)) {
+                g.take()
+            } else {
+                None
+            }
+        };
+        let Some(dropped) = dropped else {
+            return false;
+        };
+        if let Some((store, key)) = &self.store {
+            store.refused(key, &dropped).await;
+        }
+        true
+    }
+
     /// Drops the cached credential unconditionally.
     pub fn clear(&self) {
         self.store(None);
@@ -390,6 +468,7 @@ impl<S: fmt::Debug> fmt::Debug for CachedAuth<S> {
         f.debug_struct("CachedAuth")
             .field("source", &self.source)
             .field("cached", &has)
+            .field("shared", &self.store.as_ref().map(|(_, key)| key))
             .finish()
     }
 }
@@ -405,7 +484,7 @@ impl<S: CredentialSource> AuthProvider for CachedAuth<S> {
     }
 
     async fn invalidate(&self, sent: &HeaderMap, _answer: &Response) {
-        self.invalidate_sent(sent);
+        self.refused(sent).await;
     }
 }
 

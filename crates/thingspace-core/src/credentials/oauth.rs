@@ -80,6 +80,16 @@ impl ClientCredentials {
         self
     }
 
+    /// The key under which a [`CredentialStore`](crate::auth::CredentialStore) shares this
+    /// application's token: its client id, scope and a fingerprint of the token URL and secret.
+    pub fn store_key(&self) -> crate::auth::StoreKey {
+        crate::auth::StoreKey::new(
+            TOKEN_OPERATION,
+            &[&self.client_id, self.scope.as_deref().unwrap_or("")],
+            &[self.token_url.as_str(), self.client_secret.expose_secret()],
+        )
+    }
+
     /// Requests this `scope` (required by Entra ID: `api://<app-id>/.default`).
     pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());

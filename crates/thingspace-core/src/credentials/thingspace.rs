@@ -15,7 +15,9 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{ClientAuthStyle, ClientCredentials, read_answer, require_token};
-use crate::auth::{AuthProvider, CachedAuth, Credential, CredentialSource, Rejection};
+use crate::auth::{
+    AuthProvider, CachedAuth, Credential, CredentialSource, CredentialStore, Rejection, StoreKey,
+};
 use crate::budget::Budget;
 use crate::config::{Config, DEFAULT_PROFILE, UserProfile};
 use crate::error::{ApiErrorBody, Error, ErrorKind, Result};
@@ -98,6 +100,17 @@ impl M2mSession {
     /// The UWS user this source logs in as.
     pub fn username(&self) -> &str {
         &self.username
+    }
+
+    /// The key under which a [`CredentialStore`](crate::auth::CredentialStore) shares this
+    /// user's session: the application's client id, the user name and a fingerprint of the
+    /// login URL and password.
+    pub fn store_key(&self) -> StoreKey {
+        StoreKey::new(
+            LOGIN_OPERATION,
+            &[self.bearer.source().client_id(), &self.username],
+            &[self.login_url.as_str(), self.password.expose_secret()],
+        )
     }
 }
 
@@ -218,6 +231,21 @@ impl ThingSpaceAuth {
         }
     }
 
+    /// As [`new`](Self::new), the session shared with other processes through `store` (under
+    /// [`M2mSession::store_key`]): one login serves the fleet, and the session is never ended
+    /// by one of its users ([`AuthProvider::end_session`] only forgets it).
+    pub fn shared(
+        bearer: Arc<CachedAuth<ClientCredentials>>,
+        session: M2mSession,
+        store: Arc<dyn CredentialStore>,
+    ) -> Self {
+        let key = session.store_key();
+        Self {
+            bearer,
+            session: CachedAuth::new(session).with_store(store, key),
+        }
+    }
+
     /// ThingSpace's credentials from configuration, sent through `pipeline`: the client id
     /// and secret (Basic header on the token endpoint) and the UWS user's login.
     ///
@@ -270,6 +298,7 @@ pub struct ThingSpaceUsers {
     login_url: Url,
     profiles: BTreeMap<String, UserProfile>,
     users: Mutex<HashMap<String, Arc<ThingSpaceAuth>>>,
+    store: Option<Arc<dyn CredentialStore>>,
 }
 
 impl fmt::Debug for ThingSpaceUsers {
@@ -278,6 +307,7 @@ impl fmt::Debug for ThingSpaceUsers {
             .field("bearer", &self.bearer)
             .field("login_url", &self.login_url.as_str())
             .field("profiles", &self.profiles.keys().collect::<Vec<_>>())
+            .field("shared", &self.store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -289,6 +319,14 @@ impl ThingSpaceUsers {
     /// [`ErrorKind::Config`] when the client id or secret is missing; [`ErrorKind::Insecure`]
     /// when a URL would carry credentials over plain http to a non-loopback host.
     pub fn from_config(config: &Config, pipeline: &Pipeline) -> Result<Self> {
+        Self::build(config, pipeline, None)
+    }
+
+    fn build(
+        config: &Config,
+        pipeline: &Pipeline,
+        store: Option<Arc<dyn CredentialStore>>,
+    ) -> Result<Self> {
         let (Some(client_id), Some(secret)) = (&config.client_id, &config.client_secret) else {
             return Err(Error::config(
                 "missing ThingSpace credentials: client_id and client_secret",
@@ -318,13 +356,35 @@ impl ThingSpaceUsers {
                 },
             );
         }
+        let key = credentials.store_key();
+        let mut bearer = CachedAuth::new(credentials);
+        if let Some(store) = &store {
+            bearer = bearer.with_store(store.clone(), key);
+        }
         Ok(Self {
-            bearer: Arc::new(CachedAuth::new(credentials)),
+            bearer: Arc::new(bearer),
             pipeline: pipeline.clone(),
             login_url,
             profiles,
             users: Mutex::new(HashMap::new()),
+            store,
         })
+    }
+
+    /// As [`from_config`](Self::from_config), sharing the bearer token and every user's
+    /// session with the other processes that use `store` (a fleet of replicas or workers:
+    /// `thingspace-redis`): one token request and one login per expiry for all of them, and a
+    /// refused password tried once by the fleet. Each process keeps its own copy in front of
+    /// the store.
+    ///
+    /// # Errors
+    /// As [`from_config`](Self::from_config).
+    pub fn shared(
+        config: &Config,
+        pipeline: &Pipeline,
+        store: Arc<dyn CredentialStore>,
+    ) -> Result<Self> {
+        Self::build(config, pipeline, Some(store))
     }
 
     /// The credentials of the profile `name` (any case): the application's bearer token and
@@ -383,7 +443,10 @@ impl ThingSpaceUsers {
             password,
             self.bearer.clone(),
         );
-        Ok(ThingSpaceAuth::new(self.bearer.clone(), session))
+        Ok(match &self.store {
+            Some(store) => ThingSpaceAuth::shared(self.bearer.clone(), session, store.clone()),
+            None => ThingSpaceAuth::new(self.bearer.clone(), session),
+        })
     }
 }
 
@@ -415,6 +478,11 @@ impl AuthProvider for ThingSpaceAuth {
         let Some(session) = self.session.take() else {
             return Ok(false);
         };
+        if self.session.is_shared() {
+            // Other processes are using it: forget this process's copy, end nothing.
+            tracing::debug!(username = %self.session.source().username, "left the shared M2M session open");
+            return Ok(false);
+        }
         let source = self.session.source();
         let url = source.login_url.join("logout").map_err(|_| {
             Error::config("the logout URL cannot be made from the login URL")
@@ -442,11 +510,11 @@ impl AuthProvider for ThingSpaceAuth {
         // ended on the server, and a session outliving its token is not worth a second refusal.
         if answer.status == StatusCode::UNAUTHORIZED
             && is_gateway_fault(&answer.body)
-            && self.bearer.invalidate_sent(sent)
+            && self.bearer.refused(sent).await
         {
             tracing::debug!("the gateway refused the bearer token; it will be renewed");
         }
-        if self.session.invalidate_sent(sent) {
+        if self.session.refused(sent).await {
             tracing::debug!("the API refused the M2M session; it will be renewed");
         }
     }
