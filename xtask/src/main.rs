@@ -11,7 +11,8 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  test     the whole check CI runs: fmt, each crate's layers, the fixtures check, clippy
+  test     the whole check CI runs: fmt, each crate's layers, the manifests (licence texts,
+           the MSRV inherited and linted), the fixtures check, clippy
            (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
            tests, the examples (run against the mock), that each family crate builds on its
            own, and rustdoc (-D warnings)
@@ -19,6 +20,10 @@ Commands:
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
   layers   check that each crate's modules import each other in layers, with no circle
+  manifests
+           check that every licence a published crate declares has its text at the root
+           (LICENSE-MIT, LICENSE-APACHE), and that every crate inherits the workspace's
+           rust-version and lints, so clippy's incompatible_msrv checks the MSRV
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   release <version> [--dry-run] [--no-package]
            bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
@@ -40,6 +45,7 @@ Commands:
 const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];
 
 mod layers;
+mod manifests;
 mod release;
 
 fn main() -> ExitCode {
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
         Some("release") => release::run(&args[1..]),
         Some("fixtures") => fixtures(&args[1..]),
         Some("layers") => crate_layers(),
+        Some("manifests") => manifests::check(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -97,6 +104,7 @@ fn test() -> Result<(), String> {
     ensure_redis_server()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     crate_layers()?;
+    manifests::check()?;
     fixtures(&["--check".to_owned()])?;
     cargo(&[
         "clippy",
