@@ -12,14 +12,15 @@ cargo xtask <command>
 
 Commands:
   test     the whole check CI runs: fmt, each crate's layers, the manifests (licence texts,
-           the MSRV inherited and linted), the fixtures check, clippy
-           (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
+           the MSRV inherited and linted), that library code does not print, the fixtures
+           check, clippy (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
            tests, the examples (run against the mock), that each family crate builds on its
            own, and rustdoc (-D warnings)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
   layers   check that each crate's modules import each other in layers, with no circle
+  quiet    check that no library crate prints to the terminal (print!, eprintln!, dbg!)
   manifests
            check that every licence a published crate declares has its text at the root
            (LICENSE-MIT, LICENSE-APACHE), and that every crate inherits the workspace's
@@ -46,6 +47,7 @@ const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc
 
 mod layers;
 mod manifests;
+mod quiet;
 mod release;
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures(&args[1..]),
         Some("layers") => crate_layers(),
         Some("manifests") => manifests::check(),
+        Some("quiet") => quiet::check(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -105,6 +108,7 @@ fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     crate_layers()?;
     manifests::check()?;
+    quiet::check()?;
     fixtures(&["--check".to_owned()])?;
     cargo(&[
         "clippy",

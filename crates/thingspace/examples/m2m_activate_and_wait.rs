@@ -6,6 +6,8 @@
 //! are configured; with real credentials, set `CALLBACK_URL` to the public https URL of the proxy
 //! that forwards to `LISTEN` (default 127.0.0.1:9001).
 
+mod common;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -18,7 +20,7 @@ use thingspace::{
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let account = "0000123456";
-    let (config, mock) = thingspace::load_or_mock().await?;
+    let (config, mock) = common::load_or_mock().await?;
     let m2m = M2m::new(Client::thingspace(&config.thingspace()?)?);
 
     // The listener first: a device's result can arrive before the activation's answer.

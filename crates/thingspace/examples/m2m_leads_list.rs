@@ -2,6 +2,8 @@
 //! `cargo run -p thingspace --example m2m_leads_list --features mock [-- ACCOUNT [CURSOR]]`.
 //! A failure part way prints the cursor to resume from; pass it as CURSOR to go on from there.
 
+mod common;
+
 use futures_util::StreamExt;
 use thingspace::{Client, m2m::M2m};
 
@@ -16,7 +18,7 @@ async fn main() -> thingspace::Result<()> {
         })?),
         None => None,
     };
-    let (config, _mock) = thingspace::load_or_mock().await?;
+    let (config, _mock) = common::load_or_mock().await?;
     let m2m = M2m::new(Client::thingspace(&config.thingspace()?)?);
     let mut pages = match resume {
         Some(cursor) => m2m.leads().pages_from(&account, cursor)?,

@@ -1,6 +1,8 @@
 //! The Operator Connect lead of one customer tenant:
 //! `cargo run -p thingspace --example oc_leads_get --features oc,mock -- <MS_TENANT_ID>`.
 
+mod common;
+
 use thingspace::oc::{OcConfig, OperatorConnect, Timestamp};
 
 #[tokio::main]
@@ -8,7 +10,7 @@ async fn main() -> thingspace::Result<()> {
     let tenant = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "f94238e5-4f2c-4e1b-8125-2d27122ca75f".to_owned());
-    let (config, _mock) = thingspace::load_or_mock().await?;
+    let (config, _mock) = common::load_or_mock().await?;
     let oc = OperatorConnect::from_config(&OcConfig::load(&config)?)?;
     let leads = oc.leads().get(&tenant).await?;
     if leads.is_empty() {

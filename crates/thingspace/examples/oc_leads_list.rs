@@ -1,12 +1,14 @@
 //! Every Operator Connect lead of the operator:
 //! `cargo run -p thingspace --example oc_leads_list --features oc,mock`.
 
+mod common;
+
 use futures_util::StreamExt;
 use thingspace::oc::{OcConfig, OperatorConnect};
 
 #[tokio::main]
 async fn main() -> thingspace::Result<()> {
-    let (config, _mock) = thingspace::load_or_mock().await?;
+    let (config, _mock) = common::load_or_mock().await?;
     let oc = OperatorConnect::from_config(&OcConfig::load(&config)?)?;
     let mut leads = oc.leads().list(100)?;
     while let Some(lead) = leads.next().await {

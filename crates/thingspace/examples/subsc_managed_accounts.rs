@@ -1,6 +1,8 @@
 //! Managed accounts of a primary account, provisioned ones only:
 //! `cargo run -p thingspace --example subsc_managed_accounts --features mock`.
 
+mod common;
+
 use thingspace::{
     Client,
     subsc::{ManagedStatus, ServiceName, Subsc},
@@ -11,7 +13,7 @@ async fn main() -> thingspace::Result<()> {
     let primary = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "2024009649-00001".to_owned());
-    let (config, _mock) = thingspace::load_or_mock().await?;
+    let (config, _mock) = common::load_or_mock().await?;
     let subsc = Subsc::new(Client::thingspace(&config.thingspace()?)?);
     let list = subsc
         .managed_accounts()
