@@ -16,6 +16,27 @@
 //!    request whose answer was lost) that the outcome is unknown;
 //! 6. **trace**: one `thingspace.operation` span per operation, one `thingspace.attempt` span per
 //!    attempt, with the same fields for every operation.
+//!
+//! # Span fields
+//!
+//! Beside the SDK's own fields (`operation`, the `family.resource.verb` name; `method`, `path`,
+//! `body_bytes`, `status`, `attempts`, `latency_ms`), both spans carry the names of
+//! OpenTelemetry's HTTP client semantic conventions, so a pipeline that exports `tracing`
+//! spans to OpenTelemetry (`tracing-opentelemetry`) puts them in the same columns as every
+//! other HTTP client's:
+//!
+//! | field | on | value |
+//! |---|---|---|
+//! | `http.request.method` | operation, attempt | `GET`, `POST`, ... |
+//! | `url.template` | operation, attempt | the path template, `/m2m/v1/accounts/{accountname}` (never the path with its values, never a query) |
+//! | `server.address`, `server.port` | operation, attempt | the host and port the request goes to |
+//! | `http.response.status_code` | operation, attempt | the status of the last answer, when there was one |
+//! | `http.request.resend_count` | operation, attempt | how many times the request was sent again (retries and renewals of refused credentials); absent when sent once |
+//! | `error.type` | operation, attempt | on failure: the status code (`"503"`) when there was an answer, else the kind of error (`timeout`, `connect`, `transport`, ...) |
+//! | `otel.kind` | operation | `client` |
+//! | `otel.status_code` | operation | `ERROR` on failure |
+//!
+//! No span field ever holds a body, a credential, a path parameter's value or a query.
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -26,7 +47,7 @@ use url::Url;
 
 use crate::auth::{AuthProvider, Rejection};
 use crate::budget::Budget;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{Interceptor, OperationInfo};
 use crate::message::{Request, Response};
 use crate::request::ApiRequest;
@@ -185,6 +206,16 @@ impl Pipeline {
             status = Empty,
             attempts = Empty,
             latency_ms = Empty,
+            // OpenTelemetry's HTTP client semantic conventions (see the module's documentation).
+            http.request.method = %request.method(),
+            url.template = request.template(),
+            server.address = http.url.host_str().unwrap_or_default(),
+            server.port = http.url.port_or_known_default(),
+            http.response.status_code = Empty,
+            http.request.resend_count = Empty,
+            error.type = Empty,
+            otel.kind = "client",
+            otel.status_code = Empty,
         );
         let op = OperationInfo {
             operation: request.operation(),
@@ -204,6 +235,11 @@ impl Pipeline {
                 let span = tracing::Span::current();
                 if let Some(status) = status {
                     span.record("status", status);
+                    span.record("http.response.status_code", status);
+                }
+                if let Err(e) = &result {
+                    record_error_type(&span, e);
+                    span.record("otel.status_code", "ERROR");
                 }
                 let elapsed = started.elapsed();
                 span.record("latency_ms", elapsed.as_millis() as u64);
@@ -255,23 +291,40 @@ impl Pipeline {
         }
         // `attempt` counts what the retry policy counts; `sends` every request sent, a
         // renewal's included.
+        let operation_span = tracing::Span::current();
+        // The server the request goes to, for the attempts' spans (copied only when traced).
+        let server = (!operation_span.is_disabled()).then(|| {
+            let host = http.url.host_str().unwrap_or_default().to_owned();
+            (host, http.url.port_or_known_default())
+        });
         let mut first = Some(http);
         let mut attempt = 1;
         let mut sends = 0;
         let mut renewed = false;
-        let operation_span = tracing::Span::current();
         loop {
             sends += 1;
             let span = if operation_span.is_disabled() {
                 tracing::Span::none()
             } else {
                 operation_span.record("attempts", sends);
-                tracing::debug_span!(
+                let span = tracing::debug_span!(
                     "thingspace.attempt",
                     attempt = sends,
                     status = Empty,
-                    latency_ms = Empty
-                )
+                    latency_ms = Empty,
+                    http.request.method = %request.method(),
+                    url.template = request.template(),
+                    server.address = server.as_ref().map(|(host, _)| host.as_str()),
+                    server.port = server.as_ref().and_then(|(_, port)| *port),
+                    http.response.status_code = Empty,
+                    http.request.resend_count = Empty,
+                    error.type = Empty,
+                );
+                if sends > 1 {
+                    operation_span.record("http.request.resend_count", sends - 1);
+                    span.record("http.request.resend_count", sends - 1);
+                }
+                span
             };
             // The first send takes the request built for it; a later one (rare) builds it again,
             // rather than every operation paying for a copy.
@@ -437,8 +490,15 @@ impl Pipeline {
         }
         if let Some(started) = started {
             span.record("latency_ms", started.elapsed().as_millis() as u64);
-            if let Ok(r) = &result {
-                span.record("status", r.status.as_u16());
+            match &result {
+                Ok(r) => {
+                    span.record("status", r.status.as_u16());
+                    span.record("http.response.status_code", r.status.as_u16());
+                    if !r.status.is_success() {
+                        span.record("error.type", r.status.as_str());
+                    }
+                }
+                Err(e) => record_error_type(&span, e),
             }
         }
         match result {
@@ -456,5 +516,32 @@ impl Pipeline {
             }
             Err(e) => Outcome::Failed(e),
         }
+    }
+}
+
+/// Records OpenTelemetry's `error.type` of a failed operation or attempt on `span`: the status
+/// code when the service answered, else the kind of error, in a few low-cardinality words.
+fn record_error_type(span: &tracing::Span, e: &Error) {
+    match e.status() {
+        Some(status) => span.record("error.type", status.as_str()),
+        None => span.record("error.type", error_kind_name(e.kind())),
+    };
+}
+
+/// The kind of an error, as `error.type` names it.
+fn error_kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Config => "config",
+        ErrorKind::InvalidInput => "invalid_input",
+        ErrorKind::Insecure => "insecure",
+        ErrorKind::Connect => "connect",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Transport => "transport",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Api => "api",
+        ErrorKind::Decode => "decode",
+        ErrorKind::BodyTooLarge => "body_too_large",
+        ErrorKind::Pagination => "pagination",
+        ErrorKind::OutcomeUnknown => "outcome_unknown",
     }
 }
