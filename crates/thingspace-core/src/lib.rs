@@ -27,6 +27,7 @@ pub mod urls;
 #[cfg(any(test, feature = "mockall"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "mockall")))]
 pub use auth::MockAuthProvider;
+pub use auth::StaticAuth;
 pub use auth::{
     AuthProvider, CachedAuth, Credential, CredentialSource, CredentialStore, Rejection, StoreKey,
 };

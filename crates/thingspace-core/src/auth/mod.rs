@@ -23,6 +23,8 @@ use crate::urls::ensure_secure;
 
 mod store;
 pub use self::store::{CredentialStore, StoreKey};
+mod static_auth;
+pub use self::static_auth::StaticAuth;
 
 /// Adds credentials to requests. Held by the client as `Arc<dyn AuthProvider>`.
 #[cfg_attr(any(test, feature = "mockall"), mockall::automock)]
