@@ -647,6 +647,7 @@ mod tests {
     impl crate::hooks::Interceptor for Counting {
         async fn before_operation(&self, op: &crate::hooks::OperationInfo<'_>) -> Result<()> {
             assert_eq!(op.operation, "op");
+            assert_eq!(op.account, Some("acct"), "the account reaches interceptors");
             self.operations
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(())
@@ -701,7 +702,9 @@ mod tests {
             .interceptor(counting.clone())
             .build()
             .expect("client");
-        c.send(&ApiRequest::get("op", "/x")).await.expect("retried");
+        c.send(&ApiRequest::get("op", "/x").for_account("acct"))
+            .await
+            .expect("retried");
         use std::sync::atomic::Ordering::SeqCst;
         assert_eq!(counting.operations.load(SeqCst), 1);
         assert_eq!(counting.attempts.load(SeqCst), 2);

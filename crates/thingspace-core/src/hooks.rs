@@ -22,6 +22,9 @@ pub struct OperationInfo<'a> {
     pub idempotency: Idempotency,
     /// The operation's time budget: an interceptor that waits (a rate limiter) waits within it.
     pub budget: &'a Budget,
+    /// The account the operation acts on, when it names one
+    /// ([`ApiRequest::for_account`](crate::ApiRequest::for_account)).
+    pub account: Option<&'a str>,
 }
 
 /// Behaviour of your own around each operation and each attempt of the client's pipeline.

@@ -222,6 +222,7 @@ impl Pipeline {
             method: request.method(),
             idempotency: request.idempotency(),
             budget,
+            account: request.account(),
         };
         let listened = !span.is_disabled() || !self.inner.interceptors.is_empty();
         async {

@@ -47,6 +47,7 @@ pub struct ApiRequest {
     secret_fields: &'static [&'static str],
     idempotency: Idempotency,
     how_to_check: &'static str,
+    account: Option<String>,
 }
 
 /// Where a request goes: a path template on the client's base URL, or a URL of its own (a
@@ -95,6 +96,7 @@ impl ApiRequest {
             body: Body::None,
             secret_fields: &[],
             how_to_check: DEFAULT_CHECK,
+            account: None,
         }
     }
 
@@ -188,6 +190,18 @@ impl ApiRequest {
     pub fn how_to_check(mut self, how: &'static str) -> Self {
         self.how_to_check = how;
         self
+    }
+
+    /// Names the account the request acts on, for [interceptors](crate::hooks::Interceptor)
+    /// that keep something per account (a rate limit): family operations set it.
+    pub fn for_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// The account the request acts on, when its operation names one.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// The operation name used in errors and traces.

@@ -165,6 +165,7 @@ impl<'a> AccountsApi<'a> {
 /// The request of [`AccountsApi::get`].
 pub fn get_request(account_name: &str) -> ApiRequest {
     ApiRequest::get(GET_ACCOUNT, "/m2m/v1/accounts/{accountname}")
+        .for_account(account_name)
         .path_param("accountname", account_name)
 }
 

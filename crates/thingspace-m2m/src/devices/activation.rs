@@ -186,15 +186,16 @@ pub fn activate_request(activation: &Activation) -> Result<ApiRequest> {
     if activation.mdn_zip_code.trim().is_empty() {
         return invalid("an activation needs a ZIP code (mdnZipCode)".into());
     }
-    Ok(
-        ApiRequest::post(ACTIVATE_DEVICES, "/m2m/v1/devices/actions/activate")
-            .json(activation)
-            .how_to_check(
-                "wait for the CarrierService callbacks of this activation, or look the devices up \
+    let mut request =
+        ApiRequest::post(ACTIVATE_DEVICES, "/m2m/v1/devices/actions/activate").json(activation);
+    if let Some(account) = &activation.account_name {
+        request = request.for_account(account.clone());
+    }
+    Ok(request.how_to_check(
+        "wait for the CarrierService callbacks of this activation, or look the devices up \
                  (each activation spends one of a line's five daily provisioning actions; do not \
                  send it again blind)",
-            ),
-    )
+    ))
 }
 
 /// Decodes the answer to [`DevicesApi::activate`](super::DevicesApi::activate).
@@ -262,6 +263,9 @@ mod tests {
         assert_eq!(a.mdn_zip_code, "94203");
         assert_eq!(a.lead_id.as_deref(), Some("1234"));
         assert_eq!(a.account_name.as_deref(), Some("0000123456"));
+        // The account is named to interceptors, so a rate limit per account can hold it.
+        let request = activate_request(&a).expect("request");
+        assert_eq!(request.account(), Some("0000123456"));
         let no_zip = Lead {
             lead_id: Some("1".into()),
             ..Lead::default()

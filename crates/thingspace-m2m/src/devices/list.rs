@@ -109,6 +109,7 @@ pub fn list_request(filter: &DeviceFilter, cursor: Option<DeviceCursor>) -> ApiR
             largest_device_id_seen: cursor.unwrap_or(0),
         })
         .with_idempotency(Idempotency::Safe)
+        .for_account(filter.account_name.clone())
 }
 
 #[derive(Deserialize)]
