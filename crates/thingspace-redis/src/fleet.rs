@@ -3,7 +3,7 @@
 use std::{fmt, time::Duration};
 
 use redis::aio::ConnectionManager;
-use thingspace_core::DeviceId;
+use thingspace_core::{DeviceId, StoreKey};
 
 /// Why the fleet could not use Redis.
 #[derive(Debug)]
@@ -45,6 +45,30 @@ impl Keys {
     /// The hash of the devices of `request_id` whose outcome a waiter took: device → waiter.
     pub(crate) fn delivered(&self, request_id: &str) -> String {
         format!("{}:delivered:{request_id}", self.prefix)
+    }
+
+    /// The hash of the credential shared under `key`.
+    pub(crate) fn credential(&self, key: &StoreKey) -> String {
+        format!("{}:credential:{key}", self.prefix)
+    }
+
+    /// The lock of the process refreshing the credential under `key`.
+    pub(crate) fn credential_lock(&self, key: &StoreKey) -> String {
+        format!("{}:credential-lock:{key}", self.prefix)
+    }
+
+    /// The fleet's record of a refusal of the secret behind `key`.
+    pub(crate) fn credential_refused(&self, key: &StoreKey) -> String {
+        format!("{}:credential-refused:{key}", self.prefix)
+    }
+
+    /// The sorted set of the requests of `operation` for `account` admitted in the window.
+    pub(crate) fn rate(&self, operation: &str, account: Option<&str>) -> String {
+        format!(
+            "{}:rate:{operation}:{}",
+            self.prefix,
+            account.unwrap_or("*")
+        )
     }
 }
 

@@ -3,11 +3,16 @@
 #![deny(missing_debug_implementations)]
 
 // Layers, from the bottom: `fleet` (the connection and the key names) → `sink` (what replicas
-// write) and `tracker` (what waiters read).
+// write), `tracker` (what waiters read), `credentials` and `rate_limit` (what every process
+// shares).
+mod credentials;
 mod fleet;
+mod rate_limit;
 mod sink;
 mod tracker;
 
+pub use credentials::RedisCredentials;
 pub use fleet::{FleetError, RedisFleet};
+pub use rate_limit::{RateLimit, RedisRateLimiter};
 pub use sink::RedisSink;
 pub use tracker::{RedisTracker, RedisWait};

@@ -1,11 +1,11 @@
 //! The fleet against a real Redis on 127.0.0.1 (started here, on a free port, and stopped):
 //! callbacks received by any replica, each device's outcome awaited once from any process.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+mod common;
 
+use std::time::Duration;
+
+use common::Redis;
 use futures_util::StreamExt;
 use serde_json::json;
 use thingspace_callbacks::{Credentials, Listener, RunningListener, WaitError};
@@ -14,59 +14,6 @@ use thingspace_redis::RedisFleet;
 
 const USER: &str = "ts-callbacks";
 const PASSWORD: &str = "fleet-callback-secret";
-
-/// A redis-server of this test's own, stopped when dropped.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server (`cargo xtask test` installs it; or apt-get install redis-server)",
-            );
-        Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        }
-    }
-
-    async fn fleet(&self, prefix: &str) -> RedisFleet {
-        for _ in 0..200 {
-            if let Ok(fleet) = RedisFleet::connect(&self.url, prefix).await {
-                return fleet;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("redis-server did not come up at {}", self.url);
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn replica(fleet: &RedisFleet) -> RunningListener {
     Listener::builder(Credentials::new(USER, PASSWORD))
@@ -225,8 +172,7 @@ async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503() {
         other => panic!("expected a timeout, got {other:?}"),
     }
     // Redis goes away: the listener refuses with 503, so ThingSpace sends the callback again.
-    let _ = redis.child.kill();
-    let _ = redis.child.wait();
+    redis.stop();
     assert_eq!(post(&a, message("r", "2", "Success", 1)).await, 503);
     assert_eq!(a.stats().unavailable, 1);
 }

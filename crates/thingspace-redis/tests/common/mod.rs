@@ -1,0 +1,84 @@
+//! A redis-server of each test's own, on a free loopback port.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use thingspace_redis::RedisFleet;
+
+/// A redis-server of this test's own, stopped when dropped.
+pub struct Redis {
+    child: Child,
+    pub url: String,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        Self::start_on(port)
+    }
+
+    /// Stops the server (as a crash would: no shutdown save).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A server again on the port of this one (stopped first).
+    #[allow(dead_code)]
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        *self = Self::start_on(port);
+    }
+
+    fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server (`cargo xtask test` installs it; or apt-get install redis-server)",
+            );
+        Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    pub async fn fleet(&self, prefix: &str) -> RedisFleet {
+        for _ in 0..200 {
+            if let Ok(fleet) = RedisFleet::connect(&self.url, prefix).await {
+                return fleet;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not come up at {}", self.url);
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
