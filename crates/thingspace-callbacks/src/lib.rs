@@ -21,4 +21,6 @@ pub use network::{InvalidNetwork, Network};
 pub use server::RunningListener;
 pub use sink::{ChannelSink, Sink, SinkError};
 pub use thingspace_core::DeviceId;
-pub use tracker::{DeviceOutcome, Outcome, Tracker, TrackerStats, Wait, WaitError};
+pub use tracker::{
+    AwaitOutcomes, DeviceOutcome, Outcome, OutcomeStream, Tracker, TrackerStats, Wait, WaitError,
+};

@@ -615,6 +615,57 @@ impl Drop for Wait {
     }
 }
 
+/// The outcomes of one request's devices, as [`AwaitOutcomes::await_outcomes`] gives them:
+/// each device once, ending when every device reported or with a [`WaitError`].
+pub type OutcomeStream = Pin<Box<dyn Stream<Item = Result<DeviceOutcome, WaitError>> + Send>>;
+
+/// Something that awaits the outcomes of a request's devices: the in-process [`Tracker`], or
+/// a tracker shared by a fleet (`thingspace_redis::RedisTracker`). Jobs that send many
+/// requests (such as `thingspace::bulk`) take one as `&dyn AwaitOutcomes`, so they work with
+/// either.
+///
+/// ```
+/// use std::time::Duration;
+/// use futures_util::StreamExt;
+/// use thingspace_callbacks::{AwaitOutcomes, DeviceId, Sink, Tracker, decode_callback};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let tracker = Tracker::new();
+/// let outcomes: &dyn AwaitOutcomes = &tracker;
+/// let body = br#"{"requestId":"r-1","deviceIds":[{"id":"1","kind":"imei"}],"status":"Success"}"#;
+/// tracker.accept(&decode_callback(body)?).await?;
+/// let mut wait = outcomes.await_outcomes("r-1", vec![DeviceId::new("imei", "1")], Some(Duration::from_secs(5)));
+/// assert!(wait.next().await.transpose()?.is_some_and(|o| o.is_success()));
+/// assert!(wait.next().await.is_none());
+/// # Ok(()) }
+/// ```
+pub trait AwaitOutcomes: Send + Sync {
+    /// Waits for the outcome of each of `devices` (one identifier each, as sent) in request
+    /// `request_id`: each device's outcome once, then the end of the stream; after `timeout`
+    /// (when given), [`WaitError::TimedOut`] listing the devices still pending.
+    fn await_outcomes(
+        &self,
+        request_id: &str,
+        devices: Vec<DeviceId>,
+        timeout: Option<Duration>,
+    ) -> OutcomeStream;
+}
+
+impl AwaitOutcomes for Tracker {
+    fn await_outcomes(
+        &self,
+        request_id: &str,
+        devices: Vec<DeviceId>,
+        timeout: Option<Duration>,
+    ) -> OutcomeStream {
+        let wait = self.wait(request_id, devices);
+        Box::pin(match timeout {
+            Some(timeout) => wait.timeout(timeout),
+            None => wait,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

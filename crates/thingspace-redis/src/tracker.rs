@@ -362,3 +362,18 @@ fn consumer_name() -> String {
         std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
     format!("waiter-{}-{random:016x}", std::process::id())
 }
+
+impl thingspace_callbacks::AwaitOutcomes for RedisTracker {
+    fn await_outcomes(
+        &self,
+        request_id: &str,
+        devices: Vec<DeviceId>,
+        timeout: Option<Duration>,
+    ) -> thingspace_callbacks::OutcomeStream {
+        let wait = self.wait(request_id, devices);
+        Box::pin(match timeout {
+            Some(timeout) => wait.timeout(timeout),
+            None => wait,
+        })
+    }
+}
