@@ -177,6 +177,8 @@ pub(crate) struct Outbox {
     deliveries: Mutex<Vec<CallbackDelivery>>,
     in_flight: watch::Sender<usize>,
     stop: watch::Sender<bool>,
+    /// Whether deliveries wait (see [`MockServer::pause_callbacks`](crate::MockServer::pause_callbacks)).
+    paused: watch::Sender<bool>,
 }
 
 impl Outbox {
@@ -194,6 +196,7 @@ impl Outbox {
             deliveries: Mutex::default(),
             in_flight: watch::Sender::new(0),
             stop: watch::Sender::new(false),
+            paused: watch::Sender::new(false),
         })
     }
 
@@ -214,6 +217,17 @@ impl Outbox {
             tokio::time::timeout(timeout, idle.wait_for(|n| *n == 0)).await,
             Ok(Ok(_))
         )
+    }
+
+    /// Holds (`true`) or lets go (`false`) every delivery.
+    pub(crate) fn pause(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    /// Returns once deliveries are not paused.
+    async fn unpaused(&self) {
+        let mut paused = self.paused.subscribe();
+        let _ = paused.wait_for(|p| !*p).await;
     }
 
     /// Ends every delivery task: nothing is sent after this.
@@ -428,6 +442,7 @@ fn message(
 /// POSTs `device`'s message with `callbackCount` `count` to the listener registered now, and
 /// records the answer. The body (which carries the listener's password) is never logged.
 async fn post(state: &State, job: &Job, plan: &CallbackPlan, device: usize, count: u32) -> Answer {
+    state.outbox.unpaused().await;
     let Some((listener, url)) = target(state, job) else {
         return Answer::NotSent;
     };

@@ -835,6 +835,18 @@ impl MockServer {
         self.state.outbox.deliveries()
     }
 
+    /// Holds every callback delivery (first deliveries and resends) until
+    /// [`resume_callbacks`](Self::resume_callbacks): as a service whose callbacks are late, so
+    /// a test can start its listener (a rerun of a job, say) before the outcomes arrive.
+    pub fn pause_callbacks(&self) {
+        self.state.outbox.pause(true);
+    }
+
+    /// Lets the deliveries held by [`pause_callbacks`](Self::pause_callbacks) go out.
+    pub fn resume_callbacks(&self) {
+        self.state.outbox.pause(false);
+    }
+
     /// Waits until no callback delivery is in flight, resends included: `true`, or `false`
     /// when `timeout` passes first.
     pub async fn settle_callbacks(&self, timeout: Duration) -> bool {
