@@ -133,8 +133,24 @@ impl<'a> DevicesApi<'a> {
         lead_id: &str,
         activation: Activation,
     ) -> Result<RequestId> {
-        let lead = find_lead(LeadsApi::new(self.client), account, lead_id).await?;
-        let activation = for_lead(activation, account, &lead)?;
+        let activation = self.credit_to_lead(account, lead_id, activation).await?;
         self.activate(&activation).await
+    }
+
+    /// `activation` credited to the lead `lead_id` of `account`, as
+    /// [`activate_for_lead`](Self::activate_for_lead) would send it (the lead's id, its ZIP as
+    /// `mdnZipCode`, the account), without sending it: for jobs that send the same activation
+    /// in several requests and look the lead up once.
+    ///
+    /// # Errors
+    /// As [`activate_for_lead`](Self::activate_for_lead), before anything is sent.
+    pub async fn credit_to_lead(
+        &self,
+        account: &str,
+        lead_id: &str,
+        activation: Activation,
+    ) -> Result<Activation> {
+        let lead = find_lead(LeadsApi::new(self.client), account, lead_id).await?;
+        for_lead(activation, account, &lead)
     }
 }
