@@ -30,3 +30,10 @@ pub use thingspace_mock as mock;
 #[cfg(feature = "callbacks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]
 pub use thingspace_callbacks as callbacks;
+
+/// Bulk device actions: activate, or move into a custom state, any number of devices, in
+/// requests of at most 10,000, every outcome awaited, journaled so that a rerun after a crash
+/// sends nothing twice.
+#[cfg(feature = "bulk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bulk")))]
+pub use thingspace_bulk as bulk;
