@@ -4,13 +4,15 @@
 
 // Layers, from the bottom: `fleet` (the connection and the key names) → `sink` (what replicas
 // write), `tracker` (what waiters read), `credentials` and `rate_limit` (what every process
-// shares).
+// shares); `config` (the `[redis]` table) on top.
+mod config;
 mod credentials;
 mod fleet;
 mod rate_limit;
 mod sink;
 mod tracker;
 
+pub use config::{RateLimitConfig, RedisConfig};
 pub use credentials::RedisCredentials;
 pub use fleet::{FleetError, RedisFleet};
 pub use rate_limit::{RateLimit, RedisRateLimiter};

@@ -256,3 +256,25 @@ async fn a_server_that_never_answers_is_an_error_not_a_hang() {
         "a silent server must fail in bounded time"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_url_is_understood_and_a_failed_handshake_is_an_error() {
+    let redis = Redis::start();
+    // Wait for the plain server, then speak TLS to it: the handshake fails, nothing panics.
+    redis.fleet("tls").await;
+    let tls = redis.url.replace("redis://", "rediss://");
+    let e = RedisFleet::connect(&tls, "tls")
+        .await
+        .expect_err("a plain server does not speak TLS");
+    assert!(
+        !e.to_string().contains("not a Redis URL"),
+        "rediss:// is supported: {e}"
+    );
+    assert!(
+        RedisFleet::connect("http://127.0.0.1:1", "x")
+            .await
+            .expect_err("not redis")
+            .to_string()
+            .contains("not a Redis URL")
+    );
+}
