@@ -1,8 +1,8 @@
 //! Why a command failed, and the exit status that says so (the table in the README).
 
-use std::{fmt, io};
+use std::{fmt, io, path::PathBuf};
 
-use thingspace::{DeviceId, Error, ErrorKind};
+use thingspace::{DeviceId, Error, ErrorKind, bulk::BulkError};
 
 use crate::safe_text::terminal_safe;
 
@@ -39,6 +39,26 @@ pub(crate) enum CliError {
         /// How many reported.
         total: usize,
     },
+    /// A bulk job could not start or go on: its devices file (status 2), a journal of another
+    /// command (2), a journal that cannot be read or written (1), the SDK's error.
+    Bulk(BulkError),
+    /// Batches of a bulk job whose request may have reached the service without its answer
+    /// reaching us (each named with its devices on stderr): status 9.
+    BulkUnknown {
+        /// Each batch and its number of devices.
+        batches: Vec<(usize, usize)>,
+        /// The job's journal.
+        journal: PathBuf,
+        /// How to find out what became of them.
+        how_to_check: String,
+    },
+    /// Devices of a bulk job that did not report (named on stderr): status 11.
+    BulkPending {
+        /// How many.
+        pending: usize,
+        /// The job's journal.
+        journal: PathBuf,
+    },
     /// `--timeout` passed before these devices reported: status 11.
     Pending {
         /// The request.
@@ -67,7 +87,15 @@ impl CliError {
             CliError::Closed => 0,
             CliError::MockStart(_) | CliError::Demo(_) | CliError::Listen(_) => 1,
             CliError::DevicesFailed { .. } => 10,
-            CliError::Pending { .. } => 11,
+            CliError::Pending { .. } | CliError::BulkPending { .. } => 11,
+            CliError::BulkUnknown { .. } => 9,
+            CliError::Bulk(BulkError::Sdk(err)) => sdk_exit_code(err),
+            CliError::Bulk(
+                BulkError::DevicesFile { .. }
+                | BulkError::Devices(_)
+                | BulkError::OtherCommand { .. },
+            ) => 2,
+            CliError::Bulk(_) => 1,
             CliError::Usage(_) => 2,
             CliError::Interrupted => 130,
         }
@@ -102,6 +130,28 @@ impl fmt::Display for CliError {
             CliError::DevicesFailed { failed, total } => {
                 write!(f, "{failed} of {total} devices failed (named above)")
             }
+            CliError::Bulk(err) => err.fmt(f),
+            CliError::BulkUnknown {
+                batches,
+                journal,
+                how_to_check,
+            } => {
+                let listed: Vec<String> = batches
+                    .iter()
+                    .map(|(batch, n)| format!("batch {batch} ({n} devices)"))
+                    .collect();
+                write!(
+                    f,
+                    "the outcome of {} is unknown (named above, and in the journal {}): it is never sent again, as the service may have acted on it; {how_to_check}",
+                    listed.join(", "),
+                    journal.display()
+                )
+            }
+            CliError::BulkPending { pending, journal } => write!(
+                f,
+                "{pending} device(s) did not report (named above); run the same command again to await them (the journal {} keeps their request ids)",
+                journal.display()
+            ),
             CliError::Pending {
                 request_id,
                 pending,
@@ -127,14 +177,23 @@ impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CliError::Sdk(err) => Some(err),
+            CliError::Bulk(err) => err.source(),
             CliError::Output(err) | CliError::MockStart(err) | CliError::Listen(err) => Some(err),
             CliError::Closed
             | CliError::Demo(_)
             | CliError::Usage(_)
             | CliError::Interrupted
             | CliError::DevicesFailed { .. }
+            | CliError::BulkUnknown { .. }
+            | CliError::BulkPending { .. }
             | CliError::Pending { .. } => None,
         }
+    }
+}
+
+impl From<BulkError> for CliError {
+    fn from(err: BulkError) -> Self {
+        CliError::Bulk(err)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `thingspace` command.
 
+mod bulk;
 mod demo;
 mod devices;
 mod error;
@@ -20,6 +21,7 @@ use std::{
 use clap::{Parser, Subcommand};
 use thingspace::{
     Client, ConfigLoader, Error, LoadedConfig,
+    bulk::{BulkAction, BulkJob},
     m2m::{Activation, DeviceFilter, DeviceId, Listener, ListenerConfig, M2m, StateChange},
 };
 
@@ -196,9 +198,15 @@ enum DevicesCommand {
         /// A device, as KIND=ID (kinds: esn, eid, iccid, imei, mdn, meid, msisdn); repeatable.
         #[arg(long = "device", value_name = "KIND=ID", value_parser = devices::device_flag)]
         devices: Vec<DeviceId>,
-        /// A CSV file of devices with a header row `kind,id`.
-        #[arg(long, value_name = "CSV")]
+        /// A file of devices, one a line (an id, of --kind, or `kind,id`; blank lines and `#`
+        /// comments skipped), any number: sent as a bulk job, in requests of at most 10,000,
+        /// journaled (--journal) so that running the same command again after a crash sends
+        /// nothing twice and awaits what is pending. Prints `{"batch","requestId","devices"}`
+        /// for each request; exit 9 names the devices of a request whose outcome is unknown.
+        #[arg(long, value_name = "FILE")]
         devices_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        bulk: bulk::BulkArgs,
         #[command(flatten)]
         wait: wait::WaitArgs,
     },
@@ -222,12 +230,15 @@ enum DevicesCommand {
         /// A device, as KIND=ID; repeatable.
         #[arg(long = "device", value_name = "KIND=ID", value_parser = devices::device_flag)]
         devices: Vec<DeviceId>,
-        /// A CSV file of devices with a header row `kind,id`.
-        #[arg(long, value_name = "CSV")]
+        /// A file of devices, one a line, any number: sent as a bulk job (see `devices
+        /// activate --help`).
+        #[arg(long, value_name = "FILE")]
         devices_file: Option<std::path::PathBuf>,
         /// Check first that the service, the state and the plan exist in the account.
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        bulk: bulk::BulkArgs,
         #[command(flatten)]
         wait: wait::WaitArgs,
     },
@@ -525,10 +536,19 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                     zip,
                     devices,
                     devices_file,
+                    bulk,
                     wait,
                 },
         } => {
-            let ids = devices::collect(devices, devices_file.as_deref())?;
+            if let Some(file) = devices_file {
+                let template = Activation::new(plan.as_str(), zip.clone().unwrap_or_default());
+                let action = match lead {
+                    Some(lead) => BulkAction::activate_for_lead(account, lead, template),
+                    None => BulkAction::activate(account, template),
+                };
+                return run_bulk(cli, sessions, action, devices, file, bulk, wait, None).await;
+            }
+            let ids = devices::collect(devices)?;
             let activation = ids.iter().cloned().fold(
                 Activation::new(plan.as_str(), zip.clone().unwrap_or_default()),
                 |a, id| a.device_with(vec![id], None),
@@ -558,10 +578,22 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                     devices,
                     devices_file,
                     check,
+                    bulk,
                     wait,
                 },
         } => {
-            let ids = devices::collect(devices, devices_file.as_deref())?;
+            let template = StateChange::new(
+                service.as_str(),
+                state.as_str(),
+                plan.as_str(),
+                zip.as_str(),
+            );
+            if let Some(file) = devices_file {
+                let check = check.then_some(&template);
+                let action = BulkAction::go_to_state(account, template.clone());
+                return run_bulk(cli, sessions, action, devices, file, bulk, wait, check).await;
+            }
+            let ids = devices::collect(devices)?;
             let change = ids.iter().fold(
                 StateChange::new(
                     service.as_str(),
@@ -665,6 +697,40 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
             oc::run(command, &cli.loader().load()?, cli.command_words(false)).await
         }
     }
+}
+
+/// `devices activate|state --devices-file`: the devices of the flags and the file, as a bulk
+/// job journaled in `--journal` (or next to the file); with `check`, the state change checked
+/// against the account's states and services first.
+#[allow(clippy::too_many_arguments)]
+async fn run_bulk(
+    cli: &Cli,
+    sessions: &Sessions,
+    action: BulkAction,
+    flags: &[DeviceId],
+    file: &std::path::Path,
+    args: &bulk::BulkArgs,
+    wait: &wait::WaitArgs,
+    check: Option<&StateChange>,
+) -> Result<(), CliError> {
+    let devices = args.devices(flags, file)?;
+    let mut job = BulkJob::new(action, devices, args.journal(file))?.batch_size(args.batch_size);
+    if let Some(timeout) = wait.timeout {
+        job = job.timeout(std::time::Duration::from_secs(timeout));
+    }
+    let loaded = cli.loader().load()?;
+    let m2m = sessions.m2m(&loaded)?;
+    if let Some(change) = check {
+        change.check_against(&m2m.states_and_services().get(action_account(&job)).await?)?;
+    }
+    // Before the requests: a result can arrive before its answer.
+    let receiver = wait.start(&loaded).await?;
+    bulk::run(job, receiver, &m2m).await
+}
+
+/// The account of `job`.
+fn action_account(job: &BulkJob) -> &str {
+    job.action().account_name()
 }
 
 /// `thingspace mock`: serves until the process is interrupted.

@@ -67,6 +67,16 @@ impl WaitArgs {
 }
 
 impl Receiver {
+    /// The tracker the listener feeds.
+    pub(crate) fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Stops the listener.
+    pub(crate) async fn shutdown(self) {
+        self.running.shutdown().await;
+    }
+
     /// Prints each device's outcome of `request_id` as it arrives, and names each failed device
     /// on stderr.
     ///
