@@ -33,7 +33,8 @@ Commands:
            --dry-run checks and prints the plan, changing nothing
   bench [--smoke] [--only 1,2,...] [--out DIR]
            build in release mode and run the benchmarks (SDK against hand-written reqwest +
-           serde_json, the mock in a separate process); figures in target/bench/ (or DIR);
+           serde_json, the mock in a separate process); figures in target/bench/ (or DIR),
+           as JSON and as a report (bench.html, self-contained, and its chart bench.svg);
            fails when a target is missed (never in --smoke); --only runs some scenarios (1-6)
   fuzz [--iterations N] [--seed S]
            run the fuzzers longer than CI does (default 200000 inputs per target): the

@@ -1,10 +1,10 @@
 //! One line of the report: a scenario's figure for the SDK and the baseline, their ratio and
 //! the target.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One line of the report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Figure {
     pub(crate) scenario: String,
     pub(crate) metric: String,

@@ -2,8 +2,10 @@
 //!
 //! `thingspace-bench run [--smoke] [--out DIR]` starts the mock server in a separate process,
 //! runs every scenario through the SDK and through the baseline, prints a table (figures,
-//! ratio, target, met) and writes the figures as JSON. The other subcommands are its children:
-//! `serve` (the mock) and `stream` (one listing, reporting its peak resident memory).
+//! ratio, target, met) and writes the figures as JSON, with a self-contained HTML report and
+//! its chart as SVG beside it. `report <JSON>` writes the report of an earlier run again. The
+//! other subcommands are its children: `serve` (the mock) and `stream` (one listing, reporting
+//! its peak resident memory).
 
 mod baseline;
 mod devices;
@@ -11,6 +13,7 @@ mod figure;
 mod ingest;
 mod layers;
 mod measure;
+mod report;
 mod scenarios;
 
 use std::{
@@ -39,11 +42,12 @@ fn main() -> ExitCode {
             .and_then(|options| runtime.block_on(scenarios::run(options))),
         Some("serve") => runtime.block_on(serve(&args[1..])),
         Some("overhead") => runtime.block_on(scenarios::overhead()),
+        Some("report") => report::from_json(&args[1..]),
         Some("layers") => runtime.block_on(layers::run(&args[1..])),
         Some("stream") => runtime.block_on(scenarios::stream_child(&args[1..])),
         Some("stream-devices") => runtime.block_on(devices::stream_child(&args[1..])),
         Some("await-activation") => runtime.block_on(devices::activation_child(&args[1..])),
-        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N".to_owned()),
+        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | report <JSON> | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,7 @@ use crate::{
     baseline::Baseline,
     figure::Figure,
     measure::{back_to_back, median, peak_kb, sdk_for, side},
+    report,
 };
 
 /// Sizes of a run: full, or smoke (a few hundred requests, so the harness cannot rot).
@@ -542,19 +543,27 @@ fn report(options: &Options, figures: &[Figure]) -> Result<(), String> {
         );
     }
     std::fs::create_dir_all(&options.out).map_err(|e| e.to_string())?;
-    let path = options.out.join(if options.smoke {
-        "smoke.json"
-    } else {
-        "bench.json"
-    });
+    let stem = if options.smoke { "smoke" } else { "bench" };
+    let path = options.out.join(format!("{stem}.json"));
+    let machine = machine();
+    let written = report::now_utc();
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "smoke": options.smoke,
-        "machine": machine(),
+        "machine": machine,
+        "written": written,
         "figures": figures,
     }))
     .map_err(|e| e.to_string())?;
     std::fs::write(&path, json).map_err(|e| e.to_string())?;
     println!("figures written to {}", path.display());
+    let run = report::Run {
+        smoke: options.smoke,
+        machine: &machine,
+        written: Some(&written),
+        figures,
+    };
+    let (html, svg) = report::write(&options.out, stem, &run)?;
+    println!("report written to {} and {}", html.display(), svg.display());
     let missed: Vec<&str> = figures
         .iter()
         .filter(|f| !f.met)

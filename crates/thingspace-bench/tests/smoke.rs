@@ -26,6 +26,25 @@ fn every_scenario_runs_and_reports() {
         assert!(f["sdk"].as_f64().is_some_and(|v| v > 0.0), "{f}");
         assert!(f["baseline"].as_f64().is_some_and(|v| v > 0.0), "{f}");
     }
+    // The report beside the JSON: the page and its chart name every scenario and the machine.
+    for file in ["smoke.html", "smoke.svg"] {
+        let text = std::fs::read_to_string(out_dir.join(file)).expect("report written");
+        for f in figures {
+            let scenario = f["scenario"].as_str().expect("scenario");
+            let shown = scenario.replace('&', "&amp;").replace('<', "&lt;");
+            assert!(text.contains(&shown), "{scenario} missing from {file}");
+            let ratio = format!("{:.3}", f["ratio"].as_f64().expect("ratio"));
+            assert!(
+                text.contains(&ratio),
+                "{scenario}'s ratio missing from {file}"
+            );
+        }
+        let cpus = report["machine"]["cpus"].as_u64().expect("cpus");
+        assert!(
+            text.contains(&format!("{cpus} CPUs")),
+            "the machine, in {file}"
+        );
+    }
     let concurrent = &figures[1]["target"];
     assert!(
         concurrent
