@@ -182,12 +182,12 @@ impl Pipeline {
     /// `base` the URL its path template is relative to; returns a 2xx response.
     ///
     /// # Errors
-    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything is sent;
-    /// - [`ErrorKind::Api`](crate::ErrorKind::Api) or [`ErrorKind::Auth`](crate::ErrorKind::Auth)
+    /// - [`ErrorKind::InvalidInput`] before anything is sent;
+    /// - [`ErrorKind::Api`] or [`ErrorKind::Auth`]
     ///   for a non-success answer, with the service's error body;
-    /// - [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown) for an unsafe request
+    /// - [`ErrorKind::OutcomeUnknown`] for an unsafe request
     ///   that was sent and whose answer was lost (never sent again);
-    /// - the transport's error, or [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the
+    /// - the transport's error, or [`ErrorKind::Timeout`] when the
     ///   budget ran out (naming the step), after the retries the policy allows.
     pub async fn send(
         &self,

@@ -13,8 +13,8 @@ use crate::message::{Request, Response};
 use crate::urls::ensure_secure;
 
 /// An [`AuthProvider`] that adds the same headers to every request, obtains nothing and renews
-/// nothing: for unit tests (with [`MockTransport`](crate::MockTransport) or a transport of your
-/// own, so the code under test sees the credentials it would see in production without a
+/// nothing: for unit tests (with `MockTransport`, of the `mockall` feature, or a transport of
+/// your own, so the code under test sees the credentials it would see in production without a
 /// token request or a login), and for services whose key never changes.
 ///
 /// The values are marked sensitive, and `Debug` prints the header names only. Like every
