@@ -16,6 +16,9 @@ use std::{
 };
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
+use thingspace_callbacks::{Credentials, Listener};
+use thingspace_core::DeviceId;
 use thingspace_core::{
     ApiRequest, Budget, CachedAuth, Client, ConfigLoader, Credential, CredentialSource, Result,
     StoreKey, transport::ReqwestTransport,
@@ -33,6 +36,9 @@ const IN_FLIGHT: usize = 64;
 /// The fleet's limit in the rate-limit scenario (scaled down from 100 activations a minute).
 const LIMIT: u32 = 20;
 const LIMIT_WINDOW: Duration = Duration::from_secs(1);
+/// The credentials the mock posts with each callback.
+const CALLBACK_USER: &str = "ts-callbacks";
+const CALLBACK_PASSWORD: &str = "fleet-callback-secret";
 /// Requests each worker asks for under the limit.
 const LIMITED_PER_PROCESS: usize = 10;
 
@@ -47,7 +53,7 @@ fn main() {
         let role = args.next().unwrap_or_default();
         std::process::exit(runtime.block_on(worker(&role)));
     }
-    let scenarios: [(&str, ScenarioFn); 6] = [
+    let scenarios: [(&str, ScenarioFn); 7] = [
         (
             "a_fleet_obtains_one_token_and_one_session_per_expiry",
             || Box::pin(one_token_and_one_session_per_expiry()) as Scenario,
@@ -68,6 +74,10 @@ fn main() {
         ("a_rate_limit_wait_past_the_budget_sends_nothing", || {
             Box::pin(a_wait_past_the_budget_sends_nothing()) as Scenario
         }),
+        (
+            "outcomes_reach_their_waiters_once_across_listener_and_waiter_restarts",
+            || Box::pin(outcomes_reach_their_waiters_once_across_restarts()) as Scenario,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -163,6 +173,43 @@ async fn worker(role: &str) -> i32 {
             if let Some(e) = sent.iter().find_map(|r| r.as_ref().err()) {
                 println!("failed: {e}");
                 return 1;
+            }
+            println!("done");
+            0
+        }
+        "listener" => {
+            // A listener replica writing every callback to Redis, until killed.
+            let running = Listener::builder(Credentials::new(CALLBACK_USER, CALLBACK_PASSWORD))
+                .sink(fleet.sink())
+                .build()
+                .bind("127.0.0.1:0")
+                .await
+                .expect("listening");
+            println!("listening {}", running.local_addr().port());
+            std::future::pending::<()>().await;
+            1
+        }
+        "waiter" => {
+            // Waits for the outcomes of one request, one line per device.
+            let request = std::env::var("FLEET_REQUEST").expect("FLEET_REQUEST");
+            let devices: Vec<DeviceId> = std::env::var("FLEET_DEVICES")
+                .expect("FLEET_DEVICES")
+                .split(',')
+                .map(|id| DeviceId::new("imei", id))
+                .collect();
+            println!("waiting");
+            let mut outcomes = fleet
+                .tracker()
+                .wait(&request, devices)
+                .timeout(Duration::from_secs(120));
+            while let Some(outcome) = outcomes.next().await {
+                match outcome {
+                    Ok(o) => println!("outcome {}", o.device.id),
+                    Err(e) => {
+                        println!("failed: {e}");
+                        return 1;
+                    }
+                }
             }
             println!("done");
             0
@@ -415,4 +462,204 @@ async fn a_wait_past_the_budget_sends_nothing() {
     assert!(e.is_timeout(), "{e}");
     assert!(e.to_string().contains("nothing was sent"), "{e}");
     assert!(e.to_string().contains("`acct`"), "{e}");
+}
+
+/// A listener replica process and the port it listens on.
+async fn start_listener(redis: &Redis) -> (tokio::process::Child, u16) {
+    let mut child = spawn("listener", redis, None, None);
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = lines.next_line().await.expect("stdout").unwrap_or_default();
+    let port = line
+        .strip_prefix("listening ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("a listener said {line:?}"));
+    (child, port)
+}
+
+/// A waiter process for `request`'s `devices`, and its output.
+async fn start_waiter(
+    redis: &Redis,
+    request: &str,
+    devices: &[String],
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) {
+    let mut command = tokio::process::Command::new(std::env::current_exe().expect("exe"));
+    command
+        .args(["--worker", "waiter"])
+        .env("FLEET_REDIS", &redis.url)
+        .env("FLEET_REQUEST", request)
+        .env("FLEET_DEVICES", devices.join(","))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("waiter");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    expect_line(&mut lines, "waiting").await;
+    (child, lines)
+}
+
+/// The load balancer in front of the listener replicas: each connection to the next replica
+/// in turn (a dead one refuses it, and the mock sends that callback again).
+async fn load_balancer(backends: Arc<std::sync::Mutex<Vec<u16>>>) -> u16 {
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("front");
+    let port = front.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut turn = 0usize;
+        while let Ok((mut inbound, _)) = front.accept().await {
+            let backend = {
+                let ports = backends.lock().expect("lock");
+                turn += 1;
+                ports[turn % ports.len()]
+            };
+            tokio::spawn(async move {
+                if let Ok(mut outbound) =
+                    tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+async fn outcomes_reach_their_waiters_once_across_restarts() {
+    const REQUESTS: usize = 4;
+    const DEVICES: usize = 20;
+    let redis = Redis::start();
+    redis.fleet("fleet").await;
+    let mock = MockServer::start_with(
+        thingspace_mock::MockConfig::default()
+            .callback_delay(Duration::from_millis(40))
+            .callback_retry_interval(Duration::from_millis(100)),
+    )
+    .await
+    .expect("mock");
+    let mut listeners = Vec::new();
+    for _ in 0..3 {
+        listeners.push(start_listener(&redis).await);
+    }
+    let backends = Arc::new(std::sync::Mutex::new(
+        listeners.iter().map(|(_, port)| *port).collect::<Vec<_>>(),
+    ));
+    let front = load_balancer(backends.clone()).await;
+    mock.register_listener(
+        DOCUMENT_ACCOUNT,
+        "CarrierService",
+        thingspace_mock::Listener {
+            url: format!("http://127.0.0.1:{front}/callbacks"),
+            username: Some(CALLBACK_USER.to_owned()),
+            password: Some(CALLBACK_PASSWORD.to_owned()),
+        },
+    );
+
+    // Four activations, each awaited by a process of its own.
+    let fleet = redis.fleet("fleet").await;
+    let client = {
+        let mut loader = ConfigLoader::new().without_default_file().without_env();
+        for (key, value) in mock.settings() {
+            loader = loader.set(key, value);
+        }
+        let config = loader.load().and_then(|l| l.thingspace()).expect("config");
+        let transport = Arc::new(ReqwestTransport::new().expect("transport"));
+        Client::thingspace_with_pipeline(
+            &config,
+            config.pipeline(transport),
+            Some(Arc::new(fleet.credentials())),
+        )
+        .expect("client")
+    };
+    // Held back until every waiter runs, so the restarts below happen mid-delivery.
+    mock.pause_callbacks();
+    let mut requests = Vec::new();
+    for r in 0..REQUESTS {
+        let devices: Vec<String> = (0..DEVICES).map(|d| format!("35{r:02}{d:011}")).collect();
+        let body = serde_json::json!({
+            "accountName": DOCUMENT_ACCOUNT,
+            "servicePlan": "M2MPlan",
+            "mdnZipCode": "94203",
+            "devices": devices.iter().map(|id| serde_json::json!({"deviceIds": [{"kind": "imei", "id": id}]})).collect::<Vec<_>>(),
+        });
+        let answer = client
+            .send(
+                &ApiRequest::post("m2m.devices.activate", "/m2m/v1/devices/actions/activate")
+                    .json(&body),
+            )
+            .await
+            .expect("activated");
+        let id =
+            serde_json::from_slice::<serde_json::Value>(&answer.body).expect("json")["requestId"]
+                .as_str()
+                .expect("requestId")
+                .to_owned();
+        requests.push((id, devices));
+    }
+    let mut waiters = Vec::new();
+    for (id, devices) in &requests {
+        waiters.push(start_waiter(&redis, id, devices).await);
+    }
+    mock.resume_callbacks();
+
+    // Mid-run: a listener replica dies and comes back on another port; a waiter dies and is
+    // started again.
+    let mut seen: Vec<Vec<String>> = vec![Vec::new(); REQUESTS];
+    let first = &mut waiters[0].1;
+    for _ in 0..3 {
+        let line = first.next_line().await.expect("stdout").unwrap_or_default();
+        seen[0].push(
+            line.strip_prefix("outcome ")
+                .unwrap_or_else(|| panic!("waiter 0 said {line:?}"))
+                .to_owned(),
+        );
+    }
+    waiters[0].0.kill().await.expect("kill waiter");
+    listeners[1].0.kill().await.expect("kill listener");
+    // The dead replica refuses a delivery (the mock will send it again) before it is replaced.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !mock
+            .callback_deliveries()
+            .iter()
+            .any(|d| d.outcome.is_none())
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("a delivery reached the dead replica mid-run");
+    let (replacement, port) = start_listener(&redis).await;
+    backends.lock().expect("lock")[1] = port;
+    listeners[1] = (replacement, port);
+    waiters[0] = start_waiter(&redis, &requests[0].0, &requests[0].1).await;
+
+    for (i, (_, lines)) in waiters.iter_mut().enumerate() {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+                .await
+                .expect("the waiter finishes")
+                .expect("stdout")
+                .unwrap_or_default();
+            if line == "done" {
+                break;
+            }
+            seen[i].push(
+                line.strip_prefix("outcome ")
+                    .unwrap_or_else(|| panic!("waiter {i} said {line:?}"))
+                    .to_owned(),
+            );
+        }
+    }
+    for (i, (_, devices)) in requests.iter().enumerate() {
+        let mut got = seen[i].clone();
+        got.sort();
+        let mut want = devices.clone();
+        want.sort();
+        assert_eq!(got, want, "request {i}: every device once, none twice");
+    }
+    for (child, _) in &mut listeners {
+        let _ = child.kill().await;
+    }
 }
