@@ -13,7 +13,7 @@ use thingspace::{
     m2m::ListenerConfig,
 };
 
-use crate::{error::CliError, report};
+use crate::{error::CliError, fleet::Fleet, report};
 
 /// The credentials callbacks must carry: the `[callbacks]` table's (env
 /// `THINGSPACE_CALLBACKS__USERNAME`, `__PASSWORD`), or none, with a warning, when it has
@@ -55,13 +55,19 @@ impl Sink for StdoutSink {
 }
 
 /// `thingspace callbacks listen`: receives until interrupted, each callback appended to `out`
-/// (fsynced) or written to stdout before it is acknowledged.
+/// (fsynced) or written to stdout before it is acknowledged, and first to Redis when `[redis]
+/// url` is set.
 pub(crate) async fn run(
     loaded: &LoadedConfig,
     addr: SocketAddr,
     out: Option<&Path>,
+    fleet: Option<&Fleet>,
 ) -> Result<(), CliError> {
-    let builder = builder(loaded)?;
+    let mut builder = builder(loaded)?;
+    if let Some(fleet) = fleet {
+        // First: a callback is acknowledged only once it is in Redis, for any process's waits.
+        builder = builder.sink(fleet.sink());
+    }
     let builder = match out {
         Some(path) => builder.sink(FileSink::open(path).map_err(CliError::Listen)?),
         None => builder.sink(StdoutSink),

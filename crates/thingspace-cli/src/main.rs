@@ -4,6 +4,7 @@ mod bulk;
 mod demo;
 mod devices;
 mod error;
+mod fleet;
 mod list;
 mod listen;
 mod managed;
@@ -432,12 +433,18 @@ struct Sessions {
     clients: std::sync::Mutex<Vec<Client>>,
     /// The profile the command acts as (`--profile`).
     profile: Option<String>,
+    /// The fleet's Redis, when `[redis] url` is set: credentials and rate limits shared.
+    fleet: Option<fleet::Fleet>,
 }
 
 impl Sessions {
     /// A ThingSpace client on the settings of `loaded`, as the command's profile, remembered.
     fn client(&self, loaded: &LoadedConfig) -> Result<Client, Error> {
-        let client = Client::thingspace(&loaded.thingspace()?)?;
+        let config = loaded.thingspace()?;
+        let client = match &self.fleet {
+            Some(fleet) => fleet.client(&config)?,
+            None => Client::thingspace(&config)?,
+        };
         let client = match &self.profile {
             Some(profile) => client.as_profile(profile)?,
             None => client,
@@ -687,7 +694,13 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
                 print_json(&m2m()?.callbacks().delete(account, service).await?)
             }
             CallbacksCommand::Listen { listen, out } => {
-                listen::run(&cli.loader().load()?, *listen, out.as_deref()).await
+                listen::run(
+                    &cli.loader().load()?,
+                    *listen,
+                    out.as_deref(),
+                    sessions.fleet.as_ref(),
+                )
+                .await
             }
         },
         Command::ManagedAccounts { command } => {
@@ -775,11 +788,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sessions = Sessions {
-        profile: cli.profile.clone(),
-        ..Sessions::default()
-    };
     let result = runtime.block_on(async {
+        // Redis is reached once, before the command, when `[redis] url` is set (a configuration
+        // that does not load is the command's to report).
+        let fleet = match cli.loader().load() {
+            Ok(loaded) => fleet::Fleet::connect(&loaded).await?,
+            Err(_) => None,
+        };
+        let sessions = Sessions {
+            profile: cli.profile.clone(),
+            fleet,
+            ..Sessions::default()
+        };
         let result = run(&cli, &sessions).await;
         sessions.end().await;
         result

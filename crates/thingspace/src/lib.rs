@@ -37,3 +37,9 @@ pub use thingspace_callbacks as callbacks;
 #[cfg(feature = "bulk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bulk")))]
 pub use thingspace_bulk as bulk;
+
+/// A fleet of processes on Redis: shared credentials, callback fan-in and a shared rate limit
+/// (`thingspace-redis`).
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use thingspace_redis as redis;
