@@ -123,7 +123,12 @@ impl RedisFleet {
         // Bounded answers: a half-open connection after a failover errs instead of hanging.
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(Duration::from_secs(2));
+            .set_response_timeout(Duration::from_secs(2))
+            // A refused connection is reported within a second, not after a minute of backoff:
+            // callers go on without Redis (their own credentials, a 503 for callbacks) and the
+            // next command connects again.
+            .set_number_of_retries(2)
+            .set_max_delay(500);
         let manager = tokio::time::timeout(
             Duration::from_secs(5),
             ConnectionManager::new_with_config(client.clone(), config),
