@@ -157,7 +157,7 @@ async fn the_longest_keep_for_keeps_the_outcomes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503() {
+async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503_until_it_returns() {
     let mut redis = Redis::start();
     let fleet = redis.fleet("t3").await;
     let a = replica(&fleet).await;
@@ -175,6 +175,27 @@ async fn a_timeout_names_the_pending_devices_and_redis_down_is_a_503() {
     redis.stop();
     assert_eq!(post(&a, message("r", "2", "Success", 1)).await, 503);
     assert_eq!(a.stats().unavailable, 1);
+    // Redis returns: ThingSpace's resend is kept, and reaches a waiter.
+    redis.restart();
+    redis.fleet("t3").await;
+    let mut kept = 0;
+    for _ in 0..100 {
+        kept = post(&a, message("r", "2", "Success", 2)).await;
+        if kept == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        kept, 200,
+        "the listener's connection to Redis came back by itself"
+    );
+    let mut wait = fleet
+        .tracker()
+        .wait("r", [imei("2")])
+        .timeout(Duration::from_secs(10));
+    let outcome = wait.next().await.expect("one").expect("delivered");
+    assert_eq!(outcome.callback_count, Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
