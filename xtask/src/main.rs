@@ -287,6 +287,8 @@ fn crate_layers() -> Result<(), String> {
 
 /// Builds the benchmark harness in release mode and runs it.
 fn bench(args: &[String]) -> Result<(), String> {
+    // Scenarios 7c and 10 start a redis-server of their own.
+    ensure_redis_server()?;
     cargo(&["build", "--release", "-p", "thingspace-bench"])?;
     // Where cargo put it: `CARGO_TARGET_DIR` (relative to the root, where cargo ran) or
     // `target/`.

@@ -10,6 +10,7 @@
 mod baseline;
 mod devices;
 mod figure;
+mod fleet;
 mod ingest;
 mod layers;
 mod measure;
@@ -93,10 +94,10 @@ impl Options {
                         .ok_or("--only needs scenario numbers, as in 1,2")?;
                     for n in list.split(',') {
                         match n.trim().parse::<u32>() {
-                            Ok(n @ 1..=9) => o.only.push(n),
+                            Ok(n @ 1..=10) => o.only.push(n),
                             _ => {
                                 return Err(format!(
-                                    "--only {list}: `{n}` is not a scenario (1 to 9)"
+                                    "--only {list}: `{n}` is not a scenario (1 to 10)"
                                 ));
                             }
                         }

@@ -468,6 +468,11 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         figures.extend(crate::devices::figures(options.smoke).await?);
     }
 
+    // 10. Credentials shared by a fleet through Redis, against in-process ones.
+    if options.wants(10) {
+        figures.extend(crate::fleet::figures(&url, options.smoke).await?);
+    }
+
     report(&options, &figures)
 }
 

@@ -21,7 +21,7 @@ fn every_scenario_runs_and_reports() {
     let json = std::fs::read_to_string(out_dir.join("smoke.json")).expect("report written");
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let figures = report["figures"].as_array().expect("figures");
-    assert_eq!(figures.len(), 16, "{json}");
+    assert_eq!(figures.len(), 20, "{json}");
     for f in figures {
         assert!(f["sdk"].as_f64().is_some_and(|v| v > 0.0), "{f}");
         assert!(f["baseline"].as_f64().is_some_and(|v| v > 0.0), "{f}");
@@ -65,10 +65,10 @@ fn every_scenario_runs_and_reports() {
         .filter(|f| f["scenario"].as_str().is_some_and(|s| s.starts_with("7")))
         .count();
     assert_eq!(
-        ingest, 4,
-        "the listener's ingest, channel and file sinks, rate and p99: {json}"
+        ingest, 6,
+        "the listener's ingest, channel, file and Redis sinks, rate and p99: {json}"
     );
-    for prefix in ["8a.", "8b.", "9."] {
+    for prefix in ["8a.", "8b.", "9.", "10a.", "10b."] {
         assert!(
             figures.iter().any(|f| f["scenario"]
                 .as_str()
@@ -82,7 +82,7 @@ fn every_scenario_runs_and_reports() {
 #[test]
 fn a_misspelt_option_or_unknown_scenario_is_refused_before_anything_runs() {
     for args in [
-        &["run", "--only", "1,10"][..],
+        &["run", "--only", "1,11"][..],
         &["run", "--only"][..],
         &["run", "--smoek"][..],
     ] {
