@@ -138,6 +138,13 @@ impl RedisFleet {
             message: "Redis did not answer within 5 s".to_owned(),
         })?
         .map_err(|e| FleetError::redis("could not reach Redis", &e))?;
+        // One command now, so a user Redis refuses (NOAUTH, a disabled ACL user) is an error at
+        // start, not on the first callback.
+        let mut conn = manager.clone();
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| FleetError::redis("Redis refused the connection", &e))?;
         Ok(Self {
             client,
             manager,

@@ -299,3 +299,50 @@ async fn a_tls_url_is_understood_and_a_failed_handshake_is_an_error() {
             .contains("not a Redis URL")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acl_user_connects_and_a_wrong_password_is_an_error_that_does_not_repeat_it() {
+    let redis = Redis::start_with(&[
+        "--user",
+        "fleet",
+        "on",
+        ">acl-s3cret",
+        "~*",
+        "&*",
+        "+@all",
+        "--user",
+        "default",
+        "off",
+    ]);
+    let with = |password: &str| {
+        redis
+            .url
+            .replace("redis://", &format!("redis://fleet:{password}@"))
+    };
+    let mut fleet = None;
+    for _ in 0..40 {
+        if let Ok(f) = RedisFleet::connect(&with("acl-s3cret"), "acl").await {
+            fleet = Some(f);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let fleet = fleet.expect("the ACL user connects");
+    let a = replica(&fleet).await;
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    let mut wait = fleet
+        .tracker()
+        .wait("r", [imei("1")])
+        .timeout(Duration::from_secs(10));
+    assert!(wait.next().await.and_then(Result::ok).is_some());
+    // Without the user's password: refused, and the error does not repeat what was sent.
+    let e = RedisFleet::connect(&with("wrong-pass-xyz"), "acl")
+        .await
+        .expect_err("wrong password");
+    assert!(!e.to_string().contains("wrong-pass-xyz"), "{e}");
+    assert!(!format!("{fleet:?}").contains("acl-s3cret"));
+    assert!(
+        RedisFleet::connect(&redis.url, "acl").await.is_err(),
+        "the default user is off"
+    );
+}

@@ -19,7 +19,17 @@ impl Redis {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        Self::start_on(port)
+        Self::start_on(port, &[])
+    }
+
+    /// A server with these extra configuration arguments (`--user ...` for ACL users).
+    #[allow(dead_code)]
+    pub fn start_with(extra: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        Self::start_on(port, extra)
     }
 
     /// Stops the server (as a crash would: no shutdown save).
@@ -38,10 +48,10 @@ impl Redis {
             .next()
             .and_then(|p| p.parse().ok())
             .expect("port");
-        *self = Self::start_on(port);
+        *self = Self::start_on(port, &[]);
     }
 
-    fn start_on(port: u16) -> Self {
+    fn start_on(port: u16, extra: &[&str]) -> Self {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -53,6 +63,7 @@ impl Redis {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
