@@ -15,14 +15,9 @@ use std::{
 };
 
 use futures_util::StreamExt;
-use thingspace::{
-    Client, ConfigLoader, CredentialStore, ReqwestTransport,
-    m2m::M2m,
-    mock::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME},
-    redis::RedisFleet,
-};
+use thingspace::{Client, CredentialStore, ReqwestTransport, m2m::M2m, redis::RedisFleet};
 
-use crate::figure::Figure;
+use crate::{figure::Figure, measure::mock_config};
 
 /// A `redis-server` of the benchmark's own, stopped when dropped.
 pub(crate) struct RedisServer {
@@ -91,17 +86,7 @@ impl Drop for RedisServer {
 
 /// The M2M family on the mock at `url`, its credentials shared through `store` when given.
 fn client(url: &str, store: Option<Arc<dyn CredentialStore>>) -> Result<M2m, String> {
-    let config = ConfigLoader::new()
-        .without_env()
-        .without_default_file()
-        .set("base_url", format!("{url}/api"))
-        .set("client_id", CLIENT_ID)
-        .set("client_secret", CLIENT_SECRET)
-        .set("username", USERNAME)
-        .set("password", PASSWORD)
-        .load()
-        .and_then(|l| l.thingspace())
-        .map_err(|e| e.to_string())?;
+    let config = mock_config(url)?;
     let transport = Arc::new(ReqwestTransport::new().map_err(|e| e.to_string())?);
     let client = Client::thingspace_with_pipeline(&config, config.pipeline(transport), store)
         .map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use thingspace::{
-    Client, ConfigLoader,
+    Client, Config, ConfigLoader,
     m2m::M2m,
     mock::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME},
 };
@@ -45,7 +45,14 @@ where
 }
 
 pub(crate) fn sdk_for(url: &str) -> Result<M2m, String> {
-    let config = ConfigLoader::new()
+    Ok(M2m::new(
+        Client::thingspace(&mock_config(url)?).map_err(|e| e.to_string())?,
+    ))
+}
+
+/// The configuration of a client of the mock at `url`, with the mock's credentials.
+pub(crate) fn mock_config(url: &str) -> Result<Config, String> {
+    ConfigLoader::new()
         .without_env()
         .without_default_file()
         .set("base_url", format!("{url}/api"))
@@ -55,10 +62,7 @@ pub(crate) fn sdk_for(url: &str) -> Result<M2m, String> {
         .set("password", PASSWORD)
         .load()
         .and_then(|l| l.thingspace())
-        .map_err(|e| e.to_string())?;
-    Ok(M2m::new(
-        Client::thingspace(&config).map_err(|e| e.to_string())?,
-    ))
+        .map_err(|e| e.to_string())
 }
 
 /// This process's peak resident memory so far (VmHWM), KiB; 0 where /proc is not there.

@@ -218,10 +218,10 @@ mod tests {
         assert!(e.to_string().contains("redis.lease_secs"), "{e}");
     }
 
-    #[test]
-    fn rate_limits_come_from_the_table() {
-        let toml = "[redis]\nurl = \"redis://127.0.0.1:1\"\n[[redis.rate_limits]]\noperation = \"m2m.devices.activate\"\nmax = 100\nper_secs = 60\n";
-        let dir = std::env::temp_dir().join(format!("ts-redis-config-{}", std::process::id()));
+    /// The `[redis]` table of a configuration file holding `toml` (written to a directory of
+    /// its own named `name`, removed after).
+    fn from_file(name: &str, toml: &str) -> Result<RedisConfig> {
+        let dir = std::env::temp_dir().join(format!("ts-redis-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("thingspace.toml");
         std::fs::write(&file, toml).expect("write");
@@ -229,27 +229,27 @@ mod tests {
             .without_default_file()
             .without_env()
             .file(&file)
-            .load()
-            .expect("loaded");
-        let config = RedisConfig::load(&loaded).expect("config");
+            .load();
+        let _ = std::fs::remove_dir_all(dir);
+        RedisConfig::load(&loaded?)
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_table() {
+        let config = from_file(
+            "limits",
+            "[redis]\nurl = \"redis://127.0.0.1:1\"\n[[redis.rate_limits]]\noperation = \"m2m.devices.activate\"\nmax = 100\nper_secs = 60\n",
+        )
+        .expect("config");
         assert_eq!(
             config.rate_limits(),
             [RateLimit::per_minute("m2m.devices.activate", 100)]
         );
-        let _ = std::fs::remove_dir_all(dir);
-        let bad = "[redis]\n[[redis.rate_limits]]\noperation = \"x\"\nmax = 0\n";
-        let dir = std::env::temp_dir().join(format!("ts-redis-config0-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let file = dir.join("thingspace.toml");
-        std::fs::write(&file, bad).expect("write");
-        let loaded = ConfigLoader::new()
-            .without_default_file()
-            .without_env()
-            .file(&file)
-            .load()
-            .expect("loaded");
-        let e = RedisConfig::load(&loaded).expect_err("max 0");
+        let e = from_file(
+            "zero",
+            "[redis]\n[[redis.rate_limits]]\noperation = \"x\"\nmax = 0\n",
+        )
+        .expect_err("max 0");
         assert!(e.to_string().contains("rate_limits[0].max"), "{e}");
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
