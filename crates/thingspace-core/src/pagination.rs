@@ -257,6 +257,43 @@ impl<S: PageSource> Pages<S> {
         }
     }
 
+    /// This listing, refused before it fetches anything: its first and only item is `err`.
+    ///
+    /// A family returns it for inputs it refuses before any request (an empty account name, a
+    /// page size out of range), so that a listing is one stream, handled with one `?` where
+    /// its items are read, like every other failure of the listing:
+    ///
+    /// ```
+    /// use futures_util::TryStreamExt;
+    /// use thingspace_core::{Error, ErrorKind, Page, Pages};
+    ///
+    /// # async fn run() {
+    /// let mut items = Pages::from_fn(|_: Option<u32>| async { Ok(Page::last(vec![1, 2])) })
+    ///     .refused(Error::invalid_input("the listing needs an account name"))
+    ///     .items();
+    /// let err = items.try_next().await.expect_err("refused");
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// assert!(items.try_next().await.expect("ended").is_none());
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run());
+    /// ```
+    pub fn refused(mut self, err: Error) -> Self {
+        if let State::Fetching { fetch, .. } = &self.state {
+            fetch.abort();
+        }
+        self.state = State::Failing(err);
+        self
+    }
+
+    /// This listing, or, when `check` failed, the listing [`refused`](Self::refused) with its
+    /// error: how a family's listing method puts its input check in the stream.
+    pub fn checked(self, check: Result<()>) -> Self {
+        match check {
+            Ok(()) => self,
+            Err(err) => self.refused(err),
+        }
+    }
+
     /// The listing with these bounds instead of the defaults.
     pub fn with_limits(mut self, limits: PageLimits) -> Self {
         self.limits = limits;
