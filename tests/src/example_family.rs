@@ -99,14 +99,15 @@ impl Devices {
     /// is a closure: no `PageSource` type to write.
     ///
     /// # Errors
-    /// `ErrorKind::InvalidInput` for an empty account name, before any request.
+    /// The stream's first item is `ErrorKind::InvalidInput` for an empty account name, and
+    /// nothing is sent.
     pub fn usage(
         &self,
         account: &str,
-    ) -> Result<Items<impl PageSource<Item = DeviceUsage, Cursor = u32> + use<>>> {
-        encode_param("accountname", account)?;
+    ) -> Items<impl PageSource<Item = DeviceUsage, Cursor = u32> + use<>> {
+        let check = encode_param("accountname", account).map(drop);
         let (client, account) = (self.client.clone(), account.to_owned());
-        Ok(Pages::from_fn(move |cursor: Option<u32>| {
+        Pages::from_fn(move |cursor: Option<u32>| {
             let (client, account) = (client.clone(), account.clone());
             async move {
                 let page = cursor.unwrap_or(1);
@@ -121,7 +122,8 @@ impl Devices {
                 })
             }
         })
-        .items())
+        .checked(check)
+        .items()
     }
 }
 

@@ -349,7 +349,7 @@ async fn a_session_ended_by_the_server_mid_listing_costs_one_login_and_no_lead()
         .iter()
         .map(|v| v["leadId"].as_str().unwrap_or_default().to_owned())
         .collect();
-    let mut pages = h.m2m.leads().pages("0000123456").expect("pages");
+    let mut pages = h.m2m.leads().pages("0000123456");
     let mut ids = Vec::new();
     let mut n = 0;
     while let Some(page) = pages.next().await {

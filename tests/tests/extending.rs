@@ -287,7 +287,6 @@ async fn a_family_written_against_the_core_pages_retries_and_validates() {
     let service = Arc::new(DevicesService::default());
     let usage = devices(service.clone())
         .usage("0000123456")
-        .expect("listing")
         .collect_all()
         .await
         .expect("every page");
@@ -297,6 +296,10 @@ async fn a_family_written_against_the_core_pages_retries_and_validates() {
     assert_eq!(seen.len(), 4, "three pages and one retry: {seen:?}");
     assert!(seen[0].starts_with("/api/m2m/v1/devices/0000123456/usage"));
 
-    let e = devices(service).usage("").expect_err("empty account");
+    let e = devices(service)
+        .usage("")
+        .collect_all()
+        .await
+        .expect_err("empty account");
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }

@@ -244,7 +244,13 @@ async fn hostile_account_names_are_refused_or_reach_exactly_the_resource_named()
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            h.m2m.leads().list(name).expect_err(name).kind(),
+            h.m2m
+                .leads()
+                .list(name)
+                .collect_all()
+                .await
+                .expect_err(name)
+                .kind(),
             ErrorKind::InvalidInput
         );
         let e = subsc

@@ -31,7 +31,7 @@ fn expected(h: &Harness, account: &str) -> Vec<String> {
 async fn twenty_five_hundred_leads_arrive_once_and_in_order() {
     let h = Harness::start().await.expect("harness");
     h.server.set_lead_count(ACCOUNT, 2_500);
-    let mut pages = h.m2m.leads().pages(ACCOUNT).expect("pages");
+    let mut pages = h.m2m.leads().pages(ACCOUNT);
     let mut sizes = Vec::new();
     let mut all = Vec::new();
     while let Some(page) = pages.next().await {
@@ -85,7 +85,7 @@ async fn a_202_without_location_or_next_ends_with_a_typed_error() {
             .expect("harness");
         h.server.set_lead_count(ACCOUNT, 100);
         h.server.inject_on_page(Route::Leads, 1, fault.clone(), 1);
-        let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+        let mut s = h.m2m.leads().list(ACCOUNT);
         let (leads, err) = until_error(&mut s).await;
         assert_eq!(err.kind(), ErrorKind::Pagination, "{fault:?}: {err}");
         assert_eq!(err.operation(), Some("m2m.leads.list"), "{err}");
@@ -125,7 +125,7 @@ async fn a_repeated_cursor_ends_with_a_typed_error() {
     h.server.set_lead_count(ACCOUNT, 100);
     h.server
         .inject_on_page(Route::Leads, 2, Fault::RepeatCursor, 1);
-    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut s = h.m2m.leads().list(ACCOUNT);
     let (leads, err) = until_error(&mut s).await;
     let got = leads.len();
     assert_eq!(err.kind(), ErrorKind::Pagination);
@@ -153,7 +153,7 @@ async fn a_page_that_keeps_failing_resumes_with_no_loss_and_no_duplicates() {
     h.server.set_lead_count(ACCOUNT, 1_000);
     h.server
         .inject_on_page(Route::Leads, 4, Fault::Status(503), 3);
-    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut s = h.m2m.leads().list(ACCOUNT);
     let (mut got, err) = until_error(&mut s).await;
     assert_eq!(got.len(), 400);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
@@ -162,7 +162,6 @@ async fn a_page_that_keeps_failing_resumes_with_no_loss_and_no_duplicates() {
         .m2m
         .leads()
         .list_from(ACCOUNT, cursor)
-        .expect("resume")
         .collect_all()
         .await
         .expect("rest");
@@ -176,7 +175,7 @@ async fn a_session_expiring_mid_listing_is_renewed_unnoticed() {
         .await
         .expect("harness");
     h.server.set_lead_count(ACCOUNT, 1_000);
-    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut s = h.m2m.leads().list(ACCOUNT);
     let mut got = Vec::new();
     while let Some(lead) = s.next().await {
         got.push(lead.expect("no error reaches the caller"));
@@ -194,7 +193,7 @@ async fn the_next_page_is_fetched_while_the_caller_works() {
         .await
         .expect("harness");
     h.server.set_lead_count(ACCOUNT, 500);
-    let mut pages = h.m2m.leads().pages(ACCOUNT).expect("pages");
+    let mut pages = h.m2m.leads().pages(ACCOUNT);
     let _first = pages.next().await.expect("page").expect("ok");
     // The caller "works" on page 1; page 2 is requested meanwhile, page 3 is not.
     for _ in 0..100 {
@@ -210,8 +209,17 @@ async fn the_next_page_is_fetched_while_the_caller_works() {
 #[tokio::test]
 async fn invalid_account_names_fail_before_any_request() {
     let h = Harness::start().await.expect("harness");
-    let e = h.m2m.leads().list(" ").expect_err("blank");
+    // The refusal is the listing's first item, and its last.
+    let mut listing = h.m2m.leads().list(" ");
+    let e = listing.next().await.expect("an item").expect_err("blank");
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.operation(), Some("m2m.leads.list"));
+    assert!(e.resume_cursor().is_none(), "nothing to resume");
+    assert!(listing.next().await.is_none(), "then the end");
+    let mut pages = h.m2m.leads().pages_from("", 42);
+    let e = pages.next().await.expect("an item").expect_err("empty");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(pages.next().await.is_none());
     assert_eq!(h.server.count(Route::Leads), 0);
 }
 
@@ -320,7 +328,7 @@ async fn a_server_that_ignores_the_cursor_is_caught_not_repeated() {
     h.server.set_lead_count(ACCOUNT, 100);
     h.server
         .inject_on_page(Route::Leads, 1, Fault::IgnoreCursor, 1);
-    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut s = h.m2m.leads().list(ACCOUNT);
     let (leads, err) = until_error(&mut s).await;
     assert_eq!(
         ids(&leads),
@@ -341,7 +349,7 @@ async fn a_server_answering_the_resume_cursor_with_itself_delivers_the_page_once
     // A listing that fails on its fourth page gives the cursor to resume from.
     h.server
         .inject_on_page(Route::Leads, 3, Fault::Status(503), 3);
-    let mut s = h.m2m.leads().list(ACCOUNT).expect("list");
+    let mut s = h.m2m.leads().list(ACCOUNT);
     let (first, err) = until_error(&mut s).await;
     assert_eq!(first.len(), 30, "{err}");
     let cursor: i64 = err
@@ -355,7 +363,7 @@ async fn a_server_answering_the_resume_cursor_with_itself_delivers_the_page_once
     h.server.reset_counts();
     h.server
         .inject_on_page(Route::Leads, 3, Fault::RepeatCursor, 1);
-    let mut resumed = h.m2m.leads().list_from(ACCOUNT, cursor).expect("resume");
+    let mut resumed = h.m2m.leads().list_from(ACCOUNT, cursor);
     let (leads, err) = until_error(&mut resumed).await;
     assert_eq!(
         ids(&leads),

@@ -49,10 +49,7 @@ fn child_peak_kb(args: &[&str]) -> Result<f64, String> {
 /// Every device of `account` through the SDK's stream.
 async fn sdk_devices(url: &str, account: &str) -> Result<usize, String> {
     let sdk = sdk_for(url)?;
-    let mut devices = sdk
-        .devices()
-        .list(DeviceFilter::account(account))
-        .map_err(|e| e.to_string())?;
+    let mut devices = sdk.devices().list(DeviceFilter::account(account));
     let mut n = 0;
     while let Some(device) = devices.next().await {
         std::hint::black_box(device.map_err(|e| e.to_string())?);

@@ -256,7 +256,7 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
             let (sdk, base, big) = (sdk.clone(), base.clone(), big.clone());
             async move {
                 let n = if sdk_side {
-                    let mut leads = sdk.leads().list(&big).map_err(|e| e.to_string())?;
+                    let mut leads = sdk.leads().list(&big);
                     let mut n = 0;
                     while let Some(lead) = leads.next().await {
                         std::hint::black_box(lead.map_err(|e| e.to_string())?);
@@ -327,10 +327,7 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         let (mut s, mut b) = (Vec::new(), Vec::new());
         for _ in 0..sizes.reps.min(3) {
             let t = Instant::now();
-            let mut pages = sdk_slow
-                .leads()
-                .pages(pipelined)
-                .map_err(|e| e.to_string())?;
+            let mut pages = sdk_slow.leads().pages(pipelined);
             while let Some(page) = pages.next().await {
                 page.map_err(|e| e.to_string())?;
                 tokio::time::sleep(work).await;
@@ -514,7 +511,7 @@ pub(crate) async fn stream_child(args: &[String]) -> Result<(), String> {
             .await?
     } else {
         let sdk = sdk_for(&url)?;
-        let mut leads = sdk.leads().list(&account).map_err(|e| e.to_string())?;
+        let mut leads = sdk.leads().list(&account);
         let mut n = 0;
         while let Some(lead) = leads.next().await {
             std::hint::black_box(lead.map_err(|e| e.to_string())?);

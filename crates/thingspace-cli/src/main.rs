@@ -522,8 +522,8 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
         } => {
             let m2m = m2m()?;
             let pages = match next {
-                Some(cursor) => m2m.leads().pages_from(account, *cursor)?,
-                None => m2m.leads().pages(account)?,
+                Some(cursor) => m2m.leads().pages_from(account, *cursor),
+                None => m2m.leads().pages(account),
             };
             let writer =
                 ListWriter::new(BufWriter::new(io::stdout().lock()), *output, LEAD_COLUMNS);
@@ -633,7 +633,7 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
             if let Some(group) = group {
                 filter = filter.group(group.as_str());
             }
-            let pages = m2m()?.devices().pages_from(filter, *next)?;
+            let pages = m2m()?.devices().pages_from(filter, *next);
             let writer =
                 ListWriter::new(BufWriter::new(io::stdout().lock()), *output, DEVICE_COLUMNS);
             let listed = list::print_pages(pages, writer, *limit, ListWriter::write_device).await?;

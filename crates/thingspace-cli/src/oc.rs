@@ -186,7 +186,7 @@ async fn leads(
             if let Some(check) = check_online {
                 leads = leads.check_online(*check);
             }
-            let pages = leads.pages_from(*page_size, *page)?;
+            let pages = leads.pages_from(*page_size, *page);
             let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format, &[]);
             let listed = list::print_pages(pages, writer, *limit, ListWriter::write_json).await?;
             list::end_listing(listed, *limit, format, |cursor| {

@@ -226,30 +226,35 @@ impl<'a> LeadsApi<'a> {
         Self { client }
     }
 
-    fn source(&self, account: &str) -> Result<LeadPages> {
-        thingspace_core::path::encode_param("accountname", account)
-            .map_err(|e| e.with_operation(LIST_LEADS))?;
-        Ok(LeadPages {
+    /// The listing of `account`'s leads from `cursor`, refused with its first item when the
+    /// account name is unusable.
+    fn listing(&self, account: &str, cursor: Option<LeadCursor>) -> Pages<LeadPages> {
+        let check = thingspace_core::path::encode_param("accountname", account)
+            .map(drop)
+            .map_err(|e| e.with_operation(LIST_LEADS));
+        let source = LeadPages {
             client: self.client.clone(),
             account: account.to_owned(),
-        })
+        };
+        Pages::starting_at(source, cursor).checked(check)
     }
 
     /// Every page of `account`'s leads, from the first. Each page carries the cursor it was
     /// fetched with, so progress can be saved.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for an empty account name, before any request.
-    pub fn pages(&self, account: &str) -> Result<Pages<LeadPages>> {
-        Ok(Pages::new(self.source(account)?))
+    /// The stream's first item is [`ErrorKind::InvalidInput`] for an empty account name, and
+    /// nothing is sent; then as [`list`](Self::list).
+    pub fn pages(&self, account: &str) -> Pages<LeadPages> {
+        self.listing(account, None)
     }
 
     /// The pages of `account`'s leads from `cursor` on (to resume a listing).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for an empty account name, before any request.
-    pub fn pages_from(&self, account: &str, cursor: LeadCursor) -> Result<Pages<LeadPages>> {
-        Ok(Pages::starting_at(self.source(account)?, Some(cursor)))
+    /// As [`pages`](Self::pages).
+    pub fn pages_from(&self, account: &str, cursor: LeadCursor) -> Pages<LeadPages> {
+        self.listing(account, Some(cursor))
     }
 
     /// Every lead of `account`, one by one, as a stream.
@@ -257,7 +262,7 @@ impl<'a> LeadsApi<'a> {
     /// ```no_run
     /// use futures_util::TryStreamExt;
     /// # async fn run(m2m: thingspace_m2m::M2m) -> thingspace_core::Result<()> {
-    /// let mut leads = m2m.leads().list("0000123456")?;
+    /// let mut leads = m2m.leads().list("0000123456");
     /// while let Some(lead) = leads.try_next().await? {
     ///     println!("{:?} {:?}", lead.lead_id, lead.address.zip);
     /// }
@@ -265,17 +270,18 @@ impl<'a> LeadsApi<'a> {
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for an empty account name, before any request.
-    pub fn list(&self, account: &str) -> Result<Items<LeadPages>> {
-        Ok(self.pages(account)?.items())
+    /// The stream's first item is [`ErrorKind::InvalidInput`] for an empty account name, and
+    /// nothing is sent; a failure mid-listing carries the cursor to resume from.
+    pub fn list(&self, account: &str) -> Items<LeadPages> {
+        self.pages(account).items()
     }
 
     /// The leads of `account` from `cursor` on, as a stream.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for an empty account name, before any request.
-    pub fn list_from(&self, account: &str, cursor: LeadCursor) -> Result<Items<LeadPages>> {
-        Ok(self.pages_from(account, cursor)?.items())
+    /// As [`list`](Self::list).
+    pub fn list_from(&self, account: &str, cursor: LeadCursor) -> Items<LeadPages> {
+        self.pages_from(account, cursor).items()
     }
 
     /// Every lead of `account`, collected.
@@ -283,7 +289,7 @@ impl<'a> LeadsApi<'a> {
     /// # Errors
     /// The first error of the listing, with the cursor to resume from.
     pub async fn all(&self, account: &str) -> Result<Vec<Lead>> {
-        self.list(account)?.collect_all().await
+        self.list(account).collect_all().await
     }
 }
 

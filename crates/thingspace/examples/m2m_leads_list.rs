@@ -21,8 +21,8 @@ async fn main() -> thingspace::Result<()> {
     let (config, _mock) = common::load_or_mock().await?;
     let m2m = M2m::new(Client::thingspace(&config.thingspace()?)?);
     let mut pages = match resume {
-        Some(cursor) => m2m.leads().pages_from(&account, cursor)?,
-        None => m2m.leads().pages(&account)?,
+        Some(cursor) => m2m.leads().pages_from(&account, cursor),
+        None => m2m.leads().pages(&account),
     };
     let mut total = 0;
     while let Some(page) = pages.next().await {

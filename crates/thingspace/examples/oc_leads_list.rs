@@ -10,7 +10,7 @@ use thingspace::oc::{OcConfig, OperatorConnect};
 async fn main() -> thingspace::Result<()> {
     let (config, _mock) = common::load_or_mock().await?;
     let oc = OperatorConnect::from_config(&OcConfig::load(&config)?)?;
-    let mut leads = oc.leads().list(100)?;
+    let mut leads = oc.leads().list(100);
     while let Some(lead) = leads.next().await {
         let lead = lead?;
         let company = lead.contact().and_then(|c| c.company_name.clone());

@@ -45,7 +45,7 @@ pub(super) async fn pages_are_followed(demo: &Demo) -> Result<(), CliError> {
     let expected = mock_ids(&server.leads(ACCOUNT));
     server.reset_counts();
     let started = Instant::now();
-    let mut pages = m2m.leads().pages(ACCOUNT)?;
+    let mut pages = m2m.leads().pages(ACCOUNT);
     let mut listed = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page?;
@@ -74,7 +74,7 @@ pub(super) async fn pages_are_followed(demo: &Demo) -> Result<(), CliError> {
     check(requests == 3, || {
         format!("3 page requests expected, not {requests}")
     })?;
-    let first = m2m.leads().list(ACCOUNT)?.next().await.transpose()?;
+    let first = m2m.leads().list(ACCOUNT).next().await.transpose()?;
     if let Some(lead) = first {
         outln!("first lead, as the CLI prints it:")?;
         json(&lead)?;
@@ -101,7 +101,7 @@ pub(super) async fn failed_pages_are_retried_or_resumed(demo: &Demo) -> Result<(
         )
     })?;
     server.inject_on_page(Route::Leads, 2, Fault::Status(503), 3);
-    let (got, failure) = drain(m2m.leads().list(ACCOUNT)?).await?;
+    let (got, failure) = drain(m2m.leads().list(ACCOUNT)).await?;
     let failure = failure.ok_or_else(|| {
         CliError::Demo("a page failing three times did not fail the listing".into())
     })?;
@@ -110,11 +110,7 @@ pub(super) async fn failed_pages_are_retried_or_resumed(demo: &Demo) -> Result<(
         .resume_cursor()
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| CliError::Demo(format!("no cursor to resume from in: {failure}")))?;
-    let rest = m2m
-        .leads()
-        .list_from(ACCOUNT, cursor)?
-        .collect_all()
-        .await?;
+    let rest = m2m.leads().list_from(ACCOUNT, cursor).collect_all().await?;
     outln!(
         "resumed from {cursor}: {} more leads, {} in all, none lost or repeated",
         rest.len(),
@@ -136,7 +132,7 @@ pub(super) async fn a_broken_listing_ends_with_an_error(demo: &Demo) -> Result<(
     let (server, m2m) = (&demo.server, &demo.m2m);
     server.reset_counts();
     server.inject_on_page(Route::Leads, 1, Fault::RepeatCursor, 1);
-    let (got, failure) = drain(m2m.leads().list(ACCOUNT)?).await?;
+    let (got, failure) = drain(m2m.leads().list(ACCOUNT)).await?;
     let requests = server.count(Route::Leads);
     let failure = failure
         .ok_or_else(|| CliError::Demo("a repeated cursor did not fail the listing".into()))?;
@@ -157,7 +153,7 @@ pub(super) async fn a_broken_listing_ends_with_an_error(demo: &Demo) -> Result<(
     )?;
     server.reset_counts();
     server.inject_on_page(Route::Leads, 0, Fault::NoLocation, 1);
-    let (got, failure) = drain(m2m.leads().list(ACCOUNT)?).await?;
+    let (got, failure) = drain(m2m.leads().list(ACCOUNT)).await?;
     let requests = server.count(Route::Leads);
     let failure = failure
         .ok_or_else(|| CliError::Demo("a 202 without Location did not fail the listing".into()))?;
@@ -191,7 +187,7 @@ pub(super) async fn choose_one_to_credit(demo: &Demo) -> Result<Lead, CliError> 
     let candidates: Vec<Lead> = demo
         .m2m
         .leads()
-        .list(ACCOUNT)?
+        .list(ACCOUNT)
         .take(CANDIDATES)
         .try_collect()
         .await?;

@@ -65,7 +65,7 @@ pub(super) async fn leads(demo: &Demo) -> Result<(), CliError> {
         e.kind() == ErrorKind::InvalidInput && server.count(Route::OcLeads) == sent,
         || format!("a malformed tenant id was sent, or refused with {e:?}"),
     )?;
-    let mut pages = oc.leads().pages(10)?;
+    let mut pages = oc.leads().pages(10);
     let mut count = 0;
     while let Some(page) = pages.next().await {
         let page = page?;

@@ -106,7 +106,7 @@ impl Activation {
 
 /// The lead `lead_id` of `account`, read from the listing until it appears.
 pub(super) async fn find_lead(leads: LeadsApi<'_>, account: &str, lead_id: &str) -> Result<Lead> {
-    let mut listing = leads.list(account)?;
+    let mut listing = leads.list(account);
     while let Some(lead) = std::future::poll_fn(|cx| Pin::new(&mut listing).poll_next(cx)).await {
         let lead = lead?;
         if lead.lead_id.as_deref().map(str::trim) == Some(lead_id.trim()) {

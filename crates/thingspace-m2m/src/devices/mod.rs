@@ -71,8 +71,9 @@ impl<'a> DevicesApi<'a> {
     /// ([`list_from`](Self::list_from)).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for an empty account name, before any request.
-    pub fn list(&self, filter: DeviceFilter) -> Result<Items<DevicePages>> {
+    /// The stream's first item is [`ErrorKind::InvalidInput`] for an empty account name, and
+    /// nothing is sent.
+    pub fn list(&self, filter: DeviceFilter) -> Items<DevicePages> {
         self.list_from(filter, None)
     }
 
@@ -84,8 +85,8 @@ impl<'a> DevicesApi<'a> {
         &self,
         filter: DeviceFilter,
         cursor: Option<DeviceCursor>,
-    ) -> Result<Items<DevicePages>> {
-        self.pages_from(filter, cursor).map(Pages::items)
+    ) -> Items<DevicePages> {
+        self.pages_from(filter, cursor).items()
     }
 
     /// As [`list_from`](Self::list_from), page by page: each page with the cursor after it.
@@ -96,16 +97,18 @@ impl<'a> DevicesApi<'a> {
         &self,
         filter: DeviceFilter,
         cursor: Option<DeviceCursor>,
-    ) -> Result<Pages<DevicePages>> {
-        if filter.account_name.trim().is_empty() {
-            return Err(Error::new(
+    ) -> Pages<DevicePages> {
+        let check = if filter.account_name.trim().is_empty() {
+            Err(Error::new(
                 ErrorKind::InvalidInput,
                 "the device list needs an account name",
             )
-            .with_operation(LIST_DEVICES));
-        }
+            .with_operation(LIST_DEVICES))
+        } else {
+            Ok(())
+        };
         let source = DevicePages::new(self.client.clone(), filter);
-        Ok(Pages::starting_at(source, cursor))
+        Pages::starting_at(source, cursor).checked(check)
     }
 
     /// Activates the devices of `activation`. Sent once: a lost answer is an

@@ -148,33 +148,39 @@ impl<'a> LeadsApi<'a> {
     /// Every lead of the operator, `page_size` at a time (1 to 20,000), as pages.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range.
-    pub fn pages(&self, page_size: u32) -> Result<Pages<LeadPages>> {
+    /// The stream's first item is [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput)
+    /// for a page size out of range, and nothing is sent.
+    pub fn pages(&self, page_size: u32) -> Pages<LeadPages> {
         self.pages_from(page_size, 1)
     }
 
     /// The pages of every lead from page number `page` (from 1) on, to resume a listing.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput) for a page size out of range or page 0.
-    pub fn pages_from(&self, page_size: u32, page: u32) -> Result<Pages<LeadPages>> {
-        validate_page_size(page_size).map_err(|e| e.with_operation(LIST_LEADS))?;
-        if page == 0 {
-            return Err(
-                Error::invalid_input("page numbers of the lead list start at 1")
-                    .with_operation(LIST_LEADS),
-            );
-        }
+    /// The stream's first item is [`ErrorKind::InvalidInput`](thingspace_core::ErrorKind::InvalidInput)
+    /// for a page size out of range or page 0, and nothing is sent.
+    pub fn pages_from(&self, page_size: u32, page: u32) -> Pages<LeadPages> {
+        let check = validate_page_size(page_size)
+            .and_then(|()| {
+                if page == 0 {
+                    Err(Error::invalid_input(
+                        "page numbers of the lead list start at 1",
+                    ))
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| e.with_operation(LIST_LEADS));
         let source = LeadPages::new(self.client.clone(), page_size, self.check_online);
-        Ok(Pages::starting_at(source, (page > 1).then_some(page)))
+        Pages::starting_at(source, (page > 1).then_some(page)).checked(check)
     }
 
     /// Every lead of the operator, one by one, as a stream.
     ///
     /// # Errors
     /// As [`pages`](Self::pages).
-    pub fn list(&self, page_size: u32) -> Result<Items<LeadPages>> {
-        Ok(self.pages(page_size)?.items())
+    pub fn list(&self, page_size: u32) -> Items<LeadPages> {
+        self.pages(page_size).items()
     }
 
     /// Every lead of the operator, collected.
@@ -182,7 +188,7 @@ impl<'a> LeadsApi<'a> {
     /// # Errors
     /// As [`pages`](Self::pages), and the first error of the listing, with the page to resume from.
     pub async fn all(&self, page_size: u32) -> Result<Vec<OcLead>> {
-        self.list(page_size)?.collect_all().await
+        self.list(page_size).collect_all().await
     }
 }
 
