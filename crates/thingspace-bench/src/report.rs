@@ -390,28 +390,10 @@ pub(crate) fn html(run: &Run<'_>) -> String {
     s
 }
 
-/// Now, in UTC, as `2026-11-28 23:32 UTC` (no date library for one line).
+/// Now, as an HTTP date (`Sun, 29 Nov 2026 02:45:07 GMT`): the workspace's `httpdate`, rather
+/// than a calendar written again here.
 pub(crate) fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
+    httpdate::fmt_http_date(std::time::SystemTime::now())
 }
 
 #[cfg(test)]
@@ -493,7 +475,7 @@ mod tests {
     fn dates_are_civil() {
         let now = now_utc();
         assert!(
-            now.len() == 20 && now.ends_with(" UTC") && now.starts_with("20"),
+            now.len() == 29 && now.ends_with(" GMT") && now.contains(" 20"),
             "{now}"
         );
     }
