@@ -344,6 +344,7 @@ impl ConfigBuilder {
 #[derive(Clone)]
 pub struct ConfigLoader {
     file: Option<PathBuf>,
+    user_file: Option<PathBuf>,
     default_file: bool,
     env: Option<Vec<(OsString, OsString)>>,
     use_process_env: bool,
@@ -364,6 +365,7 @@ impl fmt::Debug for ConfigLoader {
         };
         f.debug_struct("ConfigLoader")
             .field("file", &self.file)
+            .field("user_file", &self.user_file)
             .field("default_file", &self.default_file)
             .field("env_keys", &self.env.as_deref().map(env_keys))
             .field("use_process_env", &self.use_process_env)
@@ -383,6 +385,7 @@ impl ConfigLoader {
     pub fn new() -> Self {
         Self {
             file: None,
+            user_file: None,
             default_file: true,
             env: None,
             use_process_env: true,
@@ -393,6 +396,15 @@ impl ConfigLoader {
     /// Reads this TOML file (it must exist) instead of the default one.
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         self.file = Some(path.into());
+        self
+    }
+
+    /// Reads this TOML file too, when it exists, below the configuration file: a user's own
+    /// settings (the `thingspace` command passes `~/.config/thingspace/config.toml`). The
+    /// configuration file's rules hold for it: which file is in use is logged, and a secret in
+    /// a file that group or others may read is warned about.
+    pub fn user_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.user_file = Some(path.into());
         self
     }
 
@@ -466,6 +478,11 @@ impl ConfigLoader {
                 ("timeout_secs".to_owned(), "30".to_owned()),
             ],
         ));
+        // A user file that is not there is no error: it is optional wherever it is named.
+        let user_file = self.user_file.filter(|path| path.is_file());
+        if let Some(path) = &user_file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
         let file = match named {
             Some(path) => {
                 if !path.is_file() {
@@ -485,6 +502,9 @@ impl ConfigLoader {
         };
         figment = figment.merge(TextLayer::from_env(env));
         figment = figment.merge(TextLayer::from_pairs("code", self.overrides));
+        if let Some(path) = user_file {
+            warn_about_file(&figment, &path, false);
+        }
         if let Some((path, implicit)) = file {
             warn_about_file(&figment, &path, implicit);
         }
@@ -510,9 +530,12 @@ const SECRET_KEYS: &[&str] = &[
 fn warn_about_file(figment: &Figment, path: &Path, implicit: bool) {
     tracing::info!(file = %path.display(), "configuration file in use");
     let from_file = |key: &str| {
-        figment
-            .find_metadata(key)
-            .is_some_and(|m| m.name.contains("TOML"))
+        figment.find_metadata(key).is_some_and(|m| {
+            m.source
+                .as_ref()
+                .and_then(figment::Source::file_path)
+                .is_some_and(|source| same_file(source, path))
+        })
     };
     let secrets_in_file: Vec<&str> = SECRET_KEYS
         .iter()
@@ -540,6 +563,14 @@ fn warn_about_file(figment: &Figment, path: &Path, implicit: bool) {
             path.display(),
             urls.join(", ")
         );
+    }
+}
+
+/// Whether `a` and `b` name the same file (figment holds the path it found, made absolute).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -1049,6 +1080,40 @@ mod tests {
         let oc: Oc = c.extract_table("oc").expect("oc");
         assert_eq!(oc.scope.as_deref(), Some("s"));
         assert_eq!(oc.base_url, None);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_user_file_sits_below_the_configuration_file_and_may_be_absent() {
+        let dir = std::env::temp_dir().join(format!("ts-config-{}-user", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (user, file) = (dir.join("user.toml"), dir.join("t.toml"));
+        std::fs::write(
+            &user,
+            "client_id = \"from-user\"\nusername = \"user-u\"\n[retry]\nmax_attempts = 6\n",
+        )
+        .expect("write");
+        std::fs::write(&file, "username = \"file-u\"\n").expect("write");
+        let loaded = loader()
+            .user_file(&user)
+            .file(&file)
+            .env_vars([("THINGSPACE_RETRY__MAX_ATTEMPTS", "2")])
+            .load()
+            .expect("load");
+        let ts = loaded.thingspace().expect("config");
+        assert_eq!(ts.client_id.as_deref(), Some("from-user"));
+        assert_eq!(ts.username.as_deref(), Some("file-u"), "the file wins");
+        assert_eq!(ts.retry.max_attempts, 2, "the environment wins");
+        let source = loaded
+            .figment()
+            .find_metadata("client_id")
+            .and_then(|m| m.source.as_ref()?.file_path().map(Path::to_path_buf));
+        assert_eq!(source.as_deref(), Some(user.as_path()));
+        let absent = loader()
+            .user_file(dir.join("none.toml"))
+            .load()
+            .expect("load");
+        assert_eq!(absent.thingspace().expect("config").client_id, None);
         std::fs::remove_dir_all(dir).ok();
     }
 
