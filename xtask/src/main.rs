@@ -449,8 +449,11 @@ fn rustdoc_clean() -> Result<(), String> {
     }
 }
 
-/// The core's optional features build: without the default transport, and with the operating
-/// system's certificate store.
+/// The core's optional features build: without the default transport, without the
+/// configuration layer (a user who builds `Config` in code), and with the operating system's
+/// certificate store; and core + m2m without their default features but with the transport,
+/// the build whose cost `docs/performance.md` reports, compiles and pulls in neither figment
+/// nor the TOML stack.
 fn features_build() -> Result<(), String> {
     cargo(&[
         "check",
@@ -467,8 +470,53 @@ fn features_build() -> Result<(), String> {
         "--features",
         "native-roots",
     ])?;
-    eprintln!("xtask: thingspace-core builds without its transport and with native-roots");
+    let lean = [
+        "-p",
+        "thingspace-m2m",
+        "--no-default-features",
+        "--features",
+        "reqwest",
+    ];
+    cargo(&[&["check", "--quiet"][..], &lean[..]].concat())?;
+    let tree =
+        cargo_output(&[&["tree", "-e", "normal", "--prefix", "none"][..], &lean[..]].concat())?;
+    let heavy: Vec<&str> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| CONFIG_ONLY.contains(name))
+        .collect();
+    if !heavy.is_empty() {
+        return Err(format!(
+            "thingspace-m2m without its default features depends on the configuration layer's crates ({}): keep them behind the `config` feature",
+            heavy.join(", ")
+        ));
+    }
+    eprintln!(
+        "xtask: thingspace-core builds without its transport, without `config` and with native-roots; core + m2m without defaults builds without figment and TOML"
+    );
     Ok(())
+}
+
+/// Crates only the configuration layer (`thingspace-core`'s `config` feature) needs.
+const CONFIG_ONLY: &[&str] = &["figment", "toml", "pear", "uncased"];
+
+/// A cargo command's standard output.
+fn cargo_output(args: &[&str]) -> Result<String, String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(&cargo)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "`cargo {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// Each family crate compiles on its own and depends on the core only, never on another family.

@@ -33,7 +33,10 @@ pub use auth::{
 };
 pub use budget::Budget;
 pub use client::{Client, ClientBuilder};
-pub use config::{Config, ConfigBuilder, ConfigLoader, LoadedConfig, RetryConfig, UserProfile};
+pub use config::{Config, ConfigBuilder, RetryConfig, UserProfile};
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub use config::{ConfigLoader, LoadedConfig, Origin};
 pub use credentials::{
     ClientAuthStyle, ClientCredentials, M2mSession, ThingSpaceAuth, ThingSpaceUsers,
 };

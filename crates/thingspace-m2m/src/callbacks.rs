@@ -86,6 +86,8 @@ impl ListenerConfig {
     ///
     /// # Errors
     /// A malformed value, naming the key and its layer.
+    #[cfg(feature = "config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
     pub fn load(config: &thingspace_core::LoadedConfig) -> Result<Self> {
         config.extract_table("callbacks")
     }

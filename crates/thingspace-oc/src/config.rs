@@ -3,12 +3,16 @@
 use std::{fmt, time::Duration};
 
 use serde::Deserialize;
+#[cfg(feature = "config")]
+use thingspace_core::LoadedConfig;
 use thingspace_core::config::{DEFAULT_TIMEOUT, positive_secs, require_settings};
 use thingspace_core::de::{lenient_opt_u64, opt_f64_lenient, opt_string_or_number};
 use thingspace_core::transport::DEFAULT_MAX_BODY_BYTES;
 use thingspace_core::url::Url;
-use thingspace_core::urls::{no_credentials_in_url, url_for_display, usable_base_url};
-use thingspace_core::{Error, LoadedConfig, Result, RetryConfig, RetryPolicy, SecretString};
+use thingspace_core::urls::url_for_display;
+#[cfg(feature = "config")]
+use thingspace_core::urls::{no_credentials_in_url, usable_base_url};
+use thingspace_core::{Error, Result, RetryConfig, RetryPolicy, SecretString};
 
 /// The `[oc]` table: `base_url`, `token_url`, `client_id`, `client_secret`, `scope`,
 /// `timeout_secs`, `max_body_bytes`, `[oc.retry]` (environment: `THINGSPACE_OC__BASE_URL`, …).
@@ -44,6 +48,7 @@ pub struct OcConfig {
 /// The top-level settings the `[oc]` table inherits.
 #[derive(Default, Deserialize)]
 #[serde(default)]
+#[cfg(feature = "config")]
 struct Inherited {
     #[serde(deserialize_with = "opt_f64_lenient")]
     timeout_secs: Option<f64>,
@@ -66,10 +71,12 @@ impl OcConfig {
     ///
     /// # Errors
     /// A malformed value, naming the key and the layer it came from.
+    #[cfg(feature = "config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
     pub fn load(loaded: &LoadedConfig) -> Result<Self> {
         loaded.check_keys()?;
         let mut oc: OcConfig = loaded.extract_table("oc")?;
-        let top: Inherited = loaded.figment().extract()?;
+        let top: Inherited = loaded.extract()?;
         oc.timeout_secs = oc.timeout_secs.or(top.timeout_secs);
         oc.retry = oc.retry.or(top.retry);
         oc.max_body_bytes = oc.max_body_bytes.or(top.max_body_bytes);
@@ -163,7 +170,7 @@ impl fmt::Debug for OcConfig {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "config"))]
 mod tests {
     use super::*;
     use thingspace_core::ConfigLoader;

@@ -1,4 +1,6 @@
-//! Layered configuration with figment: defaults, a TOML file, environment variables, code.
+//! The settings: [`Config`], made in code with [`Config::builder`], or (with the `config`
+//! feature, on by default) loaded in layers with figment: defaults, a TOML file, environment
+//! variables, code ([`ConfigLoader`]).
 //!
 //! | key | environment variable | default |
 //! |---|---|---|
@@ -24,22 +26,25 @@
 //! given in code (the CLI's `--config`); a file named explicitly must exist. Environment values
 //! are taken as text, so `0000123456` keeps its zeros.
 
+use std::{collections::BTreeMap, fmt, time::Duration};
+#[cfg(feature = "config")]
 use std::{
-    collections::BTreeMap,
     ffi::OsString,
-    fmt,
     path::{Path, PathBuf},
-    time::Duration,
 };
 
+#[cfg(feature = "config")]
 use figment::{
     Figment, Metadata, Profile, Provider,
     providers::{Format, Toml},
     value::{Dict, Map, Value},
 };
-use serde::{Deserialize, Deserializer, de::DeserializeOwned};
+#[cfg(feature = "config")]
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use url::Url;
 
+#[cfg(feature = "config")]
 mod errors;
 
 use crate::de::{lenient_f64, lenient_string, lenient_u64};
@@ -180,6 +185,8 @@ impl Config {
     ///
     /// # Errors
     /// A missing or malformed value, naming the key and the layer it came from.
+    #[cfg(feature = "config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
     pub fn load() -> Result<Self> {
         ConfigLoader::new().load()?.thingspace()
     }
@@ -342,6 +349,8 @@ impl ConfigBuilder {
 /// # Ok::<(), thingspace_core::Error>(())
 /// ```
 #[derive(Clone)]
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub struct ConfigLoader {
     file: Option<PathBuf>,
     user_file: Option<PathBuf>,
@@ -351,6 +360,7 @@ pub struct ConfigLoader {
     overrides: Vec<(String, String)>,
 }
 
+#[cfg(feature = "config")]
 impl fmt::Debug for ConfigLoader {
     /// Keys only: the values set or given as variables may be secrets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -374,12 +384,14 @@ impl fmt::Debug for ConfigLoader {
     }
 }
 
+#[cfg(feature = "config")]
 impl Default for ConfigLoader {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "config")]
 impl ConfigLoader {
     /// Defaults, then `./thingspace.toml` or `$THINGSPACE_CONFIG`, then the process environment.
     pub fn new() -> Self {
@@ -513,9 +525,11 @@ impl ConfigLoader {
 }
 
 /// URL settings: where credentials are sent.
+#[cfg(feature = "config")]
 const URL_KEYS: &[&str] = &["base_url", "token_url", "oc.base_url", "oc.token_url"];
 
 /// Secret settings.
+#[cfg(feature = "config")]
 const SECRET_KEYS: &[&str] = &[
     "client_secret",
     "password",
@@ -527,6 +541,7 @@ const SECRET_KEYS: &[&str] = &[
 /// found implicitly in the working directory that changes where credentials go while the
 /// credentials come from elsewhere (a file planted in a directory would redirect them), or a
 /// file holding a secret that others may read.
+#[cfg(feature = "config")]
 fn warn_about_file(figment: &Figment, path: &Path, implicit: bool) {
     tracing::info!(file = %path.display(), "configuration file in use");
     let from_file = |key: &str| {
@@ -567,6 +582,7 @@ fn warn_about_file(figment: &Figment, path: &Path, implicit: bool) {
 }
 
 /// Whether `a` and `b` name the same file (figment holds the path it found, made absolute).
+#[cfg(feature = "config")]
 fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
@@ -575,13 +591,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Whether the file at `path` can be read by its group or by others.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "config"))]
 fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "config"))]
 fn readable_by_others(_: &Path) -> bool {
     false
 }
@@ -589,6 +605,7 @@ fn readable_by_others(_: &Path) -> bool {
 /// This program's variables (`THINGSPACE_*`) among `vars`, as text. Any other variable is
 /// left alone, whatever it holds; one of ours that is not UTF-8 is an error naming it, never
 /// quoting it (it may be a password).
+#[cfg(feature = "config")]
 fn own_variables(
     vars: impl Iterator<Item = (OsString, OsString)>,
 ) -> Result<Vec<(String, String)>> {
@@ -612,10 +629,13 @@ fn own_variables(
 ///
 /// Its `Debug` names the layers, never their values (they hold secrets).
 #[derive(Clone)]
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub struct LoadedConfig {
     figment: Figment,
 }
 
+#[cfg(feature = "config")]
 impl fmt::Debug for LoadedConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let layers: Vec<String> = self
@@ -632,6 +652,7 @@ impl fmt::Debug for LoadedConfig {
     }
 }
 
+#[cfg(feature = "config")]
 impl LoadedConfig {
     /// The ThingSpace settings at the top level.
     ///
@@ -716,6 +737,28 @@ impl LoadedConfig {
             .map_err(|e| errors::table_error(e, Some(table)))
     }
 
+    /// The whole configuration, every table, as `T` (a family's view of top-level settings it
+    /// inherits, say).
+    ///
+    /// # Errors
+    /// A malformed value, naming the key and the layer it came from.
+    pub fn extract<T: DeserializeOwned>(&self) -> Result<T> {
+        Ok(self.figment.extract()?)
+    }
+
+    /// Where the setting `key` (dotted: `retry.max_attempts`, `oc.base_url`) got its value:
+    /// the layer, and the file for a file's; `None` when no layer sets it.
+    pub fn origin(&self, key: &str) -> Option<Origin> {
+        self.figment.find_metadata(key).map(|m| Origin {
+            layer: m.name.to_string(),
+            file: m
+                .source
+                .as_ref()
+                .and_then(figment::Source::file_path)
+                .map(Path::to_path_buf),
+        })
+    }
+
     /// The underlying figment, for callers with layers of their own. Careful: its `Debug`
     /// prints every value, secrets included.
     pub fn figment(&self) -> &Figment {
@@ -723,13 +766,27 @@ impl LoadedConfig {
     }
 }
 
+/// Where a setting got its value ([`LoadedConfig::origin`]).
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Origin {
+    /// The layer: `defaults`, `TOML file`, `environment variable(s)`, `code`, ….
+    pub layer: String,
+    /// The file, for a value read from one.
+    pub file: Option<PathBuf>,
+}
+
 /// A layer of text values: figment's own `Env` parses `0000123456` as a number and loses the
 /// zeros, so values here stay strings, and numeric settings accept numeric text.
+#[cfg(feature = "config")]
 struct TextLayer {
     name: &'static str,
     dict: Dict,
 }
 
+#[cfg(feature = "config")]
 impl TextLayer {
     fn from_env(vars: Vec<(String, String)>) -> Self {
         let pairs = vars.into_iter().filter_map(|(k, v)| {
@@ -751,6 +808,7 @@ impl TextLayer {
     }
 }
 
+#[cfg(feature = "config")]
 fn insert_dotted(dict: &mut Dict, key: &str, value: String) {
     match key.split_once('.') {
         None => {
@@ -767,6 +825,7 @@ fn insert_dotted(dict: &mut Dict, key: &str, value: String) {
     }
 }
 
+#[cfg(feature = "config")]
 impl Provider for TextLayer {
     fn metadata(&self) -> Metadata {
         Metadata::named(self.name)
@@ -846,6 +905,7 @@ impl From<&RetryConfig> for RetryPolicy {
 }
 
 /// The top-level settings of [`Config`].
+#[cfg(feature = "config")]
 const TOP_KEYS: &[&str] = &[
     "base_url",
     "token_url",
@@ -859,6 +919,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 
 /// The settings of the `[retry]` table.
+#[cfg(feature = "config")]
 const RETRY_KEYS: &[&str] = &[
     "max_attempts",
     "initial_backoff_ms",
@@ -904,7 +965,7 @@ pub(crate) fn secs(value: f64) -> Option<Duration> {
     (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0)))
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "config"))]
 mod environment_tests {
     use std::ffi::OsString;
     use std::os::unix::ffi::OsStringExt;
@@ -1000,7 +1061,7 @@ mod builder_tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "config"))]
 mod tests {
     use super::*;
 
