@@ -3,10 +3,7 @@
 
 use std::{
     fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -17,7 +14,7 @@ use thingspace_core::{
     Budget, Credential, CredentialSource, CredentialStore, Error, ErrorKind, Result, StoreKey,
 };
 
-use crate::fleet::{Keys, RedisFleet};
+use crate::fleet::{Keys, Outage, RedisFleet};
 
 /// How long the refresh lock is held without its holder renewing it: a holder that dies (or
 /// loses Redis) hands over within this. A live holder renews it every third of it.
@@ -67,8 +64,8 @@ pub struct RedisCredentials {
     keys: Keys,
     lease: Duration,
     refusal_hold: Duration,
-    /// Whether the last attempt to reach Redis failed (warned once).
-    unreachable: Arc<AtomicBool>,
+    /// Whether Redis is to be asked, after a failure.
+    outage: Arc<Outage>,
 }
 
 impl fmt::Debug for RedisCredentials {
@@ -90,7 +87,7 @@ impl RedisFleet {
             keys: self.keys.clone(),
             lease: DEFAULT_LEASE,
             refusal_hold: DEFAULT_REFUSAL_HOLD,
-            unreachable: Arc::new(AtomicBool::new(false)),
+            outage: Arc::new(Outage::new("each credential")),
         }
     }
 }
@@ -258,20 +255,6 @@ impl RedisCredentials {
             .await
             .map_err(|e| redis_error("forgetting the refusal", &e))?;
         Ok(removed > 0)
-    }
-
-    /// Notes that Redis answered (once after it had not).
-    fn reached(&self) {
-        if self.unreachable.swap(false, Ordering::Relaxed) {
-            tracing::info!("Redis answers again: credentials are shared with the fleet again");
-        }
-    }
-
-    /// Notes that Redis did not answer (warned once until it answers again).
-    fn unreached(&self, error: &redis::RedisError) {
-        if !self.unreachable.swap(true, Ordering::Relaxed) {
-            tracing::warn!(error = %error, "Redis cannot be reached: each process obtains its own credentials until it answers again");
-        }
     }
 
     async fn read(&self, key: &StoreKey) -> redis::RedisResult<Read> {
@@ -453,13 +436,16 @@ impl CredentialStore for RedisCredentials {
         budget: &Budget,
     ) -> Result<Credential> {
         loop {
+            if self.outage.skipping() {
+                return source.fetch(budget).await;
+            }
             let read = match self.read(key).await {
                 Ok(read) => {
-                    self.reached();
+                    self.outage.reached();
                     read
                 }
                 Err(e) => {
-                    self.unreached(&e);
+                    self.outage.failed(&e);
                     return source.fetch(budget).await;
                 }
             };
@@ -487,7 +473,7 @@ impl CredentialStore for RedisCredentials {
                 Ok(true) => return self.refresh(key, &token, source, budget).await,
                 Ok(false) => {}
                 Err(e) => {
-                    self.unreached(&e);
+                    self.outage.failed(&e);
                     return source.fetch(budget).await;
                 }
             }
@@ -515,7 +501,7 @@ impl CredentialStore for RedisCredentials {
         match forgot {
             Ok(1) => tracing::debug!(key = %key, "forgot the refused credential for the fleet"),
             Ok(_) => {}
-            Err(e) => self.unreached(&e),
+            Err(e) => self.outage.failed(&e),
         }
     }
 }

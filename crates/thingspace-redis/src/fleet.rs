@@ -29,6 +29,62 @@ impl fmt::Display for FleetError {
 
 impl std::error::Error for FleetError {}
 
+/// How long a part that found Redis unreachable goes on without it before trying again: a
+/// Redis that does not answer would otherwise cost every request the 2 s response timeout.
+const OUTAGE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// A part's view of Redis's availability: after a failure it goes on without Redis for a few
+/// seconds (one warning), then tries again (one notice when Redis answers).
+#[derive(Debug)]
+pub(crate) struct Outage {
+    /// What goes on without Redis meanwhile, for the warning.
+    without: &'static str,
+    /// Until when Redis is not asked, after a failure.
+    until: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Outage {
+    pub(crate) fn new(without: &'static str) -> Self {
+        Self {
+            without,
+            until: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn until(&self) -> std::sync::MutexGuard<'_, Option<tokio::time::Instant>> {
+        self.until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// True while Redis is not to be asked, after a recent failure.
+    pub(crate) fn skipping(&self) -> bool {
+        self.until()
+            .is_some_and(|t| tokio::time::Instant::now() < t)
+    }
+
+    /// Redis answered.
+    pub(crate) fn reached(&self) {
+        if self.until().take().is_some() {
+            tracing::info!(
+                "Redis answers again: {} is shared with the fleet again",
+                self.without
+            );
+        }
+    }
+
+    /// Redis did not answer: warned once per outage, not asked again for a few seconds.
+    pub(crate) fn failed(&self, error: &redis::RedisError) {
+        let first = self
+            .until()
+            .replace(tokio::time::Instant::now() + OUTAGE_BACKOFF)
+            .is_none();
+        if first {
+            tracing::warn!(error = %error, "Redis cannot be reached: {} is this process's own until it answers again", self.without);
+        }
+    }
+}
+
 /// The key names of one fleet: every key starts with its prefix (by default `thingspace`), so
 /// several fleets (or applications) can share a Redis instance.
 #[derive(Debug, Clone)]

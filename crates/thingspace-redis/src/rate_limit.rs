@@ -1,21 +1,14 @@
 //! The fleet's rate limit: an interceptor that keeps every process together under a rate per
 //! operation and account, counted by one atomic script on Redis.
 
-use std::{
-    fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use thingspace_core::hooks::{Interceptor, OperationInfo};
 use thingspace_core::{Error, ErrorKind, Result};
 
-use crate::fleet::{Keys, RedisFleet};
+use crate::fleet::{Keys, Outage, RedisFleet};
 
 /// Admits one request if the window has room, by the server's clock: the sorted set of the
 /// window's admissions (scored by time in microseconds) loses what is older than the window,
@@ -80,7 +73,7 @@ pub struct RedisRateLimiter {
     manager: ConnectionManager,
     keys: Keys,
     limits: Arc<Vec<RateLimit>>,
-    unreachable: Arc<AtomicBool>,
+    outage: Arc<Outage>,
 }
 
 impl fmt::Debug for RedisRateLimiter {
@@ -99,7 +92,7 @@ impl RedisFleet {
             manager: self.manager.clone(),
             keys: self.keys.clone(),
             limits: Arc::new(limits.into_iter().collect()),
-            unreachable: Arc::new(AtomicBool::new(false)),
+            outage: Arc::new(Outage::new("the rate")),
         }
     }
 }
@@ -126,6 +119,9 @@ impl RedisRateLimiter {
         );
         let window = u64::try_from(limit.per.as_micros()).unwrap_or(u64::MAX);
         loop {
+            if self.outage.skipping() {
+                return Ok(());
+            }
             let mut conn = self.manager.clone();
             let answer: redis::RedisResult<u64> = redis::cmd("EVAL")
                 .arg(ADMIT)
@@ -138,16 +134,16 @@ impl RedisRateLimiter {
                 .await;
             let wait = match answer {
                 Ok(0) => {
-                    if self.unreachable.swap(false, Ordering::Relaxed) {
-                        tracing::info!("Redis answers again: the fleet's rate limit holds again");
-                    }
+                    self.outage.reached();
                     return Ok(());
                 }
-                Ok(micros) => Duration::from_micros(micros),
+                Ok(micros) => {
+                    self.outage.reached();
+                    Duration::from_micros(micros)
+                }
                 Err(e) => {
-                    if !self.unreachable.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(error = %e, "Redis cannot be reached: requests are not held to the fleet's rate limit until it answers again");
-                    }
+                    // Not held meanwhile: ThingSpace's own 429s are retried by the client.
+                    self.outage.failed(&e);
                     return Ok(());
                 }
             };

@@ -346,3 +346,32 @@ async fn an_acl_user_connects_and_a_wrong_password_is_an_error_that_does_not_rep
         "the default user is off"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_stops_answering_costs_one_timeout_not_one_per_request() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("frozen").await;
+    let limiter = fleet.rate_limiter([thingspace_redis::RateLimit::per_minute("op", 1000)]);
+    let budget = thingspace_core::Budget::new(Some(Duration::from_secs(30)));
+    limiter.admit("op", None, &budget).await.expect("admitted");
+    redis.freeze(true);
+    // The first request after the partition waits for Redis's answer (2 s) and goes on
+    // without the limit; the next ones do not ask Redis for a while.
+    let started = std::time::Instant::now();
+    limiter.admit("op", None, &budget).await.expect("not held");
+    let first = started.elapsed();
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        limiter.admit("op", None, &budget).await.expect("not held");
+    }
+    let next_ten = started.elapsed();
+    redis.freeze(false);
+    assert!(
+        first >= Duration::from_secs(1),
+        "the first waited for Redis: {first:?}"
+    );
+    assert!(
+        next_ten < first / 2,
+        "ten more requests took {next_ten:?}, one alone {first:?}: Redis was asked again"
+    );
+}

@@ -38,6 +38,18 @@ impl Redis {
         let _ = self.child.wait();
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as a Redis
+    /// behind a network partition.
+    #[allow(dead_code)]
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// A server again on the port of this one (stopped first).
     #[allow(dead_code)]
     pub fn restart(&mut self) {
