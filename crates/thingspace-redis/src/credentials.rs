@@ -375,6 +375,17 @@ impl RedisCredentials {
         }
     }
 
+    /// The error of a refusal another process recorded for the fleet.
+    fn refused_for_the_fleet(&self, key: &StoreKey, refusal: &str) -> Error {
+        Error::new(
+            ErrorKind::Auth,
+            format!(
+                "refused for the whole fleet, not sent again: {refusal} (recorded in Redis under {}; delete that key once the cause is fixed)",
+                self.keys.credential_refused(key)
+            ),
+        )
+    }
+
     /// Fetches as the fleet's refresher, holding the lock `token`.
     async fn refresh(
         &self,
@@ -383,12 +394,18 @@ impl RedisCredentials {
         source: &dyn CredentialSource,
         budget: &Budget,
     ) -> Result<Credential> {
-        // Another process may have refreshed between the read and the lock.
-        if let Ok(read) = self.read(key).await
-            && let Some(stored) = read.stored.filter(|s| !s.wants_refresh(now_ms()))
-        {
-            self.release(key, token).await;
-            return Ok(stored.credential(now_ms(), None));
+        // Another process may have refreshed, or been refused, between the read and the lock
+        // (it records either before it releases the lock).
+        if let Ok(read) = self.read(key).await {
+            let now = now_ms();
+            if let Some(stored) = read.stored.filter(|s| !s.wants_refresh(now)) {
+                self.release(key, token).await;
+                return Ok(stored.credential(now, None));
+            }
+            if let Some(refusal) = read.refusal {
+                self.release(key, token).await;
+                return Err(self.refused_for_the_fleet(key, &refusal));
+            }
         }
         let keeper = self.keep_lock(key, token);
         let fetched = source.fetch(budget).await;
@@ -460,13 +477,7 @@ impl CredentialStore for RedisCredentials {
                 if let Some(stored) = read.stored.filter(|s| !s.is_expired(now)) {
                     return Ok(stored.credential(now, Some(DURING_REFRESH)));
                 }
-                return Err(Error::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "refused for the whole fleet, not sent again: {refusal} (recorded in Redis under {}; delete that key once the cause is fixed)",
-                        self.keys.credential_refused(key)
-                    ),
-                ));
+                return Err(self.refused_for_the_fleet(key, &refusal));
             }
             let token = lock_token();
             match self.lock(key, &token).await {

@@ -392,9 +392,11 @@ async fn without_redis_each_process_fetches_for_itself() {
     // Redis is gone: the process goes on with a credential of its own.
     one.credential().await.expect("a local credential");
     assert_eq!(one.source().0.load(Ordering::SeqCst), 1);
-    // Redis returns: the store reconnects by itself and shares again.
+    // Redis returns: after its 5 s without Redis, the store reconnects by itself and shares
+    // again.
     redis.restart();
     redis.fleet("fleet").await;
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
     let two = CachedAuth::new(Counting::default()).with_store(store.clone(), key());
     let three = CachedAuth::new(Counting::default()).with_store(store, key());
     let a = two.credential().await.expect("shared again");
