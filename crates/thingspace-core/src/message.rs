@@ -102,7 +102,7 @@ impl fmt::Debug for Response {
 }
 
 /// True for the statuses that say "not now" rather than "no": 429, 502, 503, 504.
-pub fn is_transient_status(status: StatusCode) -> bool {
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
     matches!(
         status,
         StatusCode::TOO_MANY_REQUESTS
@@ -113,7 +113,7 @@ pub fn is_transient_status(status: StatusCode) -> bool {
 }
 
 /// The delay asked for by a `Retry-After` header, in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -180,13 +180,13 @@ fn scrub_json(value: &mut Value, marked: &[&str]) {
 /// Scrubs secrets from a body: JSON fields, or form fields, by name. A body that is neither
 /// (a UTF-8 byte-order mark aside) and names a secret field anywhere is replaced whole: it
 /// cannot be scrubbed field by field, so none of it is kept.
-pub fn scrub_body(body: &[u8]) -> String {
+pub(crate) fn scrub_body(body: &[u8]) -> String {
     scrub_body_marked(body, &[])
 }
 
 /// As [`scrub_body`], also scrubbing the fields an operation marked secret
 /// ([`ApiRequest::secret_fields`](crate::ApiRequest::secret_fields)).
-pub fn scrub_body_marked(body: &[u8], marked: &[&str]) -> String {
+pub(crate) fn scrub_body_marked(body: &[u8], marked: &[&str]) -> String {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
         scrub_json(&mut json, marked);

@@ -76,7 +76,7 @@ pub(crate) fn join(base: &Url, rest: &str) -> Result<Url> {
 ///
 /// # Errors
 /// [`ErrorKind::Insecure`] for any other URL.
-pub fn ensure_secure(url: &Url) -> Result<()> {
+pub(crate) fn ensure_secure(url: &Url) -> Result<()> {
     if holds_credentials(url) {
         return Err(Error::new(
             ErrorKind::Insecure,

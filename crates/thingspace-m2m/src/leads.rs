@@ -166,18 +166,9 @@ pub fn decode_list(response: &thingspace_core::Response) -> Result<Page<Lead, Le
 /// The `next` value of a `Location` header, absolute (`https://host/api/m2m/v1/leads/x?next=5`)
 /// or relative (`/leads/x?next=5`).
 ///
-/// ```
-/// use thingspace_m2m::leads::next_from_location;
-///
-/// assert_eq!(next_from_location("/leads/0000123456?next=7340001000")?, 7340001000);
-/// assert_eq!(next_from_location("https://thingspace.verizon.com/api/m2m/v1/leads/1?next=42")?, 42);
-/// assert!(next_from_location("/leads/0000123456").is_err());
-/// # Ok::<(), thingspace_core::Error>(())
-/// ```
-///
 /// # Errors
 /// [`ErrorKind::Pagination`] when there is no `next`, or it is not an int64.
-pub fn next_from_location(location: &str) -> Result<LeadCursor> {
+pub(crate) fn next_from_location(location: &str) -> Result<LeadCursor> {
     let base = Url::parse("http://location.invalid/")
         .map_err(|e| Error::new(ErrorKind::Pagination, e.to_string()))?;
     let url = base.join(location.trim()).map_err(|e| {
@@ -296,6 +287,20 @@ impl<'a> LeadsApi<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_next_from_absolute_and_relative_locations() {
+        let next = |l: &str| next_from_location(l);
+        assert_eq!(
+            next("/leads/0000123456?next=7340001000").expect("relative"),
+            7340001000
+        );
+        assert_eq!(
+            next("https://thingspace.verizon.com/api/m2m/v1/leads/1?next=42").expect("absolute"),
+            42
+        );
+        assert!(next("/leads/0000123456").is_err());
+    }
 
     #[test]
     fn decodes_the_document_example() {

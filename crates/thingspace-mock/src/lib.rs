@@ -8,6 +8,9 @@ mod data;
 mod delivery;
 mod devices;
 mod fault;
+// The repository's own: the family crates' unit tests, the fuzzer and `cargo xtask fixtures`
+// read the generated documents; not part of the mock's API.
+#[doc(hidden)]
 pub mod fixtures;
 mod m2m;
 mod oc;

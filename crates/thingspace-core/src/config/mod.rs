@@ -758,12 +758,6 @@ impl LoadedConfig {
                 .map(Path::to_path_buf),
         })
     }
-
-    /// The underlying figment, for callers with layers of their own. Careful: its `Debug`
-    /// prints every value, secrets included.
-    pub fn figment(&self) -> &Figment {
-        &self.figment
-    }
 }
 
 /// Where a setting got its value ([`LoadedConfig::origin`]).
@@ -1165,11 +1159,8 @@ mod tests {
         assert_eq!(ts.client_id.as_deref(), Some("from-user"));
         assert_eq!(ts.username.as_deref(), Some("file-u"), "the file wins");
         assert_eq!(ts.retry.max_attempts, 2, "the environment wins");
-        let source = loaded
-            .figment()
-            .find_metadata("client_id")
-            .and_then(|m| m.source.as_ref()?.file_path().map(Path::to_path_buf));
-        assert_eq!(source.as_deref(), Some(user.as_path()));
+        let origin = loaded.origin("client_id").expect("set");
+        assert_eq!(origin.file.as_deref(), Some(user.as_path()));
         let absent = loader()
             .user_file(dir.join("none.toml"))
             .load()
