@@ -1,11 +1,11 @@
 //! `devices activate|state --devices-file`: a bulk job, journaled, with a progress bar.
 
 use std::{
-    io::{self, IsTerminal, Write},
+    io::{self, Write},
     path::{Path, PathBuf},
 };
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use thingspace::{
     DeviceId,
     bulk::{BulkEvent, BulkJob, BulkReport, MAX_DEVICES_PER_REQUEST, Unawaited},
@@ -78,14 +78,9 @@ struct Display {
 
 impl Display {
     fn new() -> Self {
-        let target = if io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(0), target);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} devices reported ({per_sec}, {eta} left) {msg}",
+        let bar = ProgressBar::with_draw_target(Some(0), crate::progress::draw_target(false));
+        if let Some(style) = crate::progress::style(
+            "{bar:30} {pos}/{len} devices reported ({rate}, {elapsed}, {eta} left) {msg}",
         ) {
             bar.set_style(style);
         }
@@ -99,6 +94,11 @@ impl Display {
     /// Writes `line` on stderr above the bar.
     fn note(&self, line: &str) {
         self.bar.suspend(|| crate::report(line));
+    }
+
+    /// Writes an informational `line` on stderr above the bar, unless `--quiet`.
+    fn inform(&self, line: &str) {
+        self.bar.suspend(|| crate::logging::note(line));
     }
 
     /// Writes `value` as one JSON line on stdout.
@@ -129,7 +129,7 @@ impl Display {
                 self.bar.set_length(*devices as u64);
                 self.bar.set_position(*reported as u64);
                 if *reported > 0 || *to_send < *batches {
-                    self.note(&format!(
+                    self.inform(&format!(
                         "resuming the job of {}: {reported} of {devices} devices reported, {to_send} of {batches} requests to send",
                         journal.display()
                     ));
@@ -167,7 +167,7 @@ impl Display {
                 request_id,
                 pending,
             } => {
-                self.note(&format!(
+                self.inform(&format!(
                     "batch {batch}: awaiting the {pending} devices of request {} that had not reported",
                     terminal_safe(request_id)
                 ));

@@ -8,7 +8,8 @@ use thingspace::{Error, PageSource, Pages};
 
 use crate::{
     error::CliError,
-    output::{Format, ListWriter, Progress},
+    output::{Format, ListWriter},
+    progress::ListProgress,
 };
 
 /// How a listing ended, once its output was ended.
@@ -23,7 +24,8 @@ pub(crate) struct Listed {
     pub(crate) interrupted: Option<Option<String>>,
 }
 
-/// Prints the items of `pages` with `write` until the last page, `limit` items, or a failure
+/// Prints the items of `pages` (`noun`s, singular and plural, for the progress line) with
+/// `write` until the last page, `limit` items, or a failure
 /// of the listing, flushing after each page; then ends the output, so that what was printed
 /// stays valid (a JSON array is closed) even when the listing failed.
 ///
@@ -35,13 +37,14 @@ pub(crate) async fn print_pages<S, W>(
     mut pages: Pages<S>,
     mut writer: ListWriter<W>,
     limit: Option<u64>,
+    noun: (&'static str, &'static str),
     write: impl Fn(&mut ListWriter<W>, &S::Item) -> io::Result<()>,
 ) -> Result<Listed, CliError>
 where
     S: PageSource,
     W: io::Write,
 {
-    let progress = Progress::new();
+    let progress = ListProgress::new(noun);
     let listed = print_items(&mut pages, &mut writer, limit, write, &progress).await;
     progress.done();
     let listed = listed?;
@@ -58,7 +61,7 @@ async fn print_items<S, W>(
     writer: &mut ListWriter<W>,
     limit: Option<u64>,
     write: impl Fn(&mut ListWriter<W>, &S::Item) -> io::Result<()>,
-    progress: &Progress,
+    progress: &ListProgress,
 ) -> Result<Listed, CliError>
 where
     S: PageSource,

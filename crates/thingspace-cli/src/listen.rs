@@ -73,14 +73,14 @@ pub(crate) async fn run(
         None => builder.sink(StdoutSink),
     };
     let running = builder.build().bind(addr).await.map_err(CliError::Listen)?;
-    report(&format!(
+    crate::logging::note(&format!(
         "listening for callbacks on http://{}; Ctrl-C stops",
         running.local_addr()
     ));
     tokio::signal::ctrl_c().await.map_err(CliError::Listen)?;
     let stats = running.stats();
     running.shutdown().await;
-    report(&format!(
+    crate::logging::note(&format!(
         "stopped: {} callback(s) kept, {} refused for credentials, {} malformed, {} not kept (503)",
         stats.accepted, stats.unauthorized, stats.malformed, stats.unavailable
     ));

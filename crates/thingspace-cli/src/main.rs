@@ -1,20 +1,23 @@
 //! The `thingspace` command.
 
 mod bulk;
+mod config_show;
 mod demo;
 mod devices;
 mod error;
 mod fleet;
 mod list;
 mod listen;
+mod logging;
 mod managed;
 mod oc;
 mod output;
+mod progress;
 mod safe_text;
 mod wait;
 
 use std::{
-    io::{self, BufWriter, IsTerminal, Write},
+    io::{self, BufWriter, Write},
     path::PathBuf,
     process::ExitCode,
 };
@@ -38,29 +41,30 @@ use crate::{
 #[command(name = "thingspace", version, about)]
 struct Cli {
     /// Configuration file (default: ./thingspace.toml, or $THINGSPACE_CONFIG).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     config: Option<PathBuf>,
     /// ThingSpace base URL, such as https://thingspace.verizon.com/api (`oc` commands read
     /// [oc] base_url or $THINGSPACE_OC__BASE_URL instead).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     base_url: Option<String>,
     /// ThingSpace OAuth token endpoint (`oc` commands read [oc] token_url or
     /// $THINGSPACE_OC__TOKEN_URL instead).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     token_url: Option<String>,
     /// ThingSpace OAuth client id; the secret comes from the file or $THINGSPACE_CLIENT_SECRET
     /// only (`oc` commands read [oc] client_id or $THINGSPACE_OC__CLIENT_ID instead).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     client_id: Option<String>,
     /// UWS username; the password comes from the file or $THINGSPACE_PASSWORD only (not used
     /// by `oc` commands).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     username: Option<String>,
     /// Per-attempt timeout in seconds, more than 0, fractions allowed (`oc` commands too,
     /// unless [oc] timeout_secs is set).
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         value_name = "SECS",
         allow_negative_numbers = true,
         value_parser = positive_secs
@@ -71,6 +75,7 @@ struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         value_name = "N",
         allow_negative_numbers = true,
         value_parser = clap::value_parser!(u32).range(1..)
@@ -79,15 +84,33 @@ struct Cli {
     /// The UWS user to act as: a profile of the configuration ([profiles.<NAME>] username and
     /// password, or $THINGSPACE_PROFILES__<NAME>__USERNAME and __PASSWORD); without it, the
     /// top-level username and password (not used by `oc` commands).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     profile: Option<String>,
     /// Logging on stderr: -v one line per request (operation, status, attempts, latency),
     /// -vv also each attempt and retry, -vvv everything; RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     verbose: u8,
+    /// No progress and no informational lines on stderr (errors and warnings are still
+    /// reported).
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
+    quiet: bool,
+    /// Colours on stderr (log lines, help): auto (when stderr is a terminal and NO_COLOR is
+    /// not set), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = logging::ColorChoice::Auto,
+        help_heading = GLOBAL
+    )]
+    color: logging::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
 
 /// Parses `--timeout-secs`: a timeout of nothing is a mistake, not a request for the default.
 fn positive_secs(text: &str) -> Result<f64, String> {
@@ -153,6 +176,19 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff, from these definitions): `thingspace man >
+    /// ~/.local/share/man/man1/thingspace.1`; with --dir, one page per command written there.
+    Man {
+        /// Write thingspace.1 and a page per command (thingspace-leads-list.1, …) into this
+        /// directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The configuration in effect.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Start the embedded mock server and run every flow of the SDK against it.
     Demo,
     /// Run the embedded mock server until interrupted, printing the settings that point the
@@ -162,6 +198,21 @@ enum Command {
         #[arg(long, value_name = "ACCOUNT=N", value_parser = lead_count)]
         leads: Vec<(String, usize)>,
     },
+}
+
+impl Command {
+    /// Whether the command sends requests or receives callbacks with the configuration's
+    /// settings (and so shares them through Redis when `[redis] url` is set).
+    fn sends_requests(&self) -> bool {
+        !matches!(
+            self,
+            Command::Completions { .. }
+                | Command::Man { .. }
+                | Command::Config { .. }
+                | Command::Demo
+                | Command::Mock { .. }
+        )
+    }
 }
 
 /// Parses `--leads ACCOUNT=N` of `thingspace mock`.
@@ -263,6 +314,17 @@ enum DevicesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print every setting in effect and where it came from (default, user file, file,
+    /// environment variable, flag); secrets masked.
+    Show {
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "table")]
+        output: config_show::ShowFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum RequestsCommand {
     /// Print the status of a single-device request.
     Status {
@@ -355,6 +417,9 @@ enum AccountsCommand {
 impl Cli {
     fn loader(&self) -> ConfigLoader {
         let mut loader = ConfigLoader::new();
+        if let Some(path) = user_config_file() {
+            loader = loader.user_file(path);
+        }
         if let Some(path) = &self.config {
             loader = loader.file(path);
         }
@@ -375,6 +440,76 @@ impl Cli {
             }
         }
         loader
+    }
+
+    /// Refuses the global flags that the command does not read, as a bad command line: a flag
+    /// silently ignored would leave the user believing it applied.
+    fn refuse_ignored_flags(&self) -> Result<(), clap::Error> {
+        const THINGSPACE: &[&str] = &[
+            "--base-url",
+            "--token-url",
+            "--client-id",
+            "--username",
+            "--profile",
+        ];
+        const SETTINGS: &[&str] = &[
+            "--config",
+            "--base-url",
+            "--token-url",
+            "--client-id",
+            "--username",
+            "--profile",
+            "--timeout-secs",
+            "--max-attempts",
+        ];
+        let (ignored, why): (&[&str], &str) = match &self.command {
+            Command::Oc { .. } => (
+                THINGSPACE,
+                "`oc` commands read the [oc] table (THINGSPACE_OC__BASE_URL, …) and act as no UWS user",
+            ),
+            Command::Callbacks {
+                command: CallbacksCommand::Listen { .. },
+            } => (
+                &SETTINGS[1..],
+                "`callbacks listen` sends no request: it reads the [callbacks] and [redis] tables only",
+            ),
+            Command::Config { .. } => (
+                &["--profile"],
+                "`config show` shows every profile's settings",
+            ),
+            Command::Completions { .. } | Command::Man { .. } => {
+                (SETTINGS, "this command reads no configuration")
+            }
+            Command::Demo | Command::Mock { .. } => (
+                SETTINGS,
+                "this command runs against its own mock server and reads no configuration",
+            ),
+            _ => (&[], ""),
+        };
+        let given = [
+            ("--config", self.config.is_some()),
+            ("--base-url", self.base_url.is_some()),
+            ("--token-url", self.token_url.is_some()),
+            ("--client-id", self.client_id.is_some()),
+            ("--username", self.username.is_some()),
+            ("--profile", self.profile.is_some()),
+            ("--timeout-secs", self.timeout_secs.is_some()),
+            ("--max-attempts", self.max_attempts.is_some()),
+        ];
+        let refused: Vec<&str> = given
+            .iter()
+            .filter(|(flag, given)| *given && ignored.contains(flag))
+            .map(|(flag, _)| *flag)
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(<Cli as clap::CommandFactory>::command()
+            .color(self.color.for_clap())
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{} does not apply here: {why}", refused.join(", ")),
+            ))
     }
 
     /// The start of a command that repeats this one's settings: `thingspace` and the global
@@ -402,29 +537,6 @@ impl Cli {
         }
         words
     }
-}
-
-/// Logs on stderr. The SDK traces each operation as an INFO span (`thingspace.operation`, with
-/// its operation, method, path template, status, attempts and latency), each attempt as a
-/// DEBUG span inside it, and the token request and login as operations of their own, with the
-/// same fields: a line is logged when each span closes, so `-v` gives one line per request,
-/// `-vv` adds the attempts and the retries. Span fields never hold a secret.
-fn init_tracing(verbose: u8) {
-    // `thingspace` matches every crate whose name starts with it: the core and the families.
-    let default = match verbose {
-        0 => "warn",
-        1 => "warn,thingspace=info",
-        2 => "warn,thingspace=debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(io::stderr().is_terminal())
-        .with_writer(io::stderr)
-        .init();
 }
 
 /// The ThingSpace clients a command made: their sessions are ended before it exits.
@@ -497,6 +609,14 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
             out.flush()?;
             Ok(())
         }
+        Command::Man { dir } => man(dir.as_deref()),
+        Command::Config {
+            command: ConfigCommand::Show { output },
+        } => config_show::run(
+            &cli.loader().load()?,
+            user_config_file().as_deref(),
+            *output,
+        ),
         Command::Demo => demo::run().await,
         Command::Mock { leads } => serve_mock(leads).await,
         Command::Accounts {
@@ -527,7 +647,14 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
             };
             let writer =
                 ListWriter::new(BufWriter::new(io::stdout().lock()), *output, LEAD_COLUMNS);
-            let listed = list::print_pages(pages, writer, *limit, ListWriter::write_lead).await?;
+            let listed = list::print_pages(
+                pages,
+                writer,
+                *limit,
+                ("lead", "leads"),
+                ListWriter::write_lead,
+            )
+            .await?;
             list::end_listing(listed, *limit, *output, |cursor| {
                 let mut words = cli.command_words(true);
                 words.extend(["leads", "list", account, "--next", cursor].map(str::to_owned));
@@ -636,7 +763,14 @@ async fn run(cli: &Cli, sessions: &Sessions) -> Result<(), CliError> {
             let pages = m2m()?.devices().pages_from(filter, *next);
             let writer =
                 ListWriter::new(BufWriter::new(io::stdout().lock()), *output, DEVICE_COLUMNS);
-            let listed = list::print_pages(pages, writer, *limit, ListWriter::write_device).await?;
+            let listed = list::print_pages(
+                pages,
+                writer,
+                *limit,
+                ("device", "devices"),
+                ListWriter::write_device,
+            )
+            .await?;
             list::end_listing(listed, *limit, *output, |cursor| {
                 let mut words = cli.command_words(true);
                 words.extend(["devices", "list", account].map(str::to_owned));
@@ -761,12 +895,45 @@ async fn serve_mock(leads: &[(String, usize)]) -> Result<(), CliError> {
         )?;
     }
     io::stdout().flush()?;
-    report(&format!(
+    logging::note(&format!(
         "mock ThingSpace and Operator Connect at {}; Ctrl-C stops it",
         server.url()
     ));
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// `thingspace man`: the manual page on stdout, or with `dir` one page per command there.
+fn man(dir: Option<&std::path::Path>) -> Result<(), CliError> {
+    let command = <Cli as clap::CommandFactory>::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(command, dir)?;
+            Ok(())
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(command).render(&mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// The user's own configuration file: `$XDG_CONFIG_HOME/thingspace/config.toml` (when that is
+/// an absolute path, as the XDG base directory specification asks), else
+/// `$HOME/.config/thingspace/config.toml`.
+fn user_config_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })?;
+    Some(base.join("thingspace").join("config.toml"))
 }
 
 /// Writes `text` and a newline on stderr. Unlike `eprintln!`, never panics: when stderr
@@ -776,8 +943,22 @@ pub(crate) fn report(text: &str) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Clap's own help and errors follow --color too.
+    let color = logging::ColorChoice::from_args(&args);
+    let cli = <Cli as clap::CommandFactory>::command()
+        .color(color.for_clap())
+        .try_get_matches_from(&args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches))
+        .and_then(|cli| cli.refuse_ignored_flags().map(|()| cli));
+    let cli = match cli {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let ansi = cli.color.enabled();
+    console::set_colors_enabled_stderr(ansi);
+    logging::set_quiet(cli.quiet);
+    logging::init(cli.verbose, cli.quiet, ansi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -792,8 +973,8 @@ fn main() -> ExitCode {
         // Redis is reached once, before the command, when `[redis] url` is set (a configuration
         // that does not load is the command's to report).
         let fleet = match cli.loader().load() {
-            Ok(loaded) => fleet::Fleet::connect(&loaded).await?,
-            Err(_) => None,
+            Ok(loaded) if cli.command.sends_requests() => fleet::Fleet::connect(&loaded).await?,
+            _ => None,
         };
         let sessions = Sessions {
             profile: cli.profile.clone(),

@@ -15,7 +15,6 @@ use crate::{
     error::CliError,
     list,
     output::{Format, JsonFormat, ListWriter, outln, print_json},
-    report,
     safe_text::terminal_safe,
 };
 
@@ -188,7 +187,14 @@ async fn leads(
             }
             let pages = leads.pages_from(*page_size, *page);
             let writer = ListWriter::new(BufWriter::new(io::stdout().lock()), format, &[]);
-            let listed = list::print_pages(pages, writer, *limit, ListWriter::write_json).await?;
+            let listed = list::print_pages(
+                pages,
+                writer,
+                *limit,
+                ("lead", "leads"),
+                ListWriter::write_json,
+            )
+            .await?;
             list::end_listing(listed, *limit, format, |cursor| {
                 let mut words = words;
                 let page_size = page_size.to_string();
@@ -226,7 +232,7 @@ async fn leads(
             }
             // The id first, on a line of its own: it is what to ask about if the wait fails.
             outln!("{}", serde_json::to_string(&task)?)?;
-            report(&format!(
+            crate::logging::note(&format!(
                 "waiting for task {} (the task goes on if this command stops)",
                 terminal_safe(task.as_str())
             ));

@@ -4,7 +4,7 @@
 //! [`ListWriter`], which return write errors instead of panicking like `println!` does when
 //! the reader has gone away (`thingspace leads list X | head -1`).
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -119,6 +119,10 @@ pub(crate) const LEAD_COLUMNS: &[Column] = &[
     ("state", 6),
     ("zip", 10),
     ("zip4", 5),
+    ("country", 7),
+    ("phone", 12),
+    ("phoneType", 9),
+    ("emailAddress", 24),
 ];
 
 /// The columns of a device.
@@ -146,6 +150,10 @@ fn fields(lead: &Lead) -> Vec<String> {
         &a.state,
         &a.zip,
         &a.zip4,
+        &a.country,
+        &a.phone,
+        &a.phone_type,
+        &a.email_address,
     ]
     .map(|v| text(v).to_owned())
     .to_vec()
@@ -276,48 +284,6 @@ impl<W: Write> ListWriter<W> {
     }
 }
 
-/// A progress line on stderr, only when stderr is a terminal and stdout is not (when both are
-/// the same terminal, the progress line would be written over the output).
-pub(crate) struct Progress {
-    enabled: bool,
-}
-
-impl Progress {
-    pub(crate) fn new() -> Self {
-        Self {
-            enabled: shows_progress(io::stderr().is_terminal(), io::stdout().is_terminal()),
-        }
-    }
-
-    pub(crate) fn update(&self, items: u64, pages: u64) {
-        if self.enabled {
-            // Never panics, unlike `eprint!`: a progress line that cannot be shown is no loss.
-            let _ = write!(io::stderr().lock(), "\r{}", progress_text(items, pages));
-        }
-    }
-
-    pub(crate) fn done(&self) {
-        if self.enabled {
-            let _ = write!(io::stderr().lock(), "\r\x1b[2K");
-        }
-    }
-}
-
-/// Whether the progress line is shown: on a terminal, and not over the output.
-fn shows_progress(stderr_is_terminal: bool, stdout_is_terminal: bool) -> bool {
-    stderr_is_terminal && !stdout_is_terminal
-}
-
-/// The progress line: `1 lead, 1 page…`, `2500 leads, 3 pages…`.
-fn progress_text(items: u64, pages: u64) -> String {
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    format!(
-        "{}, {}…",
-        plural(items, "lead", "leads"),
-        plural(pages, "page", "pages")
-    )
-}
-
 #[cfg(test)]
 mod fuzz;
 
@@ -370,12 +336,49 @@ mod tests {
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
-            Some("leadId,leadState,addressLine1,addressLine2,city,state,zip,zip4")
+            Some(
+                "leadId,leadState,addressLine1,addressLine2,city,state,zip,zip4,country,phone,phoneType,emailAddress"
+            )
         );
         assert_eq!(
             lines.next(),
-            Some("L-1,Qualified,\"1 Main St, \"\"Suite\"\" 2\",,Austin,TX,78701,")
+            Some("L-1,Qualified,\"1 Main St, \"\"Suite\"\" 2\",,Austin,TX,78701,,,,,")
         );
+    }
+
+    #[test]
+    fn every_field_of_a_lead_has_a_column() {
+        let full: Lead = serde_json::from_value(serde_json::json!({
+            "leadId": "L-1", "leadState": "Qualified",
+            "address": {"addressLine1": "1", "addressLine2": "2", "city": "c", "state": "s",
+                "zip": "z", "zip4": "4", "country": "USA", "phone": "p", "phoneType": "t",
+                "emailAddress": "e"}
+        }))
+        .expect("lead");
+        let mut names = Vec::new();
+        leaf_names(&serde_json::to_value(&full).expect("json"), &mut names);
+        let mut columns: Vec<&str> = LEAD_COLUMNS.iter().map(|(name, _)| *name).collect();
+        names.sort();
+        columns.sort_unstable();
+        assert_eq!(
+            names, columns,
+            "a field of Lead has no column, or a column no field"
+        );
+        let row = fields(&full);
+        assert!(row.iter().all(|cell| !cell.is_empty()), "{row:?}");
+    }
+
+    /// The names of the leaves of `value`, in order.
+    fn leaf_names(value: &serde_json::Value, names: &mut Vec<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (name, inner) in map {
+                if inner.is_object() {
+                    leaf_names(inner, names);
+                } else {
+                    names.push(name.clone());
+                }
+            }
+        }
     }
 
     #[test]
@@ -404,21 +407,6 @@ mod tests {
     fn table_aligns_and_cuts() {
         let out = render(Format::Table, &[lead("L-1", &"x".repeat(40))]);
         assert!(out.lines().nth(1).is_some_and(|l| l.contains('…')));
-    }
-
-    #[test]
-    fn progress_is_shown_only_on_a_terminal_that_is_not_the_output() {
-        assert!(shows_progress(true, false));
-        assert!(!shows_progress(true, true), "stdout on the same terminal");
-        assert!(!shows_progress(false, false));
-        assert!(!shows_progress(false, true));
-    }
-
-    #[test]
-    fn progress_counts_are_pluralised() {
-        assert_eq!(progress_text(1, 1), "1 lead, 1 page…");
-        assert_eq!(progress_text(0, 1), "0 leads, 1 page…");
-        assert_eq!(progress_text(2_500, 3), "2500 leads, 3 pages…");
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl WaitArgs {
             .bind(addr)
             .await
             .map_err(CliError::Listen)?;
-        report(&format!(
+        crate::logging::note(&format!(
             "listening for callbacks on http://{}",
             running.local_addr()
         ));
@@ -94,6 +94,7 @@ impl Receiver {
             wait = wait.timeout(timeout);
         }
         let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+        let bar = crate::progress::devices_bar(total as u64);
         let mut failed = 0;
         let ended = loop {
             let next = tokio::select! {
@@ -104,20 +105,26 @@ impl Receiver {
             match next {
                 None => break Ok(()),
                 Some(Ok(outcome)) => {
-                    let mut out = std::io::stdout().lock();
-                    serde_json::to_writer(&mut out, &outcome)?;
-                    writeln!(out)?;
-                    out.flush()?;
+                    bar.suspend(|| -> Result<(), CliError> {
+                        let mut out = std::io::stdout().lock();
+                        serde_json::to_writer(&mut out, &outcome)?;
+                        writeln!(out)?;
+                        out.flush()?;
+                        Ok(())
+                    })?;
+                    bar.inc(1);
                     if let Outcome::Failed { status, fault } = &outcome.outcome {
                         failed += 1;
                         let why = fault
                             .as_ref()
                             .map_or_else(|| status.clone(), ToString::to_string);
-                        report(&format!(
-                            "device {} failed: {}",
-                            terminal_safe(&outcome.device.to_string()),
-                            terminal_safe(&why)
-                        ));
+                        bar.suspend(|| {
+                            report(&format!(
+                                "device {} failed: {}",
+                                terminal_safe(&outcome.device.to_string()),
+                                terminal_safe(&why)
+                            ));
+                        });
                     }
                 }
                 Some(Err(WaitError::TimedOut {
@@ -132,6 +139,7 @@ impl Receiver {
                 Some(Err(other)) => break Err(CliError::Usage(other.to_string())),
             }
         };
+        bar.finish_and_clear();
         self.running.shutdown().await;
         ended?;
         if failed > 0 {

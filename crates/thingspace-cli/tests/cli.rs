@@ -477,8 +477,6 @@ async fn oc_listings_start_at_a_page_and_say_which_page_resumes_them() {
         &[
             "--max-attempts",
             "1",
-            "--base-url",
-            "http://127.0.0.1:1/api",
             "oc",
             "leads",
             "list",
@@ -1854,4 +1852,558 @@ async fn completions_are_printed_for_each_shell() {
     assert_eq!(server.total_requests(), 0, "nothing was sent");
     let bad = run(&server, &["completions", "tcsh"]).await;
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A directory of its own for one test, removed by the test when it ends.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("thingspace-cli-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// `cmd` run with its stderr (and stdout, unless `stdout_to` names a file for it) on a
+/// terminal, through `script` (util-linux): what the terminal showed is the output's stdout.
+async fn in_terminal(cmd: &Command, stdout_to: Option<&std::path::Path>) -> Output {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+    let mut line: Vec<String> = vec![quote(cmd.get_program())];
+    line.extend(cmd.get_args().map(quote));
+    if let Some(path) = stdout_to {
+        line.push(format!("> {}", quote(path.as_os_str())));
+    }
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env_clear()
+        // A terminal that draws: without TERM, indicatif takes it for a dumb one.
+        .env("TERM", "xterm")
+        .stdin(Stdio::null());
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            script.env(key, value);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        script.current_dir(dir);
+    }
+    output(script).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_man_page_is_generated_from_the_command_line_definitions() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(&server, &["man"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH thingspace 1"), "{page}");
+    for word in [
+        "GLOBAL OPTIONS",
+        "managed\\-accounts",
+        "\\-\\-base\\-url",
+        "\\-\\-quiet",
+    ] {
+        assert!(page.contains(word), "{word} in {page}");
+    }
+    let dir = temp_dir("man");
+    let out = run(&server, &["man", "--dir", dir.to_str().expect("utf-8")]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in [
+        "thingspace.1",
+        "thingspace-leads-list.1",
+        "thingspace-config-show.1",
+    ] {
+        assert!(dir.join(page).is_file(), "{page}");
+    }
+    assert_eq!(server.total_requests(), 0, "nothing was sent");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colours_follow_color_and_no_color() {
+    let server = MockServer::start().await.expect("mock");
+    let args = ["-v", "accounts", "get", "0000123456"];
+    let coloured = |out: &Output| out.stdout.windows(2).any(|w| w == b"\x1b[");
+    // On a terminal: colours unless NO_COLOR or --color never.
+    let out = in_terminal(&command(&server, &args), None).await;
+    assert!(coloured(&out), "{}", String::from_utf8_lossy(&out.stdout));
+    let mut cmd = command(&server, &args);
+    cmd.env("NO_COLOR", "1");
+    let out = in_terminal(&cmd, None).await;
+    assert!(
+        !coloured(&out),
+        "NO_COLOR: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut never = vec!["--color", "never"];
+    never.extend(args);
+    let out = in_terminal(&command(&server, &never), None).await;
+    assert!(!coloured(&out), "--color never");
+    // Into a pipe: none, unless --color always (which overrides NO_COLOR).
+    let mut always = vec!["--color", "always"];
+    always.extend(args);
+    let mut cmd = command(&server, &always);
+    cmd.env("NO_COLOR", "1");
+    let out = output(cmd).await;
+    assert!(
+        out.stderr.windows(2).any(|w| w == b"\x1b["),
+        "--color always"
+    );
+    let bad = run(&server, &["--color", "pink", "accounts", "get", "1"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v_lines_carry_each_field_once_and_nothing_else_is_logged() {
+    let server = MockServer::start().await.expect("mock");
+    let out = run(
+        &server,
+        &["-v", "leads", "list", "0000123456", "-o", "ndjson"],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    // The token, the login, the leads page and the logout: one line each, nothing else.
+    assert_eq!(lines.len(), 4, "{err}");
+    for line in &lines {
+        assert!(
+            line.contains("thingspace.operation{") && line.ends_with(": close"),
+            "{line}"
+        );
+        assert_eq!(
+            line.matches("thingspace.operation{").count(),
+            1,
+            "no parent span: {line}"
+        );
+        for field in ["operation=", "status=", "attempts=", "latency_ms="] {
+            assert_eq!(line.matches(field).count(), 1, "{field} once in {line}");
+        }
+        assert!(!line.contains("http.response.status_code"), "{line}");
+    }
+    assert!(
+        lines[2].contains("operation=\"m2m.leads.list\""),
+        "{}",
+        lines[2]
+    );
+    // -vv adds the attempts, each a line of its own.
+    let out = run(&server, &["-vv", "accounts", "get", "0000123456"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("thingspace.attempt{attempt=1")),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_options_have_a_heading_and_flags_a_command_ignores_are_refused() {
+    let server = MockServer::start().await.expect("mock");
+    for args in [&["--help"][..], &["leads", "list", "--help"]] {
+        let out = run(&server, args).await;
+        let help = String::from_utf8_lossy(&out.stdout);
+        let global = help
+            .split("Global options:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{help}"));
+        for flag in [
+            "--config",
+            "--base-url",
+            "--profile",
+            "--verbose",
+            "--quiet",
+            "--color",
+        ] {
+            assert!(global.contains(flag), "{flag} under Global options: {help}");
+        }
+    }
+    for args in [
+        &[
+            "--base-url",
+            "http://127.0.0.1:1/api",
+            "oc",
+            "leads",
+            "list",
+        ][..],
+        &["oc", "customers", "list", "--username", "someone"],
+        &["oc", "tasks", "get", "wst_1", "--profile", "ops"],
+        &["--config", "x.toml", "completions", "bash"],
+        &["demo", "--max-attempts", "2"],
+        &[
+            "callbacks",
+            "listen",
+            "--listen",
+            "127.0.0.1:0",
+            "--client-id",
+            "x",
+        ],
+        &["config", "show", "--profile", "ops"],
+    ] {
+        let out = run(&server, args).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("does not apply here"), "{args:?}: {err}");
+    }
+    assert_eq!(server.total_requests(), 0, "nothing was sent");
+    // The flags a command reads are still taken.
+    let out = run(&server, &["--max-attempts", "2", "oc", "customers", "list"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The settings `config show -o json` printed, by key: (value, source).
+fn shown_settings(out: &Output) -> std::collections::BTreeMap<String, (serde_json::Value, String)> {
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stdout)));
+    rows.into_iter()
+        .map(|r| {
+            let key = r["key"].as_str().expect("key").to_owned();
+            let source = r["source"].as_str().expect("source").to_owned();
+            (key, (r["value"].clone(), source))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_show_says_where_each_setting_came_from_with_secrets_masked() {
+    let server = MockServer::start().await.expect("mock");
+    let dir = temp_dir("config-show");
+    let xdg = dir.join("xdg");
+    std::fs::create_dir_all(xdg.join("thingspace")).expect("dir");
+    let user_file = xdg.join("thingspace").join("config.toml");
+    std::fs::write(&user_file, "scope = \"from-user\"\nusername = \"user-u\"\n[callbacks]\nusername = \"cb\"\npassword = \"cb-pw-in-file\"\n").expect("file");
+    std::fs::write(dir.join("thingspace.toml"), "scope = \"from-cwd\"\n").expect("file");
+    let mut cmd = command(
+        &server,
+        &["--max-attempts", "4", "config", "show", "-o", "json"],
+    );
+    cmd.current_dir(&dir)
+        .env("XDG_CONFIG_HOME", &xdg)
+        .env("THINGSPACE_PROFILES__OPS__USERNAME", "ops")
+        .env("THINGSPACE_PROFILES__OPS__PASSWORD", "ops-pw-in-env")
+        .env(
+            "THINGSPACE_REDIS__URL",
+            "redis://:redis-pw-in-env@127.0.0.1:1/0",
+        );
+    let out = output(cmd).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = shown_settings(&out);
+    let source = |key: &str| {
+        shown
+            .get(key)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or_else(|| panic!("{key} in {shown:?}"))
+    };
+    let value = |key: &str| shown[key].0.clone();
+    assert_eq!(source("client_id"), "environment THINGSPACE_CLIENT_ID");
+    assert_eq!(source("retry.max_attempts"), "flag --max-attempts");
+    assert_eq!(value("retry.max_attempts"), "4");
+    assert!(
+        source("callbacks.username").starts_with("user file ")
+            && source("callbacks.username").ends_with("config.toml"),
+        "{}",
+        source("callbacks.username")
+    );
+    assert!(
+        source("scope").starts_with("file ") && source("scope").ends_with("thingspace.toml"),
+        "{}",
+        source("scope")
+    );
+    assert_eq!(
+        value("scope"),
+        "from-cwd",
+        "the working directory's file wins over the user's"
+    );
+    assert_eq!(source("timeout_secs"), "default");
+    assert_eq!(source("retry.initial_backoff_ms"), "default");
+    for key in [
+        "client_secret",
+        "password",
+        "profiles.ops.password",
+        "callbacks.password",
+        "oc.client_secret",
+    ] {
+        assert_eq!(value(key), "***", "{key}");
+    }
+    assert_eq!(value("redis.url"), "redis://:***@127.0.0.1:1/0");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for secret in [
+        thingspace::mock::PASSWORD,
+        "mock-client-secret",
+        "mock-oc-secret",
+        "ops-pw-in-env",
+        "redis-pw-in-env",
+        "cb-pw-in-file",
+    ] {
+        assert!(!printed.contains(secret), "{secret} printed");
+    }
+    // The table names the same sources.
+    let mut cmd = command(&server, &["config", "show"]);
+    cmd.current_dir(&dir).env("XDG_CONFIG_HOME", &xdg);
+    let out = output(cmd).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("KEY"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("client_secret") && l.contains("\"***\"")),
+        "{table}"
+    );
+    assert!(!table.contains("mock-client-secret"));
+    // A malformed value is shown with the rest, then reported as a configuration error.
+    let mut cmd = command(&server, &["config", "show"]);
+    cmd.env("THINGSPACE_TIMEOUT_SECS", "soon");
+    let out = output(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("timeout_secs"));
+    assert_eq!(server.total_requests(), 0, "nothing was sent");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_file_is_read_below_the_working_directorys_under_the_same_rules() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start().await.expect("mock");
+    let dir = temp_dir("user-file");
+    let home = dir.join("home");
+    let user_dir = home.join(".config").join("thingspace");
+    std::fs::create_dir_all(&user_dir).expect("dir");
+    let user_file = user_dir.join("config.toml");
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).expect("dir");
+    // The user file alone says where to go and who to be: the command works from it.
+    std::fs::write(
+        &user_file,
+        format!(
+            "base_url = \"{}\"\npassword = \"{}\"\n",
+            server.base_url(),
+            thingspace::mock::PASSWORD
+        ),
+    )
+    .expect("file");
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        std::fs::set_permissions(&user_file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let mut cmd = command(&server, &["-v", "accounts", "get", "0000123456"]);
+        cmd.env_remove("THINGSPACE_BASE_URL")
+            .env_remove("THINGSPACE_PASSWORD")
+            .env("HOME", &home)
+            .current_dir(&work);
+        let out = output(cmd).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("configuration file in use") && err.contains("config.toml"),
+            "{err}"
+        );
+        assert_eq!(err.contains("chmod 600"), warned, "{mode:o}: {err}");
+        assert!(!err.contains(thingspace::mock::PASSWORD), "{err}");
+    }
+    // A file in the working directory wins over it, and setting the URL there while the
+    // password comes from the user file is warned about.
+    std::fs::write(
+        work.join("thingspace.toml"),
+        "base_url = \"http://127.0.0.1:1/api\"\n",
+    )
+    .expect("file");
+    let mut cmd = command(
+        &server,
+        &["--max-attempts", "1", "accounts", "get", "0000123456"],
+    );
+    cmd.env_remove("THINGSPACE_BASE_URL")
+        .env_remove("THINGSPACE_PASSWORD")
+        .env("HOME", &home)
+        .current_dir(&work);
+    let out = output(cmd).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "the working directory's URL was used: {err}"
+    );
+    assert!(
+        err.contains("in the working directory sets base_url"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_of_a_lead_is_a_column_of_csv_and_table() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_lead_count("0000123456", 100);
+    let args =
+        |format: &'static str| ["leads", "list", "0000123456", "-o", format, "--limit", "60"];
+    let out = run(&server, &args("json")).await;
+    let leads: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let mut names = std::collections::BTreeSet::new();
+    for lead in &leads {
+        for (key, value) in lead.as_object().expect("object") {
+            match value.as_object() {
+                Some(inner) => names.extend(inner.keys().cloned()),
+                None => {
+                    names.insert(key.clone());
+                }
+            }
+        }
+    }
+    assert!(
+        names.contains("country"),
+        "the mock gives some leads a country: {names:?}"
+    );
+    for format in ["csv", "table"] {
+        let out = run(&server, &args(format)).await;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let header: Vec<&str> = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split([',', ' '])
+            .filter(|h| !h.is_empty())
+            .collect();
+        for name in &names {
+            assert!(
+                header.contains(&name.as_str()),
+                "{format}: {name} in {header:?}"
+            );
+        }
+        let with_country = leads
+            .iter()
+            .position(|l| l["address"]["country"].is_string())
+            .expect("a lead with a country");
+        let row = text.lines().nth(with_country + 1).expect("row");
+        assert!(row.contains("USA"), "{format}: {row}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_show_progress_with_rate_and_elapsed_time_on_a_terminal_unless_quiet() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_lead_count("0000123456", 2_500);
+    server.inject(
+        Route::Leads,
+        thingspace::mock::Fault::Delay(std::time::Duration::from_millis(700)),
+    );
+    let dir = temp_dir("progress");
+    let file = dir.join("leads.json");
+    let out = in_terminal(
+        &command(&server, &["leads", "list", "0000123456"]),
+        Some(&file),
+    )
+    .await;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{:?} {shown} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shown.contains(" leads, ") && shown.contains("/s") && shown.contains("s)"),
+        "{shown}"
+    );
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&file).expect("file")).expect("json");
+    assert_eq!(listed.len(), 2_500);
+    let out = in_terminal(
+        &command(&server, &["-q", "leads", "list", "0000123456"]),
+        Some(&file),
+    )
+    .await;
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "--quiet: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Not on a terminal: nothing on stderr.
+    let out = run(&server, &["leads", "list", "0000123456"]).await;
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_shows_the_devices_reported_on_a_terminal_and_quiet_silences_information() {
+    let server = std::sync::Arc::new(MockServer::start().await.expect("mock"));
+    let port = free_port();
+    register_carrier_listener(&server, port, CALLBACK_PASSWORD);
+    server.pause_callbacks();
+    let resume = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+            server.resume_callbacks();
+        })
+    };
+    let dir = temp_dir("wait-progress");
+    let file = dir.join("outcomes.ndjson");
+    let out = in_terminal(&activate_three_and_wait(&server, port, "20"), Some(&file)).await;
+    resume.await.expect("join");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("/3 devices reported ("), "{shown}");
+    assert!(shown.contains("/s"), "{shown}");
+    let lines = std::fs::read_to_string(&file).expect("file");
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+    // --quiet: no "listening for callbacks" line, no bar; errors still said.
+    let loud = output(activate_three_and_wait(&server, free_port(), "1")).await;
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("listening for callbacks"));
+    let port = free_port();
+    register_carrier_listener(&server, port, CALLBACK_PASSWORD);
+    let mut cmd = activate_three_and_wait(&server, port, "20");
+    cmd.arg("--quiet");
+    let out = output(cmd).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let failed = output({
+        let mut cmd = command(&server, &["-q", "accounts", "get", "missing-1"]);
+        cmd.stdin(Stdio::null());
+        cmd
+    })
+    .await;
+    assert_eq!(failed.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("AccountNotFound"));
+    std::fs::remove_dir_all(dir).ok();
 }
