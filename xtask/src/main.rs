@@ -15,7 +15,7 @@ Commands:
            the MSRV inherited and linted), that library code does not print, the fixtures
            check, clippy (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
            tests, the examples (run against the mock), that each family crate builds on its
-           own, and rustdoc (-D warnings)
+           own, rustdoc (-D warnings), and the public API against api/ (xtask api --check)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
            --check fails when the committed files differ from what the generator makes
@@ -26,6 +26,11 @@ Commands:
            (LICENSE-MIT, LICENSE-APACHE), and that every crate inherits the workspace's
            rust-version and lints, so clippy's incompatible_msrv checks the MSRV
   demo     run `thingspace demo` (the SDK against the embedded mock server)
+  api [--check]
+           write the public API of each published library crate, one item a line, to
+           api/<crate>.txt (rustdoc's JSON output, nightly toolchain); --check fails when the
+           code's public surface differs from the committed listing (without nightly: skipped
+           with a message, failed when $CI is set)
   release <version> [--dry-run] [--no-package]
            bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
            `cargo package` the crates in dependency order, commit and tag; refuses a dirty
@@ -46,6 +51,7 @@ Commands:
 /// The family crates: each must build alone and depend on no other family.
 const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];
 
+mod api;
 mod layers;
 mod manifests;
 mod quiet;
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("release") => release::run(&args[1..]),
+        Some("api") => api::run(&args[1..]),
         Some("fixtures") => fixtures(&args[1..]),
         Some("layers") => crate_layers(),
         Some("manifests") => manifests::check(),
@@ -126,7 +133,8 @@ fn test() -> Result<(), String> {
         .and_then(|()| examples_run())
         .and_then(|()| families_stand_alone())
         .and_then(|()| features_build())
-        .and_then(|()| rustdoc_clean());
+        .and_then(|()| rustdoc_clean())
+        .and_then(|()| api::run(&["--check".to_owned()]));
     println!("tests: {} passed, {} failed", totals.passed, totals.failed);
     families
 }

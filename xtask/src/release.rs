@@ -186,6 +186,38 @@ fn bump_manifest(manifest: &str, crates: &[String], old: Version, new: Version) 
         + "\n"
 }
 
+/// Whether going from `old` to `new` may break users: a new major version, or before 1.0 a
+/// new minor one (Cargo's reading of `0.x`).
+fn is_breaking_bump(old: Version, new: Version) -> bool {
+    if old.0 == 0 {
+        new.0 > 0 || new.1 > old.1
+    } else {
+        new.0 > old.0
+    }
+}
+
+/// The public API listing is current (`cargo xtask api --check`), and against the previous
+/// release's tag (`v<old>`) it removes or changes nothing unless `new` is a breaking version.
+fn check_api(old: Version, new: Version) -> Result<(), String> {
+    crate::api::check_for_release()?;
+    let tag = format!("v{old}");
+    if !crate::api::tag_exists(&tag) {
+        println!("no tag {tag}: the first release, its public API compared with nothing");
+        return Ok(());
+    }
+    match crate::api::against_tag(&tag)? {
+        crate::api::Change::Breaking(removed) if !is_breaking_bump(old, new) => Err(format!(
+            "the public API removes or changes items since {tag}, so {new} must be a breaking version (a new {} version):\n  {}",
+            if old.0 == 0 { "minor" } else { "major" },
+            removed.join("\n  ")
+        )),
+        change => {
+            println!("public API against {tag}: {change:?}");
+            Ok(())
+        }
+    }
+}
+
 /// Moves the Unreleased section under the new version, dated today.
 fn bump_changelog(changelog: &str, new: Version, date: &str) -> Result<String, String> {
     if !changelog.contains("## [Unreleased]") {
@@ -229,6 +261,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let order = dependency_order(&crates)?;
+    check_api(old, new)?;
     let date = run_in_root("date", &["-u", "+%Y-%m-%d"])?.trim().to_owned();
     println!(
         "release {old} -> {new} ({date}); crates in dependency order: {}",
@@ -276,6 +309,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_breaking_bump_is_minor_before_one_and_major_after() {
+        let v = |s: &str| Version::parse(s).expect("version");
+        assert!(is_breaking_bump(v("0.1.0"), v("0.2.0")));
+        assert!(!is_breaking_bump(v("0.1.0"), v("0.1.1")));
+        assert!(is_breaking_bump(v("1.2.0"), v("2.0.0")));
+        assert!(!is_breaking_bump(v("1.2.0"), v("1.3.0")));
+    }
 
     #[test]
     fn versions_compare_numerically() {

@@ -20,6 +20,15 @@ fn xtask(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
         .env("XTASK_ROOT", dir)
+        // The API check's rustdoc builds share this repository's, not one per copy.
+        .env(
+            "XTASK_API_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("root")
+                .join("target")
+                .join("api"),
+        )
         .output()
         .expect("xtask")
 }
@@ -151,6 +160,40 @@ fn missing_metadata_is_refused() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("thingspace-subsc: missing `description`"),
         "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_release_that_removes_an_item_since_the_last_tag_must_be_breaking() {
+    let dir = copy();
+    let root = dir.path();
+    // The previous release listed an item this code no longer has.
+    let listing = root.join("api/thingspace-core.txt");
+    let now = std::fs::read_to_string(&listing).expect("listing");
+    std::fs::write(&listing, format!("{now}fn thingspace_core::gone()\n")).expect("write");
+    git(
+        root,
+        &["commit", "--quiet", "-am", "a release with one more item"],
+    );
+    git(root, &["tag", "v0.1.0"]);
+    std::fs::write(&listing, now).expect("write");
+    git(root, &["commit", "--quiet", "-am", "the item removed"]);
+
+    let out = xtask(root, &["release", "0.1.1", "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a patch release may not remove an item"
+    );
+    assert!(
+        stderr.contains("fn thingspace_core::gone()") && stderr.contains("breaking"),
+        "{stderr}"
+    );
+    let out = xtask(root, &["release", "0.2.0", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "a new minor version may, before 1.0: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
