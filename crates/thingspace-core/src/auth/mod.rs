@@ -470,7 +470,10 @@ impl<S: fmt::Debug> fmt::Debug for CachedAuth<S> {
         f.debug_struct("CachedAuth")
             .field("source", &self.source)
             .field("cached", &has)
-            .field("shared", &self.store.as_ref().map(|(_, key)| key))
+            .field(
+                "shared",
+                &self.store.as_ref().map(|(_, key)| key.identity()),
+            )
             .finish()
     }
 }

@@ -35,15 +35,28 @@ impl StoreKey {
         Self(key)
     }
 
-    /// The key as text, for the store's own key names.
+    /// The key as text, for the store's own key names. It holds the secret's fingerprint:
+    /// not for logs (see [`identity`](Self::identity)).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The kind of credential: the operation that obtains it (`oauth2.token`, …).
+    pub fn kind(&self) -> &str {
+        self.0.split('/').next().unwrap_or_default()
+    }
+
+    /// The key without the secret's fingerprint: what logs, errors and `Debug` show.
+    pub fn identity(&self) -> &str {
+        self.0
+            .rsplit_once('/')
+            .map_or(self.0.as_str(), |(who, _)| who)
     }
 }
 
 impl fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("StoreKey").field(&self.0).finish()
+        f.debug_tuple("StoreKey").field(&self.identity()).finish()
     }
 }
 
@@ -83,8 +96,9 @@ pub trait CredentialStore: Send + Sync + fmt::Debug {
     /// left of `budget`.
     ///
     /// # Errors
-    /// The source's error (shared with the processes that waited for it); a refusal recorded
-    /// for the fleet; [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the budget runs out
+    /// The source's error (a refusal of the secret is recorded for the fleet; another failure
+    /// is this process's alone, and the next process to need the credential fetches again); a
+    /// refusal recorded for the fleet; [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the budget runs out
     /// while waiting. A store that cannot reach its backend fetches from `source` itself.
     async fn obtain(
         &self,
@@ -212,6 +226,9 @@ mod tests {
         assert!(key.as_str().starts_with("m2m.session/app/user/"), "{key}");
         assert!(!key.as_str().contains("hunter2"));
         assert_eq!(key.as_str().len(), "m2m.session/app/user/".len() + 4);
+        assert_eq!(key.kind(), "m2m.session");
+        assert_eq!(key.identity(), "m2m.session/app/user");
+        assert!(!format!("{key:?}").contains(&key.as_str()[key.as_str().len() - 4..]));
         let again = StoreKey::new(
             "m2m.session",
             &["app", "user"],

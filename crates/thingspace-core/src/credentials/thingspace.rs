@@ -514,6 +514,9 @@ impl AuthProvider for ThingSpaceAuth {
         {
             tracing::debug!("the gateway refused the bearer token; it will be renewed");
         }
+        // Shared sessions included: the pipeline renews a refused request's credentials once,
+        // so a session left in the store after its token was refused would cost the request a
+        // second refusal when both ended on the server (one login more when only the token did).
         if self.session.refused(sent).await {
             tracing::debug!("the API refused the M2M session; it will be renewed");
         }
