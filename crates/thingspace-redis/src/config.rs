@@ -36,7 +36,8 @@ pub struct RedisConfig {
     /// How long the credential refresh lock holds without renewal, in seconds (default 3).
     #[serde(deserialize_with = "opt_f64_lenient")]
     pub lease_secs: Option<f64>,
-    /// How long a refused secret answers for the fleet, in seconds (default 3600).
+    /// How long a refused secret answers for the fleet, in seconds (default: until the secret
+    /// changes or the record is deleted).
     #[serde(deserialize_with = "opt_f64_lenient")]
     pub refusal_hold_secs: Option<f64>,
     /// The fleet's rate limits, per operation and account.
@@ -147,11 +148,18 @@ impl RedisConfig {
     /// The credential store of `fleet`, with the configured lease and refusal hold.
     pub fn credentials(&self, fleet: &RedisFleet) -> crate::RedisCredentials {
         let mut store = fleet.credentials();
-        if let Some(secs) = self.lease_secs {
-            store = store.lease(Duration::from_secs_f64(secs));
+        // Values `load` checked; one out of range here is left at the default.
+        if let Some(lease) = self
+            .lease_secs
+            .and_then(|s| positive_secs("redis.lease_secs", s).ok())
+        {
+            store = store.lease(lease);
         }
-        if let Some(secs) = self.refusal_hold_secs {
-            store = store.refusal_hold(Duration::from_secs_f64(secs));
+        if let Some(hold) = self
+            .refusal_hold_secs
+            .and_then(|s| positive_secs("redis.refusal_hold_secs", s).ok())
+        {
+            store = store.refusal_hold(hold);
         }
         store
     }
@@ -166,7 +174,9 @@ impl RedisConfig {
                     l.max
                         .and_then(|m| u32::try_from(m).ok())
                         .unwrap_or(u32::MAX),
-                    Duration::from_secs_f64(l.per_secs.unwrap_or(60.0)),
+                    l.per_secs
+                        .and_then(|s| positive_secs("per_secs", s).ok())
+                        .unwrap_or(Duration::from_secs(60)),
                 )
             })
             .collect()

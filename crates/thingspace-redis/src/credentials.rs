@@ -19,8 +19,6 @@ use crate::fleet::{Keys, Outage, RedisFleet};
 /// How long the refresh lock is held without its holder renewing it: a holder that dies (or
 /// loses Redis) hands over within this. A live holder renews it every third of it.
 const DEFAULT_LEASE: Duration = Duration::from_secs(3);
-/// How long a refused secret answers for the fleet before one process tries it again.
-const DEFAULT_REFUSAL_HOLD: Duration = Duration::from_secs(3600);
 /// How often a process waiting for another's refresh looks for its result.
 const POLL: Duration = Duration::from_millis(25);
 /// How long a credential with no expiry is kept in Redis after its last refresh.
@@ -33,6 +31,28 @@ const RELEASE: &str =
     r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /// Extends the refresh lock only if this process still holds it.
 const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+/// Shares a new credential, only while this process still holds the refresh lock (a holder
+/// whose lease ended must not overwrite a newer credential), with its times on Redis's clock.
+///
+/// KEYS: the credential, the lock, the refusal record. ARGV: the lock token, the id, the header
+/// lines, the lifetime and the time to refresh in milliseconds (0: none), how long to keep it
+/// without an expiry.
+const SAVE: &str = r"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lifetime = tonumber(ARGV[4])
+local refresh = tonumber(ARGV[5])
+local expires_at = 0
+if lifetime > 0 then expires_at = now + lifetime end
+local refresh_at = expires_at
+if refresh > 0 then refresh_at = now + refresh end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'id', ARGV[2], 'headers', ARGV[3], 'expires_ms', expires_at, 'refresh_ms', refresh_at)
+if lifetime > 0 then redis.call('PEXPIRE', KEYS[1], lifetime) else redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+redis.call('DEL', KEYS[3])
+return 1
+";
 /// Forgets the stored credential only if it is the one refused.
 const FORGET_IF: &str = r"if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
@@ -63,7 +83,9 @@ pub struct RedisCredentials {
     manager: ConnectionManager,
     keys: Keys,
     lease: Duration,
-    refusal_hold: Duration,
+    /// How long a refusal answers for the fleet; `None`: until the secret changes or the
+    /// record is deleted.
+    refusal_hold: Option<Duration>,
     /// Whether Redis is to be asked, after a failure.
     outage: Arc<Outage>,
 }
@@ -86,7 +108,7 @@ impl RedisFleet {
             manager: self.manager.clone(),
             keys: self.keys.clone(),
             lease: DEFAULT_LEASE,
-            refusal_hold: DEFAULT_REFUSAL_HOLD,
+            refusal_hold: None,
             outage: Arc::new(Outage::new("each credential")),
         }
     }
@@ -94,46 +116,28 @@ impl RedisFleet {
 
 /// A credential as Redis keeps it.
 struct Stored {
-    id: String,
     headers: Vec<(HeaderName, HeaderValue)>,
-    /// Wall-clock milliseconds since the epoch; 0 for no expiry.
+    /// Milliseconds since the epoch on Redis's clock (`TIME`), so hosts whose clocks differ
+    /// agree; 0 for no expiry.
     expires_ms: u64,
     refresh_ms: u64,
 }
 
+/// The header lines of `credential`: `name:value`, one per line (names hold no `:`, values
+/// no line break).
+fn header_lines(credential: &Credential) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in credential.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
 impl Stored {
-    fn of(credential: &Credential) -> Self {
-        let now = now_ms();
-        let later = |d: Option<Duration>| {
-            d.map_or(0, |d| {
-                now.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            })
-        };
-        let expires_ms = later(credential.expires_in());
-        let refresh_ms = credential
-            .refresh_in()
-            .map_or(expires_ms, |d| later(Some(d)));
-        Self {
-            id: credential_id(credential),
-            headers: credential.headers().to_vec(),
-            expires_ms,
-            refresh_ms,
-        }
-    }
-
-    /// The header lines: `name:value`, one per line (names hold no `:`, values no line break).
-    fn header_lines(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (name, value) in &self.headers {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.push(b':');
-            out.extend_from_slice(value.as_bytes());
-            out.push(b'\n');
-        }
-        out
-    }
-
-    /// Reads the fields of the hash; `None` for anything not written by [`Stored::of`] (a
+    /// Reads the fields of the hash; `None` for anything not written by the save script (a
     /// foreign or damaged entry is refetched, never trusted).
     fn from_fields(fields: &std::collections::HashMap<String, Vec<u8>>) -> Option<Self> {
         let text = |name: &str| {
@@ -156,8 +160,9 @@ impl Stored {
         if headers.is_empty() {
             return None;
         }
+        // Written with an id by the save script, which compare-and-delete matches.
+        text("id")?;
         Some(Self {
-            id: text("id")?,
             headers,
             expires_ms: number("expires_ms")?,
             refresh_ms: number("refresh_ms")?,
@@ -223,6 +228,8 @@ struct Read {
     stored: Option<Stored>,
     /// The fleet's record of a refused secret, if any.
     refusal: Option<String>,
+    /// Now on Redis's clock, in milliseconds since the epoch.
+    now: u64,
 }
 
 impl RedisCredentials {
@@ -235,10 +242,14 @@ impl RedisCredentials {
     }
 
     /// How long a refused secret answers for the fleet before one process tries it again
-    /// (default an hour, from a second to a day). Five refused logins in a row lock a UWS user.
+    /// (from a second to a day). By default the refusal holds until the secret changes (its
+    /// fingerprint is part of the key) or the record is deleted
+    /// ([`forget_refusal`](Self::forget_refusal)): five refused logins in a row lock a UWS
+    /// user, and a fleet retrying every hour would get there in five.
     #[must_use]
     pub fn refusal_hold(mut self, hold: Duration) -> Self {
-        self.refusal_hold = hold.clamp(Duration::from_secs(1), Duration::from_secs(24 * 3600));
+        self.refusal_hold =
+            Some(hold.clamp(Duration::from_secs(1), Duration::from_secs(24 * 3600)));
         self
     }
 
@@ -259,15 +270,21 @@ impl RedisCredentials {
 
     async fn read(&self, key: &StoreKey) -> redis::RedisResult<Read> {
         let mut conn = self.manager.clone();
-        let (fields, refusal): (std::collections::HashMap<String, Vec<u8>>, Option<String>) =
-            redis::pipe()
-                .hgetall(self.keys.credential(key))
-                .get(self.keys.credential_refused(key))
-                .query_async(&mut conn)
-                .await?;
+        type Answer = (
+            std::collections::HashMap<String, Vec<u8>>,
+            Option<String>,
+            (u64, u64),
+        );
+        let (fields, refusal, (secs, micros)): Answer = redis::pipe()
+            .hgetall(self.keys.credential(key))
+            .get(self.keys.credential_refused(key))
+            .cmd("TIME")
+            .query_async(&mut conn)
+            .await?;
         Ok(Read {
             stored: Stored::from_fields(&fields),
             refusal,
+            now: secs.saturating_mul(1000).saturating_add(micros / 1000),
         })
     }
 
@@ -318,58 +335,54 @@ impl RedisCredentials {
                     .arg(millis(this.lease))
                     .query_async(&mut conn)
                     .await;
-                if !matches!(renewed, Ok(1)) {
+                // Lost (the lease ended): nothing more to renew. Renewed, or a slow or failed
+                // answer: try again at the next third.
+                if let Ok(0) = renewed {
                     return;
                 }
             }
         }))
     }
 
-    async fn save(&self, key: &StoreKey, credential: &Credential) {
-        let stored = Stored::of(credential);
-        let now = now_ms();
-        let keep = if stored.expires_ms == 0 {
-            millis(NO_EXPIRY_KEEP)
-        } else {
-            stored.expires_ms.saturating_sub(now).max(1)
-        };
-        let name = self.keys.credential(key);
+    /// Shares `credential`, if this process still holds the lock `token`.
+    async fn save(&self, key: &StoreKey, token: &str, credential: &Credential) {
+        let ms = |d: Option<Duration>| d.map_or(0, millis);
         let mut conn = self.manager.clone();
-        let saved: redis::RedisResult<()> = redis::pipe()
-            .atomic()
-            .del(&name)
-            .ignore()
-            .hset_multiple(
-                &name,
-                &[
-                    ("id", stored.id.as_bytes().to_vec()),
-                    ("headers", stored.header_lines()),
-                    ("expires_ms", stored.expires_ms.to_string().into_bytes()),
-                    ("refresh_ms", stored.refresh_ms.to_string().into_bytes()),
-                ],
-            )
-            .ignore()
-            .pexpire(&name, i64::try_from(keep).unwrap_or(i64::MAX))
-            .ignore()
-            .del(self.keys.credential_refused(key))
-            .ignore()
+        let saved: redis::RedisResult<i64> = redis::cmd("EVAL")
+            .arg(SAVE)
+            .arg(3)
+            .arg(self.keys.credential(key))
+            .arg(self.keys.credential_lock(key))
+            .arg(self.keys.credential_refused(key))
+            .arg(token)
+            .arg(credential_id(credential))
+            .arg(header_lines(credential))
+            .arg(ms(credential.expires_in()))
+            .arg(ms(credential.refresh_in()))
+            .arg(millis(NO_EXPIRY_KEEP))
             .query_async(&mut conn)
             .await;
-        if let Err(e) = saved {
+        match saved {
+            Ok(1) => {}
+            // Its lease ended while it fetched: another process may have shared a newer one.
+            Ok(_) => tracing::debug!(
+                key = key.identity(),
+                "the refresh lock was lost; the new credential is this process's own"
+            ),
             // This process has its credential; the others will fetch their own.
-            tracing::warn!(error = %e, "could not share a new credential with the fleet");
+            Err(e) => tracing::warn!(error = %e, "could not share a new credential with the fleet"),
         }
     }
 
     async fn record_refusal(&self, key: &StoreKey, refusal: &Error) {
         let mut conn = self.manager.clone();
-        let recorded: redis::RedisResult<()> = redis::cmd("SET")
-            .arg(self.keys.credential_refused(key))
-            .arg(refusal.to_string())
-            .arg("PX")
-            .arg(millis(self.refusal_hold))
-            .query_async(&mut conn)
-            .await;
+        let mut set = redis::cmd("SET");
+        set.arg(self.keys.credential_refused(key))
+            .arg(refusal.to_string());
+        if let Some(hold) = self.refusal_hold {
+            set.arg("PX").arg(millis(hold));
+        }
+        let recorded: redis::RedisResult<()> = set.query_async(&mut conn).await;
         if let Err(e) = recorded {
             tracing::warn!(error = %e, "could not record the refusal for the fleet");
         }
@@ -380,8 +393,8 @@ impl RedisCredentials {
         Error::new(
             ErrorKind::Auth,
             format!(
-                "refused for the whole fleet, not sent again: {refusal} (recorded in Redis under {}; delete that key once the cause is fixed)",
-                self.keys.credential_refused(key)
+                "refused for the whole fleet, not sent again: {refusal} (recorded in Redis for {}; once the cause is fixed, RedisCredentials::forget_refusal or deleting that record lets the next request try again)",
+                key.identity()
             ),
         )
     }
@@ -397,7 +410,7 @@ impl RedisCredentials {
         // Another process may have refreshed, or been refused, between the read and the lock
         // (it records either before it releases the lock).
         if let Ok(read) = self.read(key).await {
-            let now = now_ms();
+            let now = read.now;
             if let Some(stored) = read.stored.filter(|s| !s.wants_refresh(now)) {
                 self.release(key, token).await;
                 return Ok(stored.credential(now, None));
@@ -411,8 +424,17 @@ impl RedisCredentials {
         let fetched = source.fetch(budget).await;
         drop(keeper);
         match &fetched {
-            Ok(credential) => self.save(key, credential).await,
-            Err(e) if e.kind() == ErrorKind::Auth => self.record_refusal(key, e).await,
+            Ok(credential) => self.save(key, token, credential).await,
+            // The service's refusal of this key's own request (a token request's for a token,
+            // the login's for a session), not a refusal met on the way (a login whose bearer
+            // token the gateway refused is the token's business).
+            Err(e)
+                if e.kind() == ErrorKind::Auth
+                    && e.status().is_some()
+                    && e.operation() == Some(key.kind()) =>
+            {
+                self.record_refusal(key, e).await;
+            }
             Err(_) => {}
         }
         self.release(key, token).await;
@@ -466,7 +488,7 @@ impl CredentialStore for RedisCredentials {
                     return source.fetch(budget).await;
                 }
             };
-            let now = now_ms();
+            let now = read.now;
             if let Some(stored) = &read.stored
                 && !stored.wants_refresh(now)
             {
@@ -492,11 +514,13 @@ impl CredentialStore for RedisCredentials {
             if let Some(stored) = read.stored.filter(|s| !s.is_expired(now)) {
                 return Ok(stored.credential(now, Some(DURING_REFRESH)));
             }
-            let pause = POLL + POLL.mul_f64(fastrand::f64());
-            if budget.would_pass(pause) {
+            // The error is this caller's only once its budget is spent: an earlier one would be
+            // taken for the fetch's own failure and shared with callers that have time left.
+            if budget.is_spent() {
                 return Err(budget.spent("the wait for another process's credential refresh"));
             }
-            tokio::time::sleep(pause).await;
+            let pause = POLL + POLL.mul_f64(fastrand::f64());
+            tokio::time::sleep(budget.remaining().map_or(pause, |left| pause.min(left))).await;
         }
     }
 
@@ -510,7 +534,10 @@ impl CredentialStore for RedisCredentials {
             .query_async(&mut conn)
             .await;
         match forgot {
-            Ok(1) => tracing::debug!(key = %key, "forgot the refused credential for the fleet"),
+            Ok(1) => tracing::debug!(
+                key = key.identity(),
+                "forgot the refused credential for the fleet"
+            ),
             Ok(_) => {}
             Err(e) => self.outage.failed(&e),
         }
@@ -524,26 +551,27 @@ mod tests {
     #[test]
     fn a_stored_credential_reads_back_with_its_times() {
         let c = Credential::bearer("abc", Some(Duration::from_secs(3600))).expect("bearer");
-        let stored = Stored::of(&c);
+        // As the save script writes it, on Redis's clock.
+        let now = 1_800_000_000_000u64;
         let mut fields = std::collections::HashMap::new();
-        fields.insert("id".to_owned(), stored.id.clone().into_bytes());
-        fields.insert("headers".to_owned(), stored.header_lines());
+        fields.insert("id".to_owned(), credential_id(&c).into_bytes());
+        fields.insert("headers".to_owned(), header_lines(&c));
         fields.insert(
             "expires_ms".to_owned(),
-            stored.expires_ms.to_string().into_bytes(),
+            (now + 3_600_000).to_string().into_bytes(),
         );
         fields.insert(
             "refresh_ms".to_owned(),
-            stored.refresh_ms.to_string().into_bytes(),
+            (now + 3_540_000).to_string().into_bytes(),
         );
         let back = Stored::from_fields(&fields).expect("read back");
-        let now = now_ms();
         let again = back.credential(now, None);
         assert!(again.same_as(&c));
         assert!(again.headers()[0].1.is_sensitive());
         let left = again.expires_in().expect("expires");
         assert!(left > Duration::from_secs(3590) && left <= Duration::from_secs(3600));
         assert!(again.refresh_in() < again.expires_in());
+        assert!(!back.wants_refresh(now) && back.wants_refresh(now + 3_540_000));
         // A damaged entry is not trusted.
         fields.insert("headers".to_owned(), b"no colon here\n".to_vec());
         assert!(Stored::from_fields(&fields).is_none());

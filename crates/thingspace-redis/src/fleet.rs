@@ -59,8 +59,18 @@ impl Outage {
 
     /// True while Redis is not to be asked, after a recent failure.
     pub(crate) fn skipping(&self) -> bool {
-        self.until()
-            .is_some_and(|t| tokio::time::Instant::now() < t)
+        let now = tokio::time::Instant::now();
+        let mut until = self.until();
+        match *until {
+            Some(t) if now < t => true,
+            // The pause is over: this caller asks Redis, the others go on without it until it
+            // has answered (or failed again).
+            Some(_) => {
+                *until = Some(now + OUTAGE_BACKOFF);
+                false
+            }
+            None => false,
+        }
     }
 
     /// Redis answered.
