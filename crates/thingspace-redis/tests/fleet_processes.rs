@@ -367,12 +367,21 @@ async fn a_killed_refresher_is_taken_over() {
     let mut holder = spawn("hang", &redis, None, None);
     let mut lines = BufReader::new(holder.stdout.take().expect("stdout")).lines();
     expect_line(&mut lines, "fetching").await;
-    // The holder dies mid-refresh, holding the lock.
-    holder.kill().await.expect("kill");
     let auth = CachedAuth::new(Counting::default()).with_store(
         Arc::new(fleet.credentials().lease(Duration::from_secs(1))),
         key(),
     );
+    // While the holder lives, it renews its 3 s lease: a wait longer than the lease ends with
+    // the waiter's own budget, and nothing is fetched.
+    let short = Budget::new(Some(Duration::from_secs(5)));
+    let e = auth
+        .credential_within(&short)
+        .await
+        .expect_err("the live holder keeps the lock past its lease");
+    assert!(e.is_timeout(), "{e}");
+    assert_eq!(auth.source().0.load(Ordering::SeqCst), 0);
+    // The holder dies mid-refresh, holding the lock.
+    holder.kill().await.expect("kill");
     // Without the lease's end this would wait for ever; the budget bounds the test.
     let budget = Budget::new(Some(Duration::from_secs(30)));
     let credential = auth
@@ -618,8 +627,19 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
                 .to_owned(),
         );
     }
+    // Deliveries held while the waiter dies, so it dies idle (a device taken but not yet
+    // written out is lost: the documented at-most-once limit, not what this test is about);
+    // what it wrote before dying is read to the end of its output.
+    mock.pause_callbacks();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     waiters[0].0.kill().await.expect("kill waiter");
+    while let Ok(Some(line)) = waiters[0].1.next_line().await {
+        if let Some(device) = line.strip_prefix("outcome ") {
+            seen[0].push(device.to_owned());
+        }
+    }
     listeners[1].0.kill().await.expect("kill listener");
+    mock.resume_callbacks();
     // The dead replica refuses a delivery (the mock will send it again) before it is replaced.
     tokio::time::timeout(Duration::from_secs(30), async {
         while !mock
