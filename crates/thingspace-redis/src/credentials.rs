@@ -70,8 +70,9 @@ const FORGET_IF: &str = r"if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then r
 ///   credential meanwhile;
 /// - a refused credential is deleted only if it is still the stored one (compare and delete), so
 ///   a hundred replicas seeing the same stale token cause one refresh;
-/// - a refused secret (a wrong password) is recorded for the fleet for an hour
-///   ([`refusal_hold`](Self::refusal_hold)): the fleet sends it once, not once per replica. A
+/// - a refused secret (a wrong password) is recorded for the fleet until the secret changes
+///   or the record is deleted ([`refusal_hold`](Self::refusal_hold) sets a limit): the fleet
+///   sends it once, not once per replica. A
 ///   corrected password is another key (see `StoreKey`) and is tried at once;
 /// - while Redis cannot be reached, each process fetches for itself (one warning, then one
 ///   notice when Redis answers again), and the connection is made again by itself.
