@@ -67,7 +67,8 @@ impl RateLimit {
 /// would outlast the budget, the operation ends with a timeout before anything is sent.
 ///
 /// While Redis cannot be reached, requests are not held back (one warning): ThingSpace's own
-/// limit answers 429, which the client retries after `Retry-After` for every operation.
+/// limit answers 429, which the client retries after `Retry-After` for every operation. A Redis
+/// that answers but refuses the script (a user without `EVAL`) is a configuration error.
 #[derive(Clone)]
 pub struct RedisRateLimiter {
     manager: ConnectionManager,
@@ -101,7 +102,8 @@ impl RedisRateLimiter {
     /// Admits one request of `operation` for `account`, waiting within `budget` for room.
     ///
     /// # Errors
-    /// [`ErrorKind::Timeout`] when the window would have room only after the budget ends.
+    /// [`ErrorKind::Timeout`] when the window would have room only after the budget ends;
+    /// [`ErrorKind::Config`] when Redis refuses the script.
     pub async fn admit(
         &self,
         operation: &'static str,
@@ -141,10 +143,22 @@ impl RedisRateLimiter {
                     self.outage.reached();
                     Duration::from_micros(micros)
                 }
-                Err(e) => {
-                    // Not held meanwhile: ThingSpace's own 429s are retried by the client.
+                Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+                    // Redis away: not held meanwhile; ThingSpace's own 429s are retried by the
+                    // client.
                     self.outage.failed(&e);
                     return Ok(());
+                }
+                Err(e) => {
+                    // Redis answered, and refused the limit's script (an ACL user without
+                    // EVAL, say): holding nothing would exceed the limit silently.
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "Redis refused the fleet's rate-limit script ({e}); nothing was sent: give the Redis user EVAL (ACL +eval), or remove the limit"
+                        ),
+                    )
+                    .with_operation(operation));
                 }
             };
             // Waiters spread over a few milliseconds, so they do not all ask again at once.

@@ -375,3 +375,40 @@ async fn a_redis_that_stops_answering_costs_one_timeout_not_one_per_request() {
         "ten more requests took {next_ten:?}, one alone {first:?}: Redis was asked again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_user_that_may_not_run_the_limit_script_is_an_error_not_a_silent_pass() {
+    let redis = Redis::start_with(&[
+        "--user",
+        "fleet",
+        "on",
+        ">acl-s3cret",
+        "~*",
+        "&*",
+        "+@all",
+        "-eval",
+        "--user",
+        "default",
+        "off",
+    ]);
+    let url = redis.url.replace("redis://", "redis://fleet:acl-s3cret@");
+    let mut fleet = None;
+    for _ in 0..40 {
+        if let Ok(f) = RedisFleet::connect(&url, "noeval").await {
+            fleet = Some(f);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let limiter = fleet
+        .expect("connected")
+        .rate_limiter([thingspace_redis::RateLimit::per_minute("op", 10)]);
+    let budget = thingspace_core::Budget::new(Some(Duration::from_secs(5)));
+    let e = limiter
+        .admit("op", None, &budget)
+        .await
+        .expect_err("the script is refused");
+    assert_eq!(e.kind(), thingspace_core::ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("nothing was sent"), "{e}");
+    assert!(!e.to_string().contains("acl-s3cret"), "{e}");
+}
