@@ -60,9 +60,9 @@ impl RateLimit {
 /// The fleet's rate limiter ([`RedisFleet::rate_limiter`]): give it to the client as an
 /// interceptor (`config.pipeline(transport).with_interceptor(Arc::new(limiter))`).
 ///
-/// Before each operation with a limit, one atomic script on Redis counts the requests admitted
-/// in the last window (a sliding window, by Redis's clock, so the processes' clocks do not
-/// matter) for that operation and account, across every process. A request that would exceed
+/// Before each operation with a limit (and each retry of it), one atomic script on Redis counts
+/// the requests admitted in the last window (a sliding window, by Redis's clock, so the
+/// processes' clocks do not matter) for that operation and account, across every process. A request that would exceed
 /// the limit waits until the window has room, within the operation's budget; when the wait
 /// would outlast the budget, the operation ends with a timeout before anything is sent.
 ///
@@ -189,5 +189,18 @@ impl RedisRateLimiter {
 impl Interceptor for RedisRateLimiter {
     async fn before_operation(&self, op: &OperationInfo<'_>) -> Result<()> {
         self.admit(op.operation, op.account, op.budget).await
+    }
+
+    /// Each attempt after the first is a request the service sees too: it counts.
+    async fn before_attempt(
+        &self,
+        op: &OperationInfo<'_>,
+        attempt: u32,
+        _request: &mut thingspace_core::Request,
+    ) -> Result<()> {
+        if attempt > 1 {
+            self.admit(op.operation, op.account, op.budget).await?;
+        }
+        Ok(())
     }
 }

@@ -53,7 +53,7 @@ fn main() {
         let role = args.next().unwrap_or_default();
         std::process::exit(runtime.block_on(worker(&role)));
     }
-    let scenarios: [(&str, ScenarioFn); 7] = [
+    let scenarios: [(&str, ScenarioFn); 8] = [
         (
             "a_fleet_obtains_one_token_and_one_session_per_expiry",
             || Box::pin(one_token_and_one_session_per_expiry()) as Scenario,
@@ -73,6 +73,9 @@ fn main() {
         }),
         ("a_rate_limit_wait_past_the_budget_sends_nothing", || {
             Box::pin(a_wait_past_the_budget_sends_nothing()) as Scenario
+        }),
+        ("a_retry_counts_against_the_rate_limit", || {
+            Box::pin(a_retry_counts_against_the_limit()) as Scenario
         }),
         (
             "outcomes_reach_their_waiters_once_across_listener_and_waiter_restarts",
@@ -475,6 +478,22 @@ async fn a_wait_past_the_budget_sends_nothing() {
     assert!(e.to_string().contains("`acct`"), "{e}");
 }
 
+/// A client of `mock` in this process, sharing credentials through `fleet`, held to `limiter`.
+fn mock_client(mock: &MockServer, fleet: &RedisFleet, limiter: Option<RedisRateLimiter>) -> Client {
+    let mut loader = ConfigLoader::new().without_default_file().without_env();
+    for (key, value) in mock.settings() {
+        loader = loader.set(key, value);
+    }
+    let config = loader.load().and_then(|l| l.thingspace()).expect("config");
+    let transport = Arc::new(ReqwestTransport::new().expect("transport"));
+    let mut pipeline = config.pipeline(transport);
+    if let Some(limiter) = limiter {
+        pipeline = pipeline.with_interceptor(Arc::new(limiter));
+    }
+    Client::thingspace_with_pipeline(&config, pipeline, Some(Arc::new(fleet.credentials())))
+        .expect("client")
+}
+
 /// A listener replica process and the port it listens on.
 async fn start_listener(redis: &Redis) -> (tokio::process::Child, u16) {
     let mut child = spawn("listener", redis, None, None);
@@ -570,20 +589,7 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
 
     // Four activations, each awaited by a process of its own.
     let fleet = redis.fleet("fleet").await;
-    let client = {
-        let mut loader = ConfigLoader::new().without_default_file().without_env();
-        for (key, value) in mock.settings() {
-            loader = loader.set(key, value);
-        }
-        let config = loader.load().and_then(|l| l.thingspace()).expect("config");
-        let transport = Arc::new(ReqwestTransport::new().expect("transport"));
-        Client::thingspace_with_pipeline(
-            &config,
-            config.pipeline(transport),
-            Some(Arc::new(fleet.credentials())),
-        )
-        .expect("client")
-    };
+    let client = mock_client(&mock, &fleet, None);
     // Held back until every waiter runs, so the restarts below happen mid-delivery.
     mock.pause_callbacks();
     let mut requests = Vec::new();
@@ -684,4 +690,28 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
     for (child, _) in &mut listeners {
         let _ = child.kill().await;
     }
+}
+
+async fn a_retry_counts_against_the_limit() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("fleet").await;
+    let mock = MockServer::start().await.expect("mock");
+    let limiter = fleet.rate_limiter([RateLimit::per_minute("m2m.accounts.get", 2)]);
+    let client = mock_client(&mock, &fleet, Some(limiter));
+    // One 503, then the answer: two requests reach the service, two of the minute's two.
+    mock.inject_times(Route::Account, thingspace_mock::Fault::Status(503), 1);
+    client
+        .send(&account_request().for_account(DOCUMENT_ACCOUNT))
+        .await
+        .expect("retried");
+    assert_eq!(mock.count(Route::Account), 2);
+    let e = client
+        .send_within(
+            &account_request().for_account(DOCUMENT_ACCOUNT),
+            &Budget::new(Some(Duration::from_secs(3))),
+        )
+        .await
+        .expect_err("the retry used the minute's second request");
+    assert!(e.is_timeout(), "{e}");
+    assert_eq!(mock.count(Route::Account), 2, "nothing more was sent");
 }
