@@ -302,32 +302,8 @@ async fn a_tls_url_is_understood_and_a_failed_handshake_is_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acl_user_connects_and_a_wrong_password_is_an_error_that_does_not_repeat_it() {
-    let redis = Redis::start_with(&[
-        "--user",
-        "fleet",
-        "on",
-        ">acl-s3cret",
-        "~*",
-        "&*",
-        "+@all",
-        "--user",
-        "default",
-        "off",
-    ]);
-    let with = |password: &str| {
-        redis
-            .url
-            .replace("redis://", &format!("redis://fleet:{password}@"))
-    };
-    let mut fleet = None;
-    for _ in 0..40 {
-        if let Ok(f) = RedisFleet::connect(&with("acl-s3cret"), "acl").await {
-            fleet = Some(f);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let fleet = fleet.expect("the ACL user connects");
+    let redis = Redis::start_with_acl_user(&[]);
+    let fleet = redis.fleet_as_acl_user("acl").await;
     let a = replica(&fleet).await;
     assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
     let mut wait = fleet
@@ -336,11 +312,11 @@ async fn an_acl_user_connects_and_a_wrong_password_is_an_error_that_does_not_rep
         .timeout(Duration::from_secs(10));
     assert!(wait.next().await.and_then(Result::ok).is_some());
     // Without the user's password: refused, and the error does not repeat what was sent.
-    let e = RedisFleet::connect(&with("wrong-pass-xyz"), "acl")
+    let e = RedisFleet::connect(&redis.url_as("wrong-pass-xyz"), "acl")
         .await
         .expect_err("wrong password");
     assert!(!e.to_string().contains("wrong-pass-xyz"), "{e}");
-    assert!(!format!("{fleet:?}").contains("acl-s3cret"));
+    assert!(!format!("{fleet:?}").contains(common::ACL_PASSWORD));
     assert!(
         RedisFleet::connect(&redis.url, "acl").await.is_err(),
         "the default user is off"
@@ -378,30 +354,10 @@ async fn a_redis_that_stops_answering_costs_one_timeout_not_one_per_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_user_that_may_not_run_the_limit_script_is_an_error_not_a_silent_pass() {
-    let redis = Redis::start_with(&[
-        "--user",
-        "fleet",
-        "on",
-        ">acl-s3cret",
-        "~*",
-        "&*",
-        "+@all",
-        "-eval",
-        "--user",
-        "default",
-        "off",
-    ]);
-    let url = redis.url.replace("redis://", "redis://fleet:acl-s3cret@");
-    let mut fleet = None;
-    for _ in 0..40 {
-        if let Ok(f) = RedisFleet::connect(&url, "noeval").await {
-            fleet = Some(f);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let limiter = fleet
-        .expect("connected")
+    let redis = Redis::start_with_acl_user(&["-eval"]);
+    let limiter = redis
+        .fleet_as_acl_user("noeval")
+        .await
         .rate_limiter([thingspace_redis::RateLimit::per_minute("op", 10)]);
     let budget = thingspace_core::Budget::new(Some(Duration::from_secs(5)));
     let e = limiter
@@ -410,5 +366,5 @@ async fn a_redis_user_that_may_not_run_the_limit_script_is_an_error_not_a_silent
         .expect_err("the script is refused");
     assert_eq!(e.kind(), thingspace_core::ErrorKind::Config, "{e}");
     assert!(e.to_string().contains("nothing was sent"), "{e}");
-    assert!(!e.to_string().contains("acl-s3cret"), "{e}");
+    assert!(!e.to_string().contains(common::ACL_PASSWORD), "{e}");
 }

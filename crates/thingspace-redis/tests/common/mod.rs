@@ -89,14 +89,46 @@ impl Redis {
     }
 
     pub async fn fleet(&self, prefix: &str) -> RedisFleet {
-        for _ in 0..200 {
-            if let Ok(fleet) = RedisFleet::connect(&self.url, prefix).await {
-                return fleet;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("redis-server did not come up at {}", self.url);
+        connect(&self.url, prefix, 200).await
     }
+
+    /// A server whose only user is the ACL user `fleet` (password [`ACL_PASSWORD`]) with every
+    /// permission but those `denied` (such as `-eval`); the default user is off.
+    #[allow(dead_code)]
+    pub fn start_with_acl_user(denied: &[&str]) -> Self {
+        let mut args = vec!["--user", "fleet", "on", ">acl-s3cret", "~*", "&*", "+@all"];
+        args.extend_from_slice(denied);
+        args.extend_from_slice(&["--user", "default", "off"]);
+        Self::start_with(&args)
+    }
+
+    /// This server's URL as the ACL user `fleet` with `password`.
+    #[allow(dead_code)]
+    pub fn url_as(&self, password: &str) -> String {
+        self.url
+            .replace("redis://", &format!("redis://fleet:{password}@"))
+    }
+
+    /// The fleet, connected as the ACL user `fleet`.
+    #[allow(dead_code)]
+    pub async fn fleet_as_acl_user(&self, prefix: &str) -> RedisFleet {
+        connect(&self.url_as(ACL_PASSWORD), prefix, 40).await
+    }
+}
+
+/// The password of the ACL user of [`Redis::start_with_acl_user`].
+#[allow(dead_code)]
+pub const ACL_PASSWORD: &str = "acl-s3cret";
+
+/// Connects to `url` once the server is up (`tries` of 25 ms).
+async fn connect(url: &str, prefix: &str, tries: usize) -> RedisFleet {
+    for _ in 0..tries {
+        if let Ok(fleet) = RedisFleet::connect(url, prefix).await {
+            return fleet;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("redis-server did not come up");
 }
 
 impl Drop for Redis {
