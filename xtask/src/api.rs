@@ -22,20 +22,7 @@ pub(crate) const DIR: &str = "api";
 
 /// The published library crates: (package, library name).
 fn libraries() -> Result<Vec<(String, String)>, String> {
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root())
-        .output()
-        .map_err(|e| format!("could not run cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let meta: Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta: Value = crate::workspace_metadata()?;
     let mut libs = Vec::new();
     for p in meta["packages"].as_array().into_iter().flatten() {
         let published = p["publish"].as_array().is_none_or(|a| !a.is_empty());

@@ -62,26 +62,7 @@ pub(crate) fn check() -> Result<(), String> {
 
 /// The workspace's crates, from `cargo metadata`.
 fn members() -> Result<Vec<Member>, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = std::process::Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root())
-        .output()
-        .map_err(|e| format!("could not run cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let meta: Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta: Value = crate::workspace_metadata()?;
     let packages = meta["packages"].as_array().cloned().unwrap_or_default();
     packages
         .iter()
