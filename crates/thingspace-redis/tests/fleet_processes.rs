@@ -620,6 +620,23 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
         waiters.push(start_waiter(&redis, id, devices).await);
     }
     mock.resume_callbacks();
+    // Held again once request 0 has three outcomes through, so most deliveries (the four
+    // requests go out side by side) are still to come when the replica and the waiter die.
+    let first_id = requests[0].0.clone();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while mock
+            .callback_deliveries()
+            .iter()
+            .filter(|d| d.request_id == first_id && d.is_acknowledged())
+            .count()
+            < 3
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("request 0's first outcomes were delivered");
+    mock.pause_callbacks();
 
     // Mid-run: a listener replica dies and comes back on another port; a waiter dies and is
     // started again.
@@ -636,7 +653,6 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
     // Deliveries held while the waiter dies, so it dies idle (a device taken but not yet
     // written out is lost: the documented at-most-once limit, not what this test is about);
     // what it wrote before dying is read to the end of its output.
-    mock.pause_callbacks();
     tokio::time::sleep(Duration::from_millis(300)).await;
     waiters[0].0.kill().await.expect("kill waiter");
     while let Ok(Some(line)) = waiters[0].1.next_line().await {
