@@ -23,8 +23,9 @@ Commands:
   quiet    check that no library crate prints to the terminal (print!, eprintln!, dbg!)
   manifests
            check that every licence a published crate declares has its text at the root
-           (LICENSE-MIT, LICENSE-APACHE), and that every crate inherits the workspace's
-           rust-version and lints, so clippy's incompatible_msrv checks the MSRV
+           (LICENSE-MIT, LICENSE-APACHE) and in the crate's package (`cargo package --list`),
+           and that every crate inherits the workspace's rust-version and lints, so clippy's
+           incompatible_msrv checks the MSRV
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   api [--check]
            write the public API of each published library crate, one item a line, to
@@ -47,6 +48,12 @@ Commands:
            environment reader (tests/tests/fuzz.rs), and the CLI's CSV and table writers
   help     this text
 ";
+
+/// Published crates that the check of a crate's package (`manifests`) reports without failing
+/// for now: `crates/thingspace-redis` is being changed by another piece of work, which adds its
+/// licence links. A crate on the list that passes the check fails it instead, so that the list
+/// only shrinks.
+pub(crate) const AWAITING: &[&str] = &["thingspace-redis"];
 
 /// The family crates: each must build alone and depend on no other family.
 const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];

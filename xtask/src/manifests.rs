@@ -1,18 +1,20 @@
 //! `cargo xtask manifests`: what the crates' manifests promise holds.
 //!
 //! - **Licences**: every licence a published crate declares (`license = "MIT OR Apache-2.0"`)
-//!   has its text at the root of the repository (`LICENSE-MIT`, `LICENSE-APACHE`), and the
-//!   text is that licence's.
+//!   has its text at the root of the repository (`LICENSE-MIT`, `LICENSE-APACHE`), the text is
+//!   that licence's, and the crate's package carries it: `cargo package --list` names the file
+//!   (each crate links it, `crates/<crate>/LICENSE-MIT -> ../../LICENSE-MIT`, and cargo packs
+//!   what a link points to) and the crate's file is the root's text.
 //! - **MSRV**: the workspace declares `rust-version`, every crate inherits it
 //!   (`rust-version.workspace = true`) and the workspace's lints (`[lints] workspace = true`),
 //!   and nothing turns off clippy's `incompatible_msrv`, which reads that version: so
 //!   `cargo clippy -D warnings` fails on a standard-library API newer than the declared MSRV.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::root;
+use crate::{AWAITING, root};
 
 /// The file at the root holding each licence's text, and words only that text contains.
 const LICENCE_TEXTS: &[(&str, &str, &[&str])] = &[
@@ -38,6 +40,8 @@ pub(crate) struct Member {
     pub(crate) license: Option<String>,
     /// The text of its `Cargo.toml`.
     pub(crate) manifest: String,
+    /// The directory of its `Cargo.toml`.
+    pub(crate) dir: PathBuf,
 }
 
 /// Runs both checks on this repository.
@@ -46,6 +50,12 @@ pub(crate) fn check() -> Result<(), String> {
     let workspace = std::fs::read_to_string(root().join("Cargo.toml"))
         .map_err(|e| format!("Cargo.toml: {e}"))?;
     let mut problems = licence_problems(&root(), &members);
+    problems.extend(packaged_licence_problems(
+        &root(),
+        &members,
+        AWAITING,
+        package_list,
+    ));
     problems.extend(msrv_problems(&root(), &workspace, &members));
     problems.extend(lint_allowed_in_sources(&root()));
     if !problems.is_empty() {
@@ -55,7 +65,7 @@ pub(crate) fn check() -> Result<(), String> {
         ));
     }
     eprintln!(
-        "xtask: every published crate's licence has its text at the root; every crate inherits rust-version and the lints that check it"
+        "xtask: every published crate's licence has its text at the root and in its package; every crate inherits rust-version and the lints that check it"
     );
     Ok(())
 }
@@ -76,6 +86,10 @@ fn members() -> Result<Vec<Member>, String> {
                 license: p["license"].as_str().map(str::to_owned),
                 name,
                 manifest,
+                dir: Path::new(path)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -145,6 +159,82 @@ pub(crate) fn licence_problems(root: &Path, members: &[Member]) -> Vec<String> {
     }
     problems.sort();
     problems.dedup();
+    problems
+}
+
+/// The files `cargo package --list` puts in `member`'s package (it reads the crate's directory
+/// and manifest, and builds nothing).
+fn package_list(member: &Member) -> Result<Vec<String>, String> {
+    crate::cargo_output(&["package", "--list", "--allow-dirty", "-p", &member.name])
+        .map(|out| out.lines().map(str::to_owned).collect())
+}
+
+/// What is missing from the packages of the published crates among `members`: the text of
+/// every licence a crate declares, named in the list `listed` gives for it (what
+/// `cargo package --list` prints) and the same text as at `root`. The crates in `awaiting`
+/// are reported on stderr instead, until they pass, when they are a problem (so that they are
+/// taken off the list).
+pub(crate) fn packaged_licence_problems(
+    root: &Path,
+    members: &[Member],
+    awaiting: &[&str],
+    listed: impl Fn(&Member) -> Result<Vec<String>, String>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for member in members.iter().filter(|m| m.published) {
+        let Some(expression) = &member.license else {
+            continue;
+        };
+        let files = match listed(member) {
+            Ok(files) => files,
+            Err(e) => {
+                problems.push(format!("{}: could not list its package: {e}", member.name));
+                continue;
+            }
+        };
+        let mut own = Vec::new();
+        for id in licence_ids(expression) {
+            // A licence the check does not know is reported by `licence_problems`.
+            let Some((_, file, _)) = LICENCE_TEXTS.iter().find(|(known, ..)| *known == id) else {
+                continue;
+            };
+            let path = member.dir.join(file);
+            let shown = path.strip_prefix(root).unwrap_or(&path);
+            if !files.iter().any(|f| f == file) {
+                own.push(format!(
+                    "{}: declares `{id}`, but its package (`cargo package --list -p {}`) has no {file}: link the root's text into the crate (`ln -s ../../{file} {}`) and commit the link",
+                    member.name,
+                    member.name,
+                    shown.display()
+                ));
+                continue;
+            }
+            let packed = std::fs::read(&path).ok();
+            if packed.is_none() || packed != std::fs::read(root.join(file)).ok() {
+                own.push(format!(
+                    "{}: {} is not the root's {file} (a stale copy, or a link checked out as a text file): make it a link to ../../{file}",
+                    member.name,
+                    shown.display()
+                ));
+            }
+        }
+        if awaiting.contains(&member.name.as_str()) {
+            if own.is_empty() {
+                problems.push(format!(
+                    "{}: its package now carries its licence texts: take it off AWAITING in xtask/src/main.rs",
+                    member.name
+                ));
+            } else {
+                eprintln!(
+                    "xtask: not yet checked, {} is on AWAITING in xtask/src/main.rs: {}",
+                    member.name,
+                    own.join("; ")
+                );
+            }
+            continue;
+        }
+        problems.extend(own);
+    }
     problems
 }
 
@@ -285,6 +375,7 @@ mod tests {
             published: true,
             license: license.map(str::to_owned),
             manifest: manifest.to_owned(),
+            dir: std::path::PathBuf::from(name),
         }
     }
 
@@ -352,6 +443,88 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let crates = [member("thingspace", Some("MIT OR Apache-2.0"), GOOD)];
         assert_eq!(licence_problems(&root, &crates), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_package_without_the_texts_it_declares_is_a_problem() {
+        let dir = Dir::new("packaged");
+        std::fs::write(dir.0.join("LICENSE-MIT"), "MIT License\nPermission").expect("write");
+        std::fs::write(dir.0.join("LICENSE-APACHE"), "Apache License").expect("write");
+        let krate = |name: &str| {
+            let crate_dir = dir.0.join(name);
+            std::fs::create_dir_all(&crate_dir).expect("crate dir");
+            Member {
+                dir: crate_dir,
+                ..member(name, Some("MIT OR Apache-2.0"), GOOD)
+            }
+        };
+        let (linked, bare, stale) = (krate("linked"), krate("bare"), krate("stale"));
+        for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+            std::os::unix::fs::symlink(dir.0.join(file), linked.dir.join(file)).expect("link");
+            std::fs::write(stale.dir.join(file), format!("../../{file}")).expect("write");
+        }
+        let both = |_: &Member| {
+            Ok(vec![
+                "Cargo.toml".to_owned(),
+                "LICENSE-MIT".to_owned(),
+                "LICENSE-APACHE".to_owned(),
+            ])
+        };
+        assert_eq!(
+            packaged_licence_problems(&dir.0, std::slice::from_ref(&linked), &[], both),
+            Vec::<String>::new()
+        );
+
+        // Not in the package: each missing text named, with the link that adds it.
+        let only_toml = |_: &Member| Ok(vec!["Cargo.toml".to_owned()]);
+        let problems = packaged_licence_problems(&dir.0, &[bare], &[], only_toml);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("bare: declares `MIT`")
+                && problems[0].contains("ln -s ../../LICENSE-MIT"),
+            "{problems:?}"
+        );
+        // Packed, but not the root's text (a link checked out as a file).
+        let problems = packaged_licence_problems(&dir.0, &[stale], &[], both);
+        assert!(
+            problems.len() == 2 && problems.iter().all(|p| p.contains("not the root's")),
+            "{problems:?}"
+        );
+        // A listing that fails is a problem; an unpublished crate is not looked at.
+        let fails = |_: &Member| Err("no cargo".to_owned());
+        assert_eq!(
+            packaged_licence_problems(&dir.0, std::slice::from_ref(&linked), &[], fails).len(),
+            1
+        );
+        let unpublished = Member {
+            published: false,
+            ..krate("private")
+        };
+        assert!(packaged_licence_problems(&dir.0, &[unpublished], &[], only_toml).is_empty());
+    }
+
+    #[test]
+    fn a_crate_awaiting_its_texts_is_a_problem_only_once_it_has_them() {
+        let dir = Dir::new("awaiting");
+        let crate_dir = dir.0.join("later");
+        std::fs::create_dir_all(&crate_dir).expect("crate dir");
+        std::fs::write(dir.0.join("LICENSE-MIT"), "MIT").expect("write");
+        let later = Member {
+            dir: crate_dir.clone(),
+            ..member("later", Some("MIT"), GOOD)
+        };
+        let listed = |_: &Member| Ok(vec!["LICENSE-MIT".to_owned()]);
+        let unlisted = |_: &Member| Ok(Vec::new());
+        let awaiting = ["later"];
+        let problems =
+            packaged_licence_problems(&dir.0, std::slice::from_ref(&later), &awaiting, unlisted);
+        assert!(problems.is_empty(), "{problems:?}");
+        std::fs::write(crate_dir.join("LICENSE-MIT"), "MIT").expect("write");
+        let problems = packaged_licence_problems(&dir.0, &[later], &awaiting, listed);
+        assert!(
+            problems.len() == 1 && problems[0].contains("take it off AWAITING"),
+            "{problems:?}"
+        );
     }
 
     #[test]
