@@ -108,9 +108,16 @@ impl Keys {
         format!("{}:outcomes:{request_id}", self.prefix)
     }
 
-    /// The hash of the devices of `request_id` whose outcome a waiter took: device → waiter.
+    /// The hash of the devices of `request_id` whose outcome a waiter took: device →
+    /// `taken:<waiter>` or, once its caller had it, `done:<waiter>`.
     pub(crate) fn delivered(&self, request_id: &str) -> String {
         format!("{}:delivered:{request_id}", self.prefix)
+    }
+
+    /// The hash of the leases of the waiters of `request_id`: waiter → end of its lease in
+    /// milliseconds on Redis's clock.
+    pub(crate) fn waiters(&self, request_id: &str) -> String {
+        format!("{}:waiters:{request_id}", self.prefix)
     }
 
     /// The hash of the credential shared under `key`.

@@ -368,3 +368,82 @@ async fn a_redis_user_that_may_not_run_the_limit_script_is_an_error_not_a_silent
     assert!(e.to_string().contains("nothing was sent"), "{e}");
     assert!(!e.to_string().contains(common::ACL_PASSWORD), "{e}");
 }
+
+/// The mark a request's `delivered` hash holds for `device`, read from Redis directly.
+async fn mark(redis: &Redis, prefix: &str, request: &str, device: &str) -> Option<String> {
+    let client = redis::Client::open(redis.url.as_str()).expect("url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connected");
+    redis::AsyncCommands::hget(
+        &mut conn,
+        format!("{prefix}:delivered:{request}"),
+        format!("imei:{device}"),
+    )
+    .await
+    .expect("read")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_a_live_waiter_holds_is_neither_taken_again_nor_lost() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("t7").await;
+    let a = replica(&fleet).await;
+    let lease = Duration::from_secs(3);
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    let mut holder = fleet.tracker().lease(lease).wait("r", [imei("1")]);
+    let got = holder
+        .next()
+        .await
+        .and_then(Result::ok)
+        .expect("the outcome");
+    assert_eq!(got.device.id, "1");
+
+    // The holder's caller takes its time, past the lease (which its reader renews): a waiter
+    // in another process does not take the outcome meanwhile.
+    let other = redis.fleet("t7").await.tracker().lease(lease);
+    let mut second = other.wait("r", [imei("1")]).timeout(lease * 2);
+    match second.next().await {
+        Some(Err(WaitError::TimedOut { pending, .. })) => assert_eq!(pending, [imei("1")]),
+        got => panic!("a live waiter's outcome was taken again: {got:?}"),
+    }
+    // The caller asks for the next outcome: it had this one, and the wait ends once that is
+    // recorded, so no later waiter receives it again.
+    assert!(holder.next().await.is_none(), "every device reported");
+    assert!(
+        mark(&redis, "t7", "r", "1")
+            .await
+            .is_some_and(|m| m.starts_with("done:")),
+        "marked done"
+    );
+    let mut third = other
+        .wait("r", [imei("1")])
+        .timeout(Duration::from_secs(10));
+    assert!(third.next().await.is_none(), "delivered once, earlier");
+
+    // A wait dropped before its caller asked for the outcome it took gives it back.
+    let unasked = fleet.tracker().lease(lease).wait("s", [imei("2")]);
+    assert_eq!(post(&a, message("s", "2", "Success", 1)).await, 200);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !mark(&redis, "t7", "s", "2")
+            .await
+            .is_some_and(|m| m.starts_with("taken:"))
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the first wait took it");
+    drop(unasked);
+    // Given back within a poll of the reader, long before the lease would have ended.
+    let mut next = other
+        .wait("s", [imei("2")])
+        .timeout(lease - Duration::from_millis(500));
+    let got = next
+        .next()
+        .await
+        .expect("one")
+        .expect("given back and delivered");
+    assert_eq!(got.device.id, "2");
+}

@@ -41,6 +41,8 @@ const CALLBACK_USER: &str = "ts-callbacks";
 const CALLBACK_PASSWORD: &str = "fleet-callback-secret";
 /// Requests each worker asks for under the limit.
 const LIMITED_PER_PROCESS: usize = 10;
+/// How long a killed waiter's outcomes stay its own.
+const LEASE: Duration = Duration::from_secs(3);
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -53,7 +55,7 @@ fn main() {
         let role = args.next().unwrap_or_default();
         std::process::exit(runtime.block_on(worker(&role)));
     }
-    let scenarios: [(&str, ScenarioFn); 8] = [
+    let scenarios: [(&str, ScenarioFn); 9] = [
         (
             "a_fleet_obtains_one_token_and_one_session_per_expiry",
             || Box::pin(one_token_and_one_session_per_expiry()) as Scenario,
@@ -80,6 +82,10 @@ fn main() {
         (
             "outcomes_reach_their_waiters_once_across_listener_and_waiter_restarts",
             || Box::pin(outcomes_reach_their_waiters_once_across_restarts()) as Scenario,
+        ),
+        (
+            "an_outcome_held_by_a_killed_waiter_reaches_its_successor",
+            || Box::pin(an_outcome_held_by_a_killed_waiter_reaches_its_successor()) as Scenario,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -200,13 +206,20 @@ async fn worker(role: &str) -> i32 {
                 .split(',')
                 .map(|id| DeviceId::new("imei", id))
                 .collect();
+            // A holder stops at its first outcome, as a job killed while it handles one.
+            let holds = std::env::var_os("FLEET_HOLD").is_some();
             println!("waiting");
             let mut outcomes = fleet
                 .tracker()
+                .lease(LEASE)
                 .wait(&request, devices)
                 .timeout(Duration::from_secs(120));
             while let Some(outcome) = outcomes.next().await {
                 match outcome {
+                    Ok(o) if holds => {
+                        println!("outcome {}", o.device.id);
+                        std::future::pending::<()>().await;
+                    }
                     Ok(o) => println!("outcome {}", o.device.id),
                     Err(e) => {
                         println!("failed: {e}");
@@ -515,7 +528,23 @@ async fn start_waiter(
     tokio::process::Child,
     tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 ) {
+    start_waiter_with(redis, request, devices, false).await
+}
+
+/// As [`start_waiter`]; a holder stops at its first outcome, without asking for the next.
+async fn start_waiter_with(
+    redis: &Redis,
+    request: &str,
+    devices: &[String],
+    holds: bool,
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) {
     let mut command = tokio::process::Command::new(std::env::current_exe().expect("exe"));
+    if holds {
+        command.env("FLEET_HOLD", "1");
+    }
     command
         .args(["--worker", "waiter"])
         .env("FLEET_REDIS", &redis.url)
@@ -650,9 +679,9 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
                 .to_owned(),
         );
     }
-    // Deliveries held while the waiter dies, so it dies idle (a device taken but not yet
-    // written out is lost: the documented at-most-once limit, not what this test is about);
-    // what it wrote before dying is read to the end of its output.
+    // Deliveries held while the waiter dies, so it dies idle and each device is seen once (an
+    // outcome it took and its caller had not finished with would come again to its successor:
+    // see the holder scenario); what it wrote before dying is read to the end of its output.
     tokio::time::sleep(Duration::from_millis(300)).await;
     waiters[0].0.kill().await.expect("kill waiter");
     while let Ok(Some(line)) = waiters[0].1.next_line().await {
@@ -730,4 +759,58 @@ async fn a_retry_counts_against_the_limit() {
         .expect_err("the retry used the minute's second request");
     assert!(e.is_timeout(), "{e}");
     assert_eq!(mock.count(Route::Account), 2, "nothing more was sent");
+}
+
+async fn an_outcome_held_by_a_killed_waiter_reaches_its_successor() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("fleet").await;
+    let devices: Vec<String> = (1..=3).map(|d| format!("3500000000000{d}")).collect();
+    let (mut holder, mut held) = start_waiter_with(&redis, "r", &devices, true).await;
+    for id in &devices {
+        let body = serde_json::json!({
+            "username": CALLBACK_USER, "password": CALLBACK_PASSWORD, "requestId": "r",
+            "deviceIds": [{"id": id, "kind": "IMEI"}],
+            "deviceResponse": {"activateResponse": {"servicePlan": "M2MPlan"}},
+            "status": "Success", "callbackCount": 1, "maxCallbackThreshold": 4,
+        });
+        let callback =
+            thingspace_callbacks::decode_callback(body.to_string().as_bytes()).expect("a callback");
+        thingspace_callbacks::Sink::accept(&fleet.sink(), &callback)
+            .await
+            .expect("kept in Redis");
+    }
+    // The holder's caller has its first outcome (the other two are taken and on their way to
+    // it) when its process is killed.
+    let line = held.next_line().await.expect("stdout").unwrap_or_default();
+    let first = line
+        .strip_prefix("outcome ")
+        .unwrap_or_else(|| panic!("the holder said {line:?}"))
+        .to_owned();
+    holder.kill().await.expect("kill the holder");
+
+    // Its successor receives every outcome once, the one the killed caller held included,
+    // once the dead waiter's lease has ended.
+    let (_successor, mut lines) = start_waiter(&redis, "r", &devices).await;
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the successor finishes")
+            .expect("stdout")
+            .unwrap_or_default();
+        if line == "done" {
+            break;
+        }
+        seen.push(
+            line.strip_prefix("outcome ")
+                .unwrap_or_else(|| panic!("the successor said {line:?}"))
+                .to_owned(),
+        );
+    }
+    assert!(
+        seen.contains(&first),
+        "{first} was held by the killed waiter: {seen:?}"
+    );
+    seen.sort();
+    assert_eq!(seen, devices, "every device once");
 }
