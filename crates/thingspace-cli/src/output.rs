@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use clap::ValueEnum;
 use serde::Serialize;
-use thingspace::m2m::{Device, Lead};
+use thingspace::m2m::{Device, KeyValue, Lead, devices::CarrierInformation};
 
 use crate::{
     error::CliError,
@@ -125,7 +125,8 @@ pub(crate) const LEAD_COLUMNS: &[Column] = &[
     ("emailAddress", 24),
 ];
 
-/// The columns of a device.
+/// The columns of a device: one for every field of [`Device`], those of its carriers by their
+/// own names. The first six are the columns of earlier versions, in their order.
 pub(crate) const DEVICE_COLUMNS: &[Column] = &[
     ("deviceIds", 44),
     ("state", 10),
@@ -133,7 +134,19 @@ pub(crate) const DEVICE_COLUMNS: &[Column] = &[
     ("connected", 9),
     ("ipAddress", 15),
     ("lastActivationDate", 20),
+    ("lastActivationBy", 16),
+    ("lastConnectionDate", 20),
+    ("createdAt", 20),
+    ("billingCycleEndDate", 20),
+    ("carrierName", 16),
+    ("accountName", 12),
+    ("groupNames", 16),
+    ("customFields", 24),
+    ("extendedAttributes", 24),
 ];
+
+/// What separates the values of a field that holds several (groups, custom fields, carriers).
+const LIST_SEPARATOR: &str = "; ";
 
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
@@ -159,16 +172,43 @@ fn fields(lead: &Lead) -> Vec<String> {
     .to_vec()
 }
 
+/// The cells of `device`, in the order of [`DEVICE_COLUMNS`]. A field with several values
+/// (identifiers, carriers, groups, key/value pairs) is one cell, its values in order: the
+/// identifiers as `kind=id` separated by spaces, the others separated by `; ` (a carrier
+/// without a plan leaves its place empty, so the carriers' columns stay aligned).
 fn device_fields(device: &Device) -> Vec<String> {
     let ids: Vec<String> = device.device_ids.iter().map(ToString::to_string).collect();
-    let carrier = device.carrier_informations.first();
+    let carriers = |field: fn(&CarrierInformation) -> &Option<String>| {
+        let values: Vec<&str> = device
+            .carrier_informations
+            .iter()
+            .map(|c| text(field(c)))
+            .collect();
+        values.join(LIST_SEPARATOR)
+    };
+    let pairs = |pairs: &[KeyValue]| {
+        let pairs: Vec<String> = pairs
+            .iter()
+            .map(|kv| format!("{}={}", text(&kv.key), text(&kv.value)))
+            .collect();
+        pairs.join(LIST_SEPARATOR)
+    };
     vec![
         ids.join(" "),
-        text(&carrier.and_then(|c| c.state.clone())).to_owned(),
-        text(&carrier.and_then(|c| c.service_plan.clone())).to_owned(),
+        carriers(|c| &c.state),
+        carriers(|c| &c.service_plan),
         device.connected.map(|c| c.to_string()).unwrap_or_default(),
         text(&device.ip_address).to_owned(),
         text(&device.last_activation_date).to_owned(),
+        text(&device.last_activation_by).to_owned(),
+        text(&device.last_connection_date).to_owned(),
+        text(&device.created_at).to_owned(),
+        text(&device.billing_cycle_end_date).to_owned(),
+        carriers(|c| &c.carrier_name),
+        text(&device.account_name).to_owned(),
+        device.group_names.join(LIST_SEPARATOR),
+        pairs(&device.custom_fields),
+        pairs(&device.extended_attributes),
     ]
 }
 
@@ -366,6 +406,182 @@ mod tests {
         );
         let row = fields(&full);
         assert!(row.iter().all(|cell| !cell.is_empty()), "{row:?}");
+    }
+
+    /// A device with every field set, each to a value no other field holds.
+    fn full_device() -> Device {
+        serde_json::from_value(serde_json::json!({
+            "accountName": "0000123456",
+            "deviceIds": [
+                {"id": "990013907835573", "kind": "imei"},
+                {"id": "89148000000800000001", "kind": "iccid"}
+            ],
+            "carrierInformations": [
+                {"carrierName": "Verizon Wireless", "servicePlan": "M2MPlan", "state": "active"},
+                {"carrierName": "Other Carrier", "servicePlan": "OtherPlan", "state": "pending"}
+            ],
+            "connected": true,
+            "createdAt": "2026-01-05T10:00:00Z",
+            "billingCycleEndDate": "2026-02-01T00:00:00Z",
+            "customFields": [{"key": "CustomField1", "value": "dock 7"}],
+            "extendedAttributes": [{"key": "DeviceId", "value": "1000007"}],
+            "groupNames": ["Fleet", "North"],
+            "ipAddress": "10.0.0.7",
+            "lastActivationBy": "ops-user",
+            "lastActivationDate": "2026-01-06T08:00:00Z",
+            "lastConnectionDate": "2026-01-07T09:30:00Z"
+        }))
+        .expect("device")
+    }
+
+    /// The paths in `value` that hold nothing (null, an empty text, list or object).
+    fn empty_paths(path: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match value {
+            Value::Null => out.push(path.to_owned()),
+            Value::String(s) if s.is_empty() => out.push(path.to_owned()),
+            Value::Array(items) if items.is_empty() => out.push(path.to_owned()),
+            Value::Object(map) if map.is_empty() => out.push(path.to_owned()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    empty_paths(&format!("{path}[{i}]"), item, out);
+                }
+            }
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    empty_paths(&format!("{path}.{key}"), inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Each value the JSON of an item carries, as `(path, column, text)`: a field with a column
+    /// of its own name is in that column (all its values, however nested); a field without one
+    /// (an object, or a list of objects) has a column for each of its inner fields.
+    fn carried(item: &serde_json::Value, columns: &[&str]) -> Vec<(String, String, String)> {
+        fn leaves(
+            path: String,
+            column: &str,
+            value: &serde_json::Value,
+            out: &mut Vec<(String, String, String)>,
+        ) {
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(s) => out.push((path, column.to_owned(), s.clone())),
+                serde_json::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        leaves(format!("{path}[{i}]"), column, item, out);
+                    }
+                }
+                serde_json::Value::Object(map) => {
+                    for (key, inner) in map {
+                        leaves(format!("{path}.{key}"), column, inner, out);
+                    }
+                }
+                other => out.push((path, column.to_owned(), other.to_string())),
+            }
+        }
+        let mut out = Vec::new();
+        for (key, value) in item.as_object().expect("an object") {
+            let objects: Vec<&serde_json::Map<String, serde_json::Value>> = match value {
+                serde_json::Value::Object(map) => vec![map],
+                serde_json::Value::Array(items) => {
+                    items.iter().filter_map(|i| i.as_object()).collect()
+                }
+                _ => Vec::new(),
+            };
+            if columns.contains(&key.as_str()) || objects.is_empty() {
+                leaves(key.clone(), key, value, &mut out);
+                continue;
+            }
+            for (i, object) in objects.iter().enumerate() {
+                for (inner_key, inner) in *object {
+                    leaves(
+                        format!("{key}[{i}].{inner_key}"),
+                        inner_key,
+                        inner,
+                        &mut out,
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Asserts that `cells`, one per column, carry every value of `item`'s JSON in the column
+    /// named for its field, and that every column carries a field.
+    fn assert_carries(item: &serde_json::Value, columns: &[Column], cells: &[String]) {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        assert_eq!(cells.len(), names.len(), "one cell per column");
+        let mut used = std::collections::BTreeSet::new();
+        for (path, column, value) in carried(item, &names) {
+            let index = names
+                .iter()
+                .position(|n| *n == column)
+                .unwrap_or_else(|| panic!("{path}: no column `{column}` in {names:?}"));
+            assert!(
+                cells[index].contains(&value),
+                "{path} = {value:?} is not in the column {column}: {:?}",
+                cells[index]
+            );
+            used.insert(column);
+        }
+        let unused: Vec<&&str> = names.iter().filter(|n| !used.contains(**n)).collect();
+        assert!(unused.is_empty(), "columns that no field fills: {unused:?}");
+    }
+
+    #[test]
+    fn every_field_of_a_device_is_in_its_column() {
+        let device = full_device();
+        let json = serde_json::to_value(&device).expect("json");
+        // A field added to `Device` and not set in `full_device` fails here first.
+        let mut empty = Vec::new();
+        empty_paths("device", &json, &mut empty);
+        assert!(
+            empty.is_empty(),
+            "set these fields in full_device(): {empty:?}"
+        );
+        assert_carries(&json, DEVICE_COLUMNS, &device_fields(&device));
+        // Carriers stay aligned: the second carrier's plan and state are second.
+        let cells = device_fields(&device);
+        assert_eq!(cells[1], "active; pending");
+        assert_eq!(cells[2], "M2MPlan; OtherPlan");
+        assert_eq!(cells[10], "Verizon Wireless; Other Carrier");
+    }
+
+    #[test]
+    fn every_field_of_a_lead_is_in_its_column() {
+        let full: Lead = serde_json::from_value(serde_json::json!({
+            "leadId": "L-1", "leadState": "Qualified",
+            "address": {"addressLine1": "1 Main", "addressLine2": "Suite 2", "city": "Austin",
+                "state": "TX", "zip": "78701", "zip4": "1234", "country": "USA",
+                "phone": "5125550100", "phoneType": "mobile", "emailAddress": "a@example.com"}
+        }))
+        .expect("lead");
+        let json = serde_json::to_value(&full).expect("json");
+        let mut empty = Vec::new();
+        empty_paths("lead", &json, &mut empty);
+        assert!(empty.is_empty(), "set these fields in the lead: {empty:?}");
+        assert_carries(&json, LEAD_COLUMNS, &fields(&full));
+    }
+
+    #[test]
+    fn a_device_in_csv_and_table_has_a_cell_per_column() {
+        let device = full_device();
+        for format in [Format::Csv, Format::Table] {
+            let mut buf = Vec::new();
+            let mut w = ListWriter::new(&mut buf, format, DEVICE_COLUMNS);
+            w.begin().expect("begin");
+            w.write_device(&device).expect("write");
+            w.finish().expect("finish");
+            let text = String::from_utf8(buf).expect("utf8");
+            let header = text.lines().next().expect("header");
+            let names: Vec<&str> = header.split([',', ' ']).filter(|n| !n.is_empty()).collect();
+            let columns: Vec<&str> = DEVICE_COLUMNS.iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, columns, "{format:?}");
+            assert!(text.contains("dock 7"), "{format:?}: {text}");
+        }
     }
 
     /// The names of the leaves of `value`, in order.

@@ -565,13 +565,17 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
         "the mock posted 4 callbacks for 3 devices; resends dropped by the tracker: 1\n",
         "succeeded: goToStateResponse, now in ",
         "resends dropped: 1; refused: 0 for credentials, 0 malformed, 0 by a sink\n",
+        // The fleet on a real Redis (`cargo xtask test` installs redis-server).
+        "3 replicas' first requests: token requests: 1, logins: 1\n",
+        "replica C: 990013907835599 succeeded\n",
+        "redis-server stopped\n",
     ] {
         assert!(
             text.contains(line),
             "`{line}` missing from the demo:\n{text}"
         );
     }
-    assert_eq!(text.matches("\n== ").count(), 24, "every step ran:\n{text}");
+    assert_eq!(text.matches("\n== ").count(), 25, "every step ran:\n{text}");
     // Each device's outcome once: three activations, two state changes.
     assert_eq!(text.matches("\n  after ").count(), 5, "{text}");
     for secret in [
@@ -580,6 +584,7 @@ fn the_demo_runs_to_completion_and_every_step_checks_out() {
         "mock-oc-secret",
         "demo-listener-password",
         "demo-callbacks-password",
+        "demo-fleet-callbacks-password",
     ] {
         assert!(!text.contains(secret), "the demo printed {secret}");
     }
@@ -1389,9 +1394,10 @@ async fn devices_list_pages_through_in_every_format() {
     let csv = String::from_utf8_lossy(&out.stdout);
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3, "{csv}");
-    assert_eq!(
-        rows[0],
-        "deviceIds,state,servicePlan,connected,ipAddress,lastActivationDate"
+    assert!(
+        rows[0].starts_with("deviceIds,state,servicePlan,connected,ipAddress,lastActivationDate,"),
+        "the columns of earlier versions come first, in their order: {}",
+        rows[0]
     );
     assert!(
         rows[1].starts_with("imei=990013900000000 iccid=8914800000000000000,active,M2MPlan,"),
@@ -2302,6 +2308,182 @@ async fn every_field_of_a_lead_is_a_column_of_csv_and_table() {
         let row = text.lines().nth(with_country + 1).expect("row");
         assert!(row.contains("USA"), "{format}: {row}");
     }
+}
+
+/// The records of CSV `text` (RFC 4180: `"` quotes a field, `""` is a quote in it).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => record.push(std::mem::take(&mut field)),
+            '\n' if !quoted => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            c => field.push(c),
+        }
+    }
+    records
+}
+
+/// The cells of each line of a table, cut where the header's names begin.
+fn table_records(text: &str) -> Vec<Vec<String>> {
+    let mut lines = text.lines();
+    let header: Vec<char> = lines.next().unwrap_or_default().chars().collect();
+    let starts: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i] != ' ' && (i == 0 || header[i - 1] == ' '))
+        .collect();
+    std::iter::once(header.iter().collect::<String>())
+        .chain(lines.map(str::to_owned))
+        .map(|line| {
+            let chars: Vec<char> = line.chars().collect();
+            starts
+                .iter()
+                .enumerate()
+                .map(|(i, &start)| {
+                    let end = starts.get(i + 1).map_or(chars.len(), |next| next - 1);
+                    let cell: String = chars
+                        .get(start..end.min(chars.len()).max(start))
+                        .unwrap_or_default()
+                        .iter()
+                        .collect();
+                    cell.trim_end().to_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Each value an item's JSON carries, as `(path, column, text)`: a field with a column of its
+/// own name is in that column (all its values, however nested); a field without one (an
+/// object, or a list of objects) has a column for each of its inner fields.
+fn carried(item: &serde_json::Value, columns: &[String]) -> Vec<(String, String, String)> {
+    fn leaves(
+        path: String,
+        column: &str,
+        value: &serde_json::Value,
+        out: &mut Vec<(String, String, String)>,
+    ) {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => out.push((path, column.to_owned(), s.clone())),
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    leaves(format!("{path}[{i}]"), column, item, out);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    leaves(format!("{path}.{key}"), column, inner, out);
+                }
+            }
+            other => out.push((path, column.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    for (key, value) in item.as_object().expect("an object") {
+        let objects: Vec<&serde_json::Map<String, serde_json::Value>> = match value {
+            serde_json::Value::Object(map) => vec![map],
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_object()).collect(),
+            _ => Vec::new(),
+        };
+        if columns.contains(key) || objects.is_empty() {
+            leaves(key.clone(), key, value, &mut out);
+            continue;
+        }
+        for (i, object) in objects.iter().enumerate() {
+            for (inner_key, inner) in *object {
+                leaves(
+                    format!("{key}[{i}].{inner_key}"),
+                    inner_key,
+                    inner,
+                    &mut out,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Runs the listing `args` with `-o json`, `csv` and `table`, and asserts that the CSV carries
+/// every value of every item's JSON in the column named for its field, and the table every CSV
+/// cell (cut to its column's width, with `…`, when it is longer).
+async fn assert_every_format_carries_the_json(server: &MockServer, args: &[&str]) {
+    let output = |format: &'static str| {
+        let args: Vec<&str> = args.iter().copied().chain(["-o", format]).collect();
+        let cmd = command(server, &args);
+        async move {
+            let out = output(cmd).await;
+            assert!(
+                out.status.success(),
+                "{format}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).expect("utf-8")
+        }
+    };
+    let items: Vec<serde_json::Value> = serde_json::from_str(&output("json").await).expect("json");
+    assert!(items.len() > 1, "{args:?}: a listing of several items");
+    let csv = csv_records(&output("csv").await);
+    let header = &csv[0];
+    assert_eq!(csv.len(), items.len() + 1, "{args:?}: a CSV row per item");
+    for (item, row) in items.iter().zip(&csv[1..]) {
+        for (path, column, value) in carried(item, header) {
+            let index = header.iter().position(|h| *h == column).unwrap_or_else(|| {
+                panic!("{args:?} -o csv: no column `{column}` for {path} in {header:?}")
+            });
+            // A value a spreadsheet would run is shown behind a `'`.
+            let cell = row[index]
+                .strip_prefix('\'')
+                .filter(|c| c.starts_with(['=', '+', '-', '@', '\t', '\r']))
+                .unwrap_or(&row[index]);
+            assert!(
+                cell.contains(&value),
+                "{args:?} -o csv: {path} = {value:?} is not in the column {column}: {cell:?}"
+            );
+        }
+    }
+    let table = table_records(&output("table").await);
+    assert_eq!(
+        &table[0], header,
+        "{args:?}: the table's columns are the CSV's"
+    );
+    assert_eq!(table.len(), csv.len(), "{args:?}: a table row per item");
+    for (row, csv_row) in table[1..].iter().zip(&csv[1..]) {
+        for ((cell, full), column) in row.iter().zip(csv_row).zip(header) {
+            let full = full
+                .strip_prefix('\'')
+                .filter(|c| c.starts_with(['=', '+', '-', '@', '\t', '\r']))
+                .unwrap_or(full);
+            let whole = cell == full;
+            let cut = cell
+                .strip_suffix('…')
+                .is_some_and(|kept| full.starts_with(kept));
+            assert!(
+                whole || cut,
+                "{args:?} -o table: the column {column} shows {cell:?}, not {full:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_a_listing_prints_as_json_is_in_its_csv_and_table() {
+    let server = MockServer::start().await.expect("mock");
+    server.set_lead_count("0000123456", 120);
+    server.set_device_count("0000123456", 40);
+    assert_every_format_carries_the_json(
+        &server,
+        &["leads", "list", "0000123456", "--limit", "60"],
+    )
+    .await;
+    assert_every_format_carries_the_json(&server, &["devices", "list", "0000123456"]).await;
 }
 
 #[cfg(unix)]
