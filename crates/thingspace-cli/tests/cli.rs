@@ -202,7 +202,40 @@ async fn states_in_json_and_table() {
         &["accounts", "states", "0000123456", "-o", "table"],
     )
     .await;
-    assert!(String::from_utf8_lossy(&out.stdout).contains("engagement"));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("engagement"), "{table}");
+    // The outline shows every value the JSON holds (the plans by name, not only their count).
+    let mut values = Vec::new();
+    scalar_leaves("", &v, &mut values);
+    assert!(
+        values.iter().any(|(path, _)| path.contains("servicePlans")),
+        "{values:?}"
+    );
+    for (path, value) in &values {
+        assert!(
+            table.contains(value.as_str()),
+            "-o table lacks {path} = {value:?}:\n{table}"
+        );
+    }
+}
+
+/// The scalar values in `value`, each with its path.
+fn scalar_leaves(path: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => out.push((path.to_owned(), s.clone())),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                scalar_leaves(&format!("{path}[{i}]"), item, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                scalar_leaves(&format!("{path}.{key}"), inner, out);
+            }
+        }
+        other => out.push((path.to_owned(), other.to_string())),
+    }
 }
 
 #[test]

@@ -29,18 +29,26 @@ pub(crate) fn states_table(states: &StatesAndServices) -> String {
                         )
                     })
                     .collect();
+                let plans: Vec<String> = st
+                    .service_plans
+                    .iter()
+                    .map(|p| crate::safe_text::terminal_safe(p))
+                    .collect();
+                let listed = |items: &[String]| {
+                    if items.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        items.join(", ")
+                    }
+                };
                 out += &format!(
-                    "    {:>4}  {:<22} plans: {:<2} rating groups: {}\n",
+                    "    {:>4}  {:<22} plans: {}; rating groups: {}\n",
                     st.workflow_sequence_number
                         .as_ref()
                         .map_or_else(|| "-".to_owned(), ToString::to_string),
                     s(&st.name),
-                    st.service_plans.len(),
-                    if groups.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        groups.join(", ")
-                    }
+                    listed(&plans),
+                    listed(&groups),
                 );
             }
         }
