@@ -15,6 +15,7 @@ pub mod fixtures;
 mod m2m;
 mod oc;
 mod onboarding;
+mod redis_server;
 mod served;
 mod subsc;
 
@@ -35,6 +36,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 pub use callbacks::Listener;
 pub use delivery::{CallbackDelivery, CallbackPlan};
 pub use fault::Fault;
+pub use redis_server::RedisServer;
 
 impl State {
     /// How many leads `account` has.

@@ -1,41 +1,34 @@
 //! A redis-server of each test's own, on a free loopback port.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
+use thingspace_mock::RedisServer;
 use thingspace_redis::RedisFleet;
 
 /// A redis-server of this test's own, stopped when dropped.
 pub struct Redis {
-    child: Child,
+    server: RedisServer,
     pub url: String,
 }
 
 impl Redis {
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        Self::start_on(port, &[])
+        Self::start_with(&[])
     }
 
     /// A server with these extra configuration arguments (`--user ...` for ACL users).
-    #[allow(dead_code)]
     pub fn start_with(extra: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        Self::start_on(port, extra)
+        let server = RedisServer::start_with(extra).expect("redis-server");
+        Self {
+            url: server.url(),
+            server,
+        }
     }
 
     /// Stops the server (as a crash would: no shutdown save).
+    #[allow(dead_code)]
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.stop();
     }
 
     /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as a Redis
@@ -44,7 +37,7 @@ impl Redis {
     pub fn freeze(&self, frozen: bool) {
         let signal = if frozen { "-STOP" } else { "-CONT" };
         let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
+            .args([signal, &self.server.pid().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
@@ -53,39 +46,7 @@ impl Redis {
     /// A server again on the port of this one (stopped first).
     #[allow(dead_code)]
     pub fn restart(&mut self) {
-        self.stop();
-        let port = self
-            .url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
-        *self = Self::start_on(port, &[]);
-    }
-
-    fn start_on(port: u16, extra: &[&str]) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server (`cargo xtask test` installs it; or apt-get install redis-server)",
-            );
-        Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        }
+        self.server.restart().expect("redis-server again");
     }
 
     pub async fn fleet(&self, prefix: &str) -> RedisFleet {
@@ -129,11 +90,4 @@ async fn connect(url: &str, prefix: &str, tries: usize) -> RedisFleet {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("redis-server did not come up");
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
