@@ -560,12 +560,17 @@ async fn start_waiter_with(
 }
 
 /// The load balancer in front of the listener replicas: each connection to the next replica
-/// in turn (a dead one refuses it, and the mock sends that callback again).
-async fn load_balancer(backends: Arc<std::sync::Mutex<Vec<u16>>>) -> u16 {
+/// in turn (a dead one refuses it, and the mock sends that callback again). Sending on the
+/// returned channel closes every open connection, as a load balancer that noticed a dead
+/// replica does, so the next deliveries open new ones.
+async fn load_balancer(
+    backends: Arc<std::sync::Mutex<Vec<u16>>>,
+) -> (u16, tokio::sync::watch::Sender<()>) {
     let front = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("front");
     let port = front.local_addr().expect("addr").port();
+    let (reset, resets) = tokio::sync::watch::channel(());
     tokio::spawn(async move {
         let mut turn = 0usize;
         while let Ok((mut inbound, _)) = front.accept().await {
@@ -574,16 +579,21 @@ async fn load_balancer(backends: Arc<std::sync::Mutex<Vec<u16>>>) -> u16 {
                 turn += 1;
                 ports[turn % ports.len()]
             };
+            let mut reset = resets.clone();
+            reset.mark_unchanged();
             tokio::spawn(async move {
                 if let Ok(mut outbound) =
                     tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
                 {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = reset.changed() => {}
+                    }
                 }
             });
         }
     });
-    port
+    (port, reset)
 }
 
 async fn outcomes_reach_their_waiters_once_across_restarts() {
@@ -605,7 +615,7 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
     let backends = Arc::new(std::sync::Mutex::new(
         listeners.iter().map(|(_, port)| *port).collect::<Vec<_>>(),
     ));
-    let front = load_balancer(backends.clone()).await;
+    let (front, reset_connections) = load_balancer(backends.clone()).await;
     mock.register_listener(
         DOCUMENT_ACCOUNT,
         "CarrierService",
@@ -690,6 +700,8 @@ async fn outcomes_reach_their_waiters_once_across_restarts() {
         }
     }
     listeners[1].0.kill().await.expect("kill listener");
+    // The deliveries still to come open new connections, one in three to the dead replica.
+    reset_connections.send_replace(());
     mock.resume_callbacks();
     // The dead replica refuses a delivery (the mock will send it again) before it is replaced.
     tokio::time::timeout(Duration::from_secs(30), async {
