@@ -9,6 +9,7 @@ mod callbacks;
 mod checks;
 mod devices;
 mod errors;
+mod fleet;
 mod leads;
 mod operator_connect;
 mod outcomes;
@@ -131,6 +132,7 @@ pub(crate) async fn run() -> Result<(), CliError> {
     let activated = outcomes::activate_and_await(&demo, &receiver, &lead).await?;
     outcomes::go_to_state_and_await(&demo, &receiver, &lead, &activated).await?;
     receiver.stop().await?;
+    fleet::replicas_share_redis(&demo).await?;
 
     subsc::managed_accounts(&demo).await?;
     subsc::add_provision_cancel(&demo).await?;
