@@ -223,6 +223,9 @@ pub(crate) fn tag_exists(tag: &str) -> bool {
 }
 
 /// The listing of one crate's rustdoc JSON: one line per public item, sorted.
+/// The auto traits a listing shows.
+const AUTO_TRAITS: [&str; 3] = ["Send", "Sync", "Unpin"];
+
 pub(crate) fn listing(doc: &Value) -> Result<String, String> {
     let index = doc["index"]
         .as_object()
@@ -406,15 +409,32 @@ impl Walk<'_> {
         }
     }
 
-    /// The inherent methods and the (written, not derived by the compiler or blanket) trait
-    /// implementations of the type at `full`.
+    /// The inherent methods, the written (not blanket) trait implementations, and the auto
+    /// traits users rely on across `.await` and threads (`Send`, `Sync`, `Unpin`: losing one
+    /// breaks their code) of the type at `full`.
     fn impls(&mut self, impls: &Value, full: &str) {
         for id in impls.as_array().into_iter().flatten() {
             let Some(imp) = self.item(id).cloned() else {
                 continue;
             };
             let inner = &imp["inner"]["impl"];
-            if inner["is_synthetic"] == true || !inner["blanket_impl"].is_null() {
+            if !inner["blanket_impl"].is_null() {
+                continue;
+            }
+            if inner["is_synthetic"] == true {
+                let name = path_of(&inner["trait"]);
+                if AUTO_TRAITS.contains(&name.rsplit("::").next().unwrap_or_default()) {
+                    let negative = if inner["is_negative"] == true {
+                        "!"
+                    } else {
+                        ""
+                    };
+                    self.lines.insert(format!(
+                        "auto impl {negative}{name} for {}{}",
+                        ty(&inner["for"]),
+                        where_clause(&inner["generics"])
+                    ));
+                }
                 continue;
             }
             if inner["trait"].is_null() {
@@ -724,7 +744,7 @@ mod tests {
                       "inner": {"module": {"items": [2, 3, 5, 7]}}},
                 "2": {"id": 2, "crate_id": 0, "name": "Thing", "visibility": "public",
                       "inner": {"struct": {"kind": {"plain": {"fields": [], "has_stripped_fields": true}},
-                                "generics": {"params": [], "where_predicates": []}, "impls": [4]}}},
+                                "generics": {"params": [], "where_predicates": []}, "impls": [4, 8, 9]}}},
                 "3": {"id": 3, "crate_id": 0, "name": "hidden", "visibility": "crate",
                       "inner": {"function": {"sig": {"inputs": [], "output": null},
                                 "generics": {"params": [], "where_predicates": []},
@@ -741,7 +761,17 @@ mod tests {
                                 "generics": {"params": [], "where_predicates": []},
                                 "header": {"is_async": false}}}},
                 "7": {"id": 7, "crate_id": 0, "name": null, "visibility": "public",
-                      "inner": {"use": {"source": "Thing", "name": "Alias", "id": 2, "is_glob": false}}}
+                      "inner": {"use": {"source": "Thing", "name": "Alias", "id": 2, "is_glob": false}}},
+                "8": {"id": 8, "crate_id": 0, "name": null, "visibility": "default",
+                      "inner": {"impl": {"trait": {"path": "Send", "args": null}, "is_synthetic": true,
+                                "is_negative": false, "blanket_impl": null,
+                                "generics": {"params": [], "where_predicates": []}, "items": [],
+                                "for": {"resolved_path": {"path": "Thing", "args": null}}}}},
+                "9": {"id": 9, "crate_id": 0, "name": null, "visibility": "default",
+                      "inner": {"impl": {"trait": {"path": "UnwindSafe", "args": null}, "is_synthetic": true,
+                                "is_negative": false, "blanket_impl": null,
+                                "generics": {"params": [], "where_predicates": []}, "items": [],
+                                "for": {"resolved_path": {"path": "Thing", "args": null}}}}}
             }
         });
         let text = listing(&doc).expect("listing");
@@ -749,6 +779,7 @@ mod tests {
         assert_eq!(
             lines,
             [
+                "auto impl Send for Thing",
                 "method fn demo::Alias::len(&self) -> usize",
                 "method fn demo::Thing::len(&self) -> usize",
                 "struct demo::Alias",
