@@ -36,7 +36,7 @@ use crate::fleet::{RedisFleet, device_key};
 
 /// How long a waiter that stopped renewing its lease keeps the outcomes it took, by default.
 const DEFAULT_LEASE: Duration = Duration::from_secs(10);
-/// The shortest lease: a waiter renews it at least once a poll, between its reads.
+/// The shortest lease: a waiter renews it when a third has passed, between reads of a second.
 const MIN_LEASE: Duration = Duration::from_secs(3);
 
 /// Takes a device's outcome for a waiter.
@@ -64,10 +64,12 @@ return 'reclaimed'
 /// Marks a device's outcome done, if this waiter still has it taken: 1, else 0 (its lease
 /// ended and another waiter took it again).
 ///
-/// KEYS: the `delivered` hash. ARGV: the device, the waiter.
+/// KEYS: the `delivered` hash. ARGV: the device, the waiter, how long to keep the hash
+/// (seconds).
 const CONFIRM: &str = r"
 if redis.call('HGET', KEYS[1], ARGV[1]) == 'taken:' .. ARGV[2] then
   redis.call('HSET', KEYS[1], ARGV[1], 'done:' .. ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
   return 1
 end
 return 0
@@ -120,8 +122,10 @@ impl RedisTracker {
 
     /// How long the outcomes a waiter took stay its own after its process stopped (10 s by
     /// default, at least 3 s): past it, the next waiter of the request takes them again. A
-    /// live waiter renews its lease every second, so a shorter lease only hands over sooner
-    /// after a crash, and a waiter that cannot reach Redis for longer may see an outcome it
+    /// live waiter renews its lease when a third of it has passed, in a task of its own, so a
+    /// shorter lease hands over sooner after a crash; but a waiter that cannot reach Redis for
+    /// longer than the lease, or whose runtime is kept from running that task (a
+    /// `current_thread` runtime blocked by the caller between outcomes), may see an outcome it
     /// holds delivered again elsewhere.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(MIN_LEASE);
@@ -134,9 +138,11 @@ impl RedisTracker {
     /// reported), or, with [`RedisWait::timeout`], with [`WaitError::TimedOut`] listing those
     /// still pending. While Redis is unreachable the wait goes on, reconnecting.
     ///
-    /// An outcome counts as delivered once the caller asks for the next one (or drops the
-    /// wait): a process that dies before then leaves it to the next waiter of the request, so
-    /// a restarted job receives it again rather than never.
+    /// An outcome counts as delivered once the caller asks for the next one, or drops or
+    /// [closes](RedisWait::close) the wait (not when it unwinds from a panic): a process that
+    /// dies before then leaves it to the next waiter of the request, so a restarted job
+    /// receives it again rather than never. Combinators that poll ahead (`buffered`,
+    /// `for_each_concurrent`) ask for the next outcome before the caller is done with this one.
     pub fn wait(
         &self,
         request_id: impl Into<String>,
@@ -210,6 +216,20 @@ impl RedisWait {
         self
     }
 
+    /// Ends the wait and returns once Redis has it: the outcome last yielded counts as had
+    /// (as when the wait is dropped), those taken but not yet yielded go back to the next
+    /// waiter. While Redis is unreachable it returns after a lease at most. Call it when a
+    /// process stops waiting early and then exits: a drop does the same in the background,
+    /// which an exiting process may not let finish (the next waiter of the request would then
+    /// receive the last outcome again). A wait that ran to its end needs nothing more.
+    pub async fn close(mut self) {
+        self.had();
+        let (closed, _) = mpsc::unbounded_channel();
+        // The reader sees the control channel closed, marks, gives back and ends.
+        drop(std::mem::replace(&mut self.control, closed));
+        while self.rx.recv().await.is_some() {}
+    }
+
     /// The devices that have not reported yet.
     pub fn pending(&self) -> Vec<DeviceId> {
         self.pending.iter().cloned().collect()
@@ -274,8 +294,12 @@ impl Stream for RedisWait {
 
 impl Drop for RedisWait {
     fn drop(&mut self) {
-        // The caller had the outcome it holds. The control channel closes with the wait: the
-        // reader then gives back what it took and did not hand over.
+        // The caller had the outcome it holds, unless it is unwinding from a panic while
+        // handling it. The control channel closes with the wait: the reader then gives back
+        // what it took and did not hand over.
+        if std::thread::panicking() {
+            self.handed = None;
+        }
         self.had();
     }
 }
@@ -388,9 +412,16 @@ impl Reader {
                 }
             }
         }
-        // Best effort: the lease ends by itself anyway.
-        let mut manager = self.manager();
-        let _: RedisResult<i64> = manager.hdel(&self.keys.waiters, &self.consumer).await;
+        // The wait ends here (its channel closes with the reader); the lease is removed after,
+        // as a courtesy to the other waiters: it ends by itself anyway.
+        let (mut manager, waiters, consumer) = (
+            self.manager(),
+            self.keys.waiters.clone(),
+            self.consumer.clone(),
+        );
+        drop(self);
+        let removal = manager.hdel::<_, _, i64>(&waiters, &consumer);
+        let _ = tokio::time::timeout(Duration::from_secs(2), removal).await;
     }
 
     fn manager(&self) -> ConnectionManager {
@@ -490,6 +521,10 @@ impl Reader {
         if self.gone {
             return self.give_back(&mut manager).await;
         }
+        if self.handed.is_empty() {
+            // Nothing left to mark: the wait ends now, not a poll later.
+            return Ok(());
+        }
         self.renew(&mut manager).await?;
         tokio::select! {
             message = self.control.recv() => match message {
@@ -531,7 +566,13 @@ impl Reader {
             .arg(&self.keys.waiters)
             .arg(&self.consumer)
             .arg(self.tracker.lease.as_millis() as u64)
-            .arg(self.tracker.fleet.keep_secs())
+            // Kept at least as long as a lease, whatever `keep_for` says.
+            .arg(
+                self.tracker
+                    .fleet
+                    .keep_secs()
+                    .max(self.tracker.lease.as_secs() as i64 + 1),
+            )
             .query_async(manager)
             .await?;
         self.renewed = Some(started);
@@ -556,7 +597,8 @@ impl Reader {
                 .arg(1)
                 .arg(&self.keys.delivered)
                 .arg(device_key(device))
-                .arg(&self.consumer);
+                .arg(&self.consumer)
+                .arg(self.tracker.fleet.keep_secs());
         }
         let marked: Vec<i64> = pipe.query_async(manager).await?;
         for (device, marked) in had.iter().zip(marked) {
@@ -664,9 +706,9 @@ impl Reader {
                 let outcome = DeviceOutcome::from_callback(device.clone(), callback);
                 self.handed.insert(device, false);
                 if self.tx.send(Event::Outcome(outcome)).is_err() {
-                    // Nobody will have it: given back for the next waiter.
+                    // Nobody will have it: given back for the next waiter once what the
+                    // caller did have (its last message may still be queued) is marked.
                     self.gone = true;
-                    return self.give_back(manager).await;
                 }
             }
             "held" => {

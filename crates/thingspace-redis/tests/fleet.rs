@@ -447,3 +447,39 @@ async fn an_outcome_a_live_waiter_holds_is_neither_taken_again_nor_lost() {
         .expect("given back and delivered");
     assert_eq!(got.device.id, "2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_wait_records_what_the_caller_had_and_gives_back_the_rest() {
+    let redis = Redis::start();
+    let fleet = redis.fleet("t8").await;
+    let a = replica(&fleet).await;
+    assert_eq!(post(&a, message("r", "1", "Success", 1)).await, 200);
+    let mut wait = fleet.tracker().wait("r", [imei("1"), imei("2")]);
+    let got = wait.next().await.and_then(Result::ok).expect("the outcome");
+    assert_eq!(got.device.id, "1");
+    // Device 2's outcome arrives and is taken, but the caller stops before asking for it.
+    assert_eq!(post(&a, message("r", "2", "Success", 1)).await, 200);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !mark(&redis, "t8", "r", "2")
+            .await
+            .is_some_and(|m| m.starts_with("taken:"))
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("taken by the wait");
+    wait.close().await;
+    // Written before `close` returned: an exiting process loses neither.
+    assert!(
+        mark(&redis, "t8", "r", "1")
+            .await
+            .is_some_and(|m| m.starts_with("done:")),
+        "device 1 was had"
+    );
+    assert_eq!(
+        mark(&redis, "t8", "r", "2").await,
+        None,
+        "device 2 was given back"
+    );
+}

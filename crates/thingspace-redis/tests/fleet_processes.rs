@@ -791,13 +791,32 @@ async fn an_outcome_held_by_a_killed_waiter_reaches_its_successor() {
             .await
             .expect("kept in Redis");
     }
-    // The holder's caller has its first outcome (the other two are taken and on their way to
-    // it) when its process is killed.
+    // The holder's caller has its first outcome, and the other two are taken and on their
+    // way to it, when its process is killed.
     let line = held.next_line().await.expect("stdout").unwrap_or_default();
     let first = line
         .strip_prefix("outcome ")
         .unwrap_or_else(|| panic!("the holder said {line:?}"))
         .to_owned();
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connected");
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let marks: std::collections::HashMap<String, String> =
+                redis::AsyncCommands::hgetall(&mut conn, "fleet:delivered:r")
+                    .await
+                    .expect("marks");
+            if marks.len() == devices.len() && marks.values().all(|m| m.starts_with("taken:")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the holder took every outcome");
     holder.kill().await.expect("kill the holder");
 
     // Its successor receives every outcome once, the one the killed caller held included,
