@@ -14,7 +14,8 @@ Commands:
   test     the whole check CI runs: fmt, each crate's layers, the manifests (licence texts,
            the MSRV inherited and linted), that library code does not print, the fixtures
            check, clippy (-D warnings), the workspace's tests (the benchmark smoke run among them), the doc
-           tests, the examples (run against the mock), that each family crate builds on its
+           tests, the READMEs' examples with their snippets' dependencies (xtask readmes), the
+           examples (run against the mock), that each family crate builds on its
            own, rustdoc (-D warnings), and the public API against api/ (xtask api --check)
   fixtures [--check] [--seed N]
            write the JSON fixtures of every operation to crates/thingspace-mock/fixtures/;
@@ -26,6 +27,10 @@ Commands:
            (LICENSE-MIT, LICENSE-APACHE) and in the crate's package (`cargo package --list`),
            and that every crate inherits the workspace's rust-version and lints, so clippy's
            incompatible_msrv checks the MSRV
+  readmes  compile (and run, unless no_run) each published library crate's README examples
+           with exactly the dependencies and features of the README's `toml` snippet, as a
+           new user's crate would (scratch crates in target/readme-snippets/, built into the
+           workspace's target directory); fails naming the README and the snippet
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   api [--check]
            write the public API of each published library crate, one item a line, to
@@ -49,10 +54,10 @@ Commands:
   help     this text
 ";
 
-/// Published crates that the check of a crate's package (`manifests`) reports without failing
-/// for now: `crates/thingspace-redis` is being changed by another piece of work, which adds its
-/// licence links. A crate on the list that passes the check fails it instead, so that the list
-/// only shrinks.
+/// Published crates that the checks of a crate's package (`manifests`) and of its README's
+/// `[dependencies]` snippet (`readmes`) report without failing for now: `crates/thingspace-redis`
+/// is being changed by another piece of work, which adds its licence links and its snippet. A
+/// crate on the list that passes a check fails it instead, so that the list only shrinks.
 pub(crate) const AWAITING: &[&str] = &["thingspace-redis"];
 
 /// The family crates: each must build alone and depend on no other family.
@@ -62,6 +67,7 @@ mod api;
 mod layers;
 mod manifests;
 mod quiet;
+mod readmes;
 mod release;
 
 fn main() -> ExitCode {
@@ -77,6 +83,7 @@ fn main() -> ExitCode {
         Some("layers") => crate_layers(),
         Some("manifests") => manifests::check(),
         Some("quiet") => quiet::check(),
+        Some("readmes") => readmes::check(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -161,6 +168,7 @@ fn test() -> Result<(), String> {
     let unit = cargo_test(&["test", "--workspace", "--all-targets"], &mut totals);
     let doc = unit.and_then(|()| cargo_test(&["test", "--workspace", "--doc"], &mut totals));
     let families = doc
+        .and_then(|()| readmes::check())
         .and_then(|()| examples_run())
         .and_then(|()| families_stand_alone())
         .and_then(|()| features_build())
