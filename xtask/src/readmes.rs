@@ -284,6 +284,60 @@ pub(crate) fn snippet(readme: &str) -> Result<Snippet, String> {
     }
 }
 
+/// `readme` with each crate of `ours` in its `toml` blocks depending on `requirement` (such as
+/// `0.2`): what a release that breaks compatibility writes, so that the snippets name the
+/// version it publishes.
+pub(crate) fn with_requirement(readme: &str, ours: &[String], requirement: &str) -> String {
+    let mut in_toml = false;
+    let mut out: Vec<String> = Vec::new();
+    for line in readme.lines() {
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            in_toml =
+                !in_toml && info.split([',', ' ']).next().unwrap_or_default().trim() == "toml";
+            out.push(line.to_owned());
+            continue;
+        }
+        let ours_here = in_toml
+            && line
+                .split_once('=')
+                .is_some_and(|(name, _)| ours.iter().any(|o| o == name.trim()));
+        out.push(if ours_here {
+            set_version(line, requirement)
+        } else {
+            line.to_owned()
+        });
+    }
+    let mut text = out.join("\n");
+    if readme.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// The quoted text at the start of `text` (spaces before it skipped), and what follows it.
+fn quoted(text: &str) -> Option<(&str, &str)> {
+    text.trim_start().strip_prefix('"')?.split_once('"')
+}
+
+/// The dependency `line` (`name = "0.1"`, or an inline table with `version = "0.1"`) with its
+/// version requirement `requirement`.
+fn set_version(line: &str, requirement: &str) -> String {
+    let Some((name, spec)) = line.split_once('=') else {
+        return line.to_owned();
+    };
+    if let Some((_, after)) = quoted(spec) {
+        return format!("{name}= \"{requirement}\"{after}");
+    }
+    let Some(at) = spec.find("version") else {
+        return line.to_owned();
+    };
+    let (before, rest) = spec.split_at(at + "version".len());
+    match rest.trim_start().strip_prefix('=').and_then(quoted) {
+        Some((_, after)) => format!("{name}={before} = \"{requirement}\"{after}"),
+        None => line.to_owned(),
+    }
+}
+
 /// `text` as a TOML basic string.
 fn toml_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
@@ -510,6 +564,16 @@ mod tests {
             "[dependencies]\nts = { version = \"0.1\", package = \"thingspace\" }",
         );
         assert!(e.contains("renamed"), "{e}");
+    }
+
+    #[test]
+    fn a_breaking_release_sets_the_version_of_our_crates_in_the_toml_blocks() {
+        let ours = ["thingspace".to_owned(), "thingspace-mock".to_owned()];
+        let readme = "thingspace = \"0.1\" in prose\n```toml\n[dependencies]\nthingspace = { version = \"0.1\", default-features = false }\ntokio = { version = \"1\" }\n\n[dev-dependencies]\nthingspace-mock = \"0.1\"\n```\n```rust\nlet thingspace = \"0.1\";\n```\n";
+        assert_eq!(
+            with_requirement(readme, &ours, "0.2"),
+            "thingspace = \"0.1\" in prose\n```toml\n[dependencies]\nthingspace = { version = \"0.2\", default-features = false }\ntokio = { version = \"1\" }\n\n[dev-dependencies]\nthingspace-mock = \"0.2\"\n```\n```rust\nlet thingspace = \"0.1\";\n```\n"
+        );
     }
 
     #[test]

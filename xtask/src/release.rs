@@ -218,6 +218,35 @@ fn check_api(old: Version, new: Version) -> Result<(), String> {
     }
 }
 
+/// What a README's snippet writes to depend on `version` and the versions compatible with it:
+/// `0.2` for 0.2.x, `1` for 1.x.y (Cargo's reading of a requirement).
+fn requirement(version: Version) -> String {
+    if version.0 == 0 {
+        format!("0.{}", version.1)
+    } else {
+        version.0.to_string()
+    }
+}
+
+/// After a breaking bump, the READMEs of the workspace's crates depend on `new` in their
+/// `toml` snippets (`cargo xtask readmes` compiles them against the crates' own versions).
+fn bump_readmes(crates: &[String], old: Version, new: Version) -> Result<(), String> {
+    if !is_breaking_bump(old, new) {
+        return Ok(());
+    }
+    for name in crates {
+        let path = root().join("crates").join(name).join("README.md");
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let bumped = crate::readmes::with_requirement(&text, crates, &requirement(new));
+        if bumped != text {
+            fs::write(&path, bumped).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Moves the Unreleased section under the new version, dated today.
 fn bump_changelog(changelog: &str, new: Version, date: &str) -> Result<String, String> {
     if !changelog.contains("## [Unreleased]") {
@@ -274,6 +303,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     fs::write(&manifest_path, bump_manifest(&manifest, &order, old, new))
         .map_err(|e| e.to_string())?;
+    bump_readmes(&order, old, new)?;
     let changelog_path = root().join("CHANGELOG.md");
     let changelog =
         fs::read_to_string(&changelog_path).map_err(|e| format!("CHANGELOG.md: {e}"))?;
@@ -317,6 +347,14 @@ mod tests {
         assert!(!is_breaking_bump(v("0.1.0"), v("0.1.1")));
         assert!(is_breaking_bump(v("1.2.0"), v("2.0.0")));
         assert!(!is_breaking_bump(v("1.2.0"), v("1.3.0")));
+    }
+
+    #[test]
+    fn a_snippet_requires_the_versions_compatible_with_the_release() {
+        let v = |s: &str| Version::parse(s).expect("version");
+        assert_eq!(requirement(v("0.2.0")), "0.2");
+        assert_eq!(requirement(v("0.2.3")), "0.2");
+        assert_eq!(requirement(v("1.4.0")), "1");
     }
 
     #[test]

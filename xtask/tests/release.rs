@@ -135,6 +135,9 @@ fn release_bumps_dates_commits_and_tags() {
     );
     let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).expect("changelog");
     assert!(changelog.contains("## [Unreleased]\n\n## [9.8.7] - "));
+    // The READMEs' snippets depend on the new version, which `cargo xtask readmes` builds.
+    let readme = std::fs::read_to_string(root.join("crates/thingspace/README.md")).expect("readme");
+    assert!(readme.contains("\nthingspace = \"9\"\n"), "{readme}");
     assert!(git(root, &["tag"]).contains("v9.8.7"));
     assert!(
         git(root, &["status", "--porcelain"]).trim().is_empty(),
