@@ -38,7 +38,8 @@ Commands:
            code's public surface differs from the committed listing (without nightly: skipped
            with a message, failed when $CI is set)
   release <version> [--dry-run] [--no-package]
-           bump every publishable crate to <version>, date the CHANGELOG's Unreleased section,
+           bump every publishable crate to <version> (and, for a breaking version, the
+           requirement the READMEs' snippets write), date the CHANGELOG's Unreleased section,
            `cargo package` the crates in dependency order, commit and tag; refuses a dirty
            tree, a version not greater than the current one, or a crate missing metadata;
            --dry-run checks and prints the plan, changing nothing
