@@ -13,7 +13,7 @@ use thingspace::{
 };
 
 use crate::{
-    ServerProcess,
+    ServerProcess, arg,
     baseline::Baseline,
     figure::Figure,
     measure::{back_to_back, median, peak_kb, sdk_for, side},
@@ -132,14 +132,6 @@ pub(crate) async fn activation_child(args: &[String]) -> Result<(), String> {
         serde_json::json!({ "devices": succeeded, "vm_hwm_kb": peak_kb() })
     );
     Ok(())
-}
-
-fn arg(args: &[String], name: &str) -> Result<String, String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .ok_or(format!("{name} is required"))
 }
 
 /// Scenario 8's and 9's figures.

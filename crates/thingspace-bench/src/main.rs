@@ -3,9 +3,11 @@
 //! `thingspace-bench run [--smoke] [--out DIR]` starts the mock server in a separate process,
 //! runs every scenario through the SDK and through the baseline, prints a table (figures,
 //! ratio, target, met) and writes the figures as JSON, with a self-contained HTML report and
-//! its chart as SVG beside it. `report <JSON>` writes the report of an earlier run again. The
-//! other subcommands are its children: `serve` (the mock) and `stream` (one listing, reporting
-//! its peak resident memory).
+//! its chart as SVG beside it. `report <JSON>` writes the report of an earlier run again;
+//! `overhead` and `layers` are diagnostics (docs/performance.md). The others are the children
+//! `run` starts: `serve` (the mock), `stream` and `stream-devices` (one listing, reporting its
+//! peak resident memory), `await-activation` (one activation whose every callback is awaited)
+//! and `fleet-worker` (one process of scenario 10's fleet).
 
 mod baseline;
 mod devices;
@@ -48,7 +50,8 @@ fn main() -> ExitCode {
         Some("stream") => runtime.block_on(scenarios::stream_child(&args[1..])),
         Some("stream-devices") => runtime.block_on(devices::stream_child(&args[1..])),
         Some("await-activation") => runtime.block_on(devices::activation_child(&args[1..])),
-        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | report <JSON> | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N".to_owned()),
+        Some("fleet-worker") => runtime.block_on(fleet::worker(&args[1..])),
+        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | report <JSON> | layers [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N | fleet-worker --url URL --redis URL".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +112,15 @@ impl Options {
         }
         Ok(o)
     }
+}
+
+/// The value after the option `name` in a child's arguments (`--url URL`).
+pub(crate) fn arg(args: &[String], name: &str) -> Result<String, String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .ok_or(format!("{name} is required"))
 }
 
 /// `serve`: runs a mock until stdin closes, after printing `LISTENING <url>`.

@@ -65,6 +65,22 @@ pub(crate) fn mock_config(url: &str) -> Result<Config, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The mock's request counts per route (`GET /__mock/counts`), for a mock in another process.
+pub(crate) async fn counts(url: &str) -> Result<serde_json::Value, String> {
+    let body = reqwest::get(format!("{url}/__mock/counts"))
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
+}
+
+/// The count of `route` (`Token`, `Login`, …) in the mock's `counts`; 0 when absent.
+pub(crate) fn count(counts: &serde_json::Value, route: &str) -> u64 {
+    counts[route].as_u64().unwrap_or(0)
+}
+
 /// This process's peak resident memory so far (VmHWM), KiB; 0 where /proc is not there.
 pub(crate) fn peak_kb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

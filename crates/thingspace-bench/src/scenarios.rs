@@ -19,7 +19,7 @@ use crate::{
     Options, ServerProcess,
     baseline::Baseline,
     figure::Figure,
-    measure::{back_to_back, median, peak_kb, sdk_for, side},
+    measure::{back_to_back, count, counts, median, peak_kb, sdk_for, side},
     report,
 };
 
@@ -152,20 +152,6 @@ async fn get_account(
         base.account(&name).await?;
     }
     Ok(())
-}
-
-async fn counts(url: &str) -> Result<serde_json::Value, String> {
-    let body = reqwest::get(format!("{url}/__mock/counts"))
-        .await
-        .map_err(|e| e.to_string())?
-        .bytes()
-        .await
-        .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&body).map_err(|e| e.to_string())
-}
-
-fn count(v: &serde_json::Value, route: &str) -> u64 {
-    v[route].as_u64().unwrap_or(0)
 }
 
 /// `run`: every scenario, the table, the JSON.

@@ -76,6 +76,23 @@ fn every_scenario_runs_and_reports() {
             "scenario {prefix} (devices streamed, activation awaited): {json}"
         );
     }
+    // Scenario 10's fleet is real processes: through Redis they obtain one token and one login
+    // in all, each on its own one apiece.
+    let fleet = figures
+        .iter()
+        .find(|f| {
+            f["scenario"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("10a."))
+        })
+        .map(|f| &f["target"]);
+    assert!(
+        fleet
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.contains("shared: tokens 1, logins 1 (1 each)")
+                && t.contains("in-process: tokens 4, logins 4 (4 each)")),
+        "{fleet:?}"
+    );
     std::fs::remove_dir_all(out_dir).ok();
 }
 
