@@ -11,7 +11,6 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use async_trait::async_trait;
 use futures_core::Stream;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -76,7 +75,35 @@ impl<T, C> Page<T, C> {
 ///
 /// The cursor is whatever the family pages by: an opaque token, a page number. It must print
 /// as text ([`fmt::Display`]) so a failed listing can report where to resume.
-#[async_trait]
+///
+/// A plain trait: write [`fetch_page`](Self::fetch_page) as an `async fn`, with no macro.
+///
+/// ```
+/// use thingspace_core::{Page, PageSource, Pages, Result};
+///
+/// /// Three pages of one number each, the cursor being the page number.
+/// struct Numbers;
+///
+/// impl PageSource for Numbers {
+///     type Item = u32;
+///     type Cursor = u32;
+///
+///     async fn fetch_page(&self, cursor: Option<u32>) -> Result<Page<u32, u32>> {
+///         let n = cursor.unwrap_or(1);
+///         Ok(if n == 3 { Page::last(vec![n]) } else { Page::more(vec![n], Some(n + 1)) })
+///     }
+/// }
+///
+/// # async fn run() -> Result<()> {
+/// assert_eq!(Pages::new(Numbers).items().collect_all().await?, [1, 2, 3]);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run()).unwrap();
+/// ```
+///
+/// It is not `dyn`-compatible: [`Pages`] is generic over its source, which it moves to the
+/// task that fetches ahead. To hide a listing's type, erase the stream instead (a
+/// `Pin<Box<dyn Stream<Item = Result<T>> + Send>>` of its [`Items`]), or build it with
+/// [`Pages::from_fn`] from a boxed closure.
 pub trait PageSource: Send + Sync + 'static {
     /// The item type.
     type Item: Send + 'static;
@@ -84,10 +111,14 @@ pub trait PageSource: Send + Sync + 'static {
     type Cursor: Clone + Eq + Hash + fmt::Debug + fmt::Display + Send + Sync + 'static;
 
     /// Fetches the page at `cursor` (`None`: the first page).
-    async fn fetch_page(
+    ///
+    /// The future is `Send`: [`Pages`] fetches the next page on a task of its own while the
+    /// caller works on the current one. An `async fn` is, as long as what it holds across an
+    /// `.await` is.
+    fn fetch_page(
         &self,
         cursor: Option<Self::Cursor>,
-    ) -> Result<Page<Self::Item, Self::Cursor>>;
+    ) -> impl Future<Output = Result<Page<Self::Item, Self::Cursor>>> + Send;
 
     /// A digest of a page's items, when the family can tell pages apart: two pages in a row
     /// with the same digest (a server or a cache that ignores the cursor and serves the same
@@ -168,7 +199,6 @@ impl<F, T, C> fmt::Debug for FnSource<F, T, C> {
     }
 }
 
-#[async_trait]
 impl<F, Fut, T, C> PageSource for FnSource<F, T, C>
 where
     F: Fn(Option<C>) -> Fut + Send + Sync + 'static,
@@ -179,8 +209,8 @@ where
     type Item = T;
     type Cursor = C;
 
-    async fn fetch_page(&self, cursor: Option<C>) -> Result<Page<T, C>> {
-        (self.fetch)(cursor).await
+    fn fetch_page(&self, cursor: Option<C>) -> impl Future<Output = Result<Page<T, C>>> + Send {
+        (self.fetch)(cursor)
     }
 }
 
@@ -570,7 +600,6 @@ mod tests {
         calls: Mutex<Vec<Option<u32>>>,
     }
 
-    #[async_trait]
     impl PageSource for Numbers {
         type Item = u32;
         type Cursor = u32;
@@ -748,7 +777,6 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_fetch_is_a_typed_error_that_is_not_retried() {
         struct Panics;
-        #[async_trait]
         impl PageSource for Panics {
             type Item = u32;
             type Cursor = u32;
@@ -769,7 +797,6 @@ mod tests {
         calls: std::sync::atomic::AtomicU32,
     }
 
-    #[async_trait]
     impl PageSource for Endless {
         type Item = u32;
         type Cursor = u32;

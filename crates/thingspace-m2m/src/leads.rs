@@ -5,7 +5,6 @@
 //! Only the `next` value is read from `Location`; the next request is built on the configured
 //! base URL, so credentials never go to a host a `Location` names.
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thingspace_core::de::{null_as_default, opt_string_or_number};
 use thingspace_core::http::{StatusCode, header::LOCATION};
@@ -99,7 +98,6 @@ pub struct LeadPages {
     account: String,
 }
 
-#[async_trait]
 impl PageSource for LeadPages {
     type Item = Lead;
     type Cursor = LeadCursor;

@@ -62,7 +62,6 @@ impl DevicePages {
     }
 }
 
-#[async_trait::async_trait]
 impl PageSource for DevicePages {
     type Item = Device;
     type Cursor = DeviceCursor;

@@ -1,6 +1,5 @@
 //! Paging through every lead, and the decoders of lead responses.
 
-use async_trait::async_trait;
 use thingspace_core::pagination::{Page, PageSource};
 use thingspace_core::{Client, Result};
 
@@ -73,7 +72,6 @@ impl LeadPages {
     }
 }
 
-#[async_trait]
 impl PageSource for LeadPages {
     type Item = OcLead;
     type Cursor = u32;
