@@ -15,8 +15,8 @@
 //! - 10b: the commands Redis processed per 1,000 requests at steady state (target ≤ 1: each
 //!   process keeps its copy in front of Redis and asks it only on a miss or near expiry).
 //!
-//! Also the Redis server the fleet scenarios (7c, 10) start: `redis-server` on a free loopback
-//! port (`cargo xtask bench` installs it where it is missing).
+//! The Redis server is the mock crate's `RedisServer` (`cargo xtask bench` installs
+//! `redis-server` where it is missing).
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -26,7 +26,9 @@ use std::{
 };
 
 use futures_util::StreamExt;
-use thingspace::{Client, CredentialStore, ReqwestTransport, m2m::M2m, redis::RedisFleet};
+use thingspace::{
+    Client, CredentialStore, ReqwestTransport, m2m::M2m, mock::RedisServer, redis::RedisFleet,
+};
 use tokio::{
     io::{AsyncBufReadExt, BufReader as AsyncBufReader},
     task::block_in_place,
@@ -43,69 +45,23 @@ const IN_FLIGHT: usize = 64;
 /// The key prefix of the fleet's credentials in Redis.
 const PREFIX: &str = "bench";
 
-/// A `redis-server` of the benchmark's own, stopped when dropped.
-pub(crate) struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    /// Starts `redis-server` on a free loopback port, without persistence, and waits until it
-    /// answers.
-    pub(crate) fn start() -> Result<Self, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| e.to_string())?;
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                format!("redis-server could not start ({e}): `cargo xtask bench` installs it")
-            })?;
-        let server = Self { child, port };
-        for _ in 0..200 {
-            if server.commands_processed().is_ok() {
-                return Ok(server);
-            }
-            std::thread::sleep(Duration::from_millis(25));
+/// The count of commands `redis` processed so far (`INFO stats`), this `INFO` included.
+fn commands_processed(redis: &RedisServer) -> Result<u64, String> {
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", redis.port())).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"INFO stats\r\n")
+        .map_err(|e| e.to_string())?;
+    for line in BufReader::new(stream).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(n) = line.trim().strip_prefix("total_commands_processed:") {
+            return n.parse().map_err(|_| format!("INFO said {line:?}"));
         }
-        Err(format!("redis-server did not answer on port {port}"))
     }
-
-    /// `redis://127.0.0.1:<port>`.
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// The server's count of commands processed so far (`INFO stats`), itself included.
-    fn commands_processed(&self) -> Result<u64, String> {
-        let mut stream =
-            std::net::TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(b"INFO stats\r\n")
-            .map_err(|e| e.to_string())?;
-        for line in BufReader::new(stream).lines() {
-            let line = line.map_err(|e| e.to_string())?;
-            if let Some(n) = line.trim().strip_prefix("total_commands_processed:") {
-                return n.parse().map_err(|_| format!("INFO said {line:?}"));
-            }
-        }
-        Err("INFO stats has no total_commands_processed".into())
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Err("INFO stats has no total_commands_processed".into())
 }
 
 /// The M2M family on the mock at `url`, its credentials shared through `store` when given.
@@ -367,7 +323,7 @@ fn obtained(from: &serde_json::Value, to: &serde_json::Value) -> (u64, u64) {
 /// ≤ 1).
 pub(crate) async fn figures(url: &str, smoke: bool) -> Result<Vec<Figure>, String> {
     let sizes = Sizes::new(smoke);
-    let redis = RedisServer::start()?;
+    let redis = RedisServer::start().map_err(|e| e.to_string())?;
     // Waiting on the workers' pipes blocks this thread: tell the runtime.
     let mut fleet = block_in_place(|| Fleet::start(sizes.processes, url, &redis.url()))?;
 
@@ -393,10 +349,10 @@ pub(crate) async fn figures(url: &str, smoke: bool) -> Result<Vec<Figure>, Strin
         }
         let mut rates = [0.0; 2];
         for cache in order {
-            let before = redis.commands_processed()?;
+            let before = commands_processed(&redis)?;
             let sent = block_in_place(|| fleet.send(cache, sizes.window))?;
             // The second INFO is the benchmark's, not the fleet's.
-            let commanded = redis.commands_processed()?.saturating_sub(before + 1);
+            let commanded = commands_processed(&redis)?.saturating_sub(before + 1);
             if cache == Cache::Shared {
                 rates[0] = rate(&sent);
                 commands += commanded;

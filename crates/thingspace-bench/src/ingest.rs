@@ -10,9 +10,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use thingspace::callbacks::{ChannelSink, Credentials, FileSink, Listener, RunningListener};
 
-use thingspace::redis::RedisFleet;
+use thingspace::{mock::RedisServer, redis::RedisFleet};
 
-use crate::{figure::Figure, fleet::RedisServer};
+use crate::figure::Figure;
 
 const USER: &str = "bench-callbacks";
 const PASSWORD: &str = "bench-callbacks-password";
@@ -144,7 +144,7 @@ pub(crate) async fn figures(smoke: bool) -> Result<Vec<Figure>, String> {
     let dir = std::env::temp_dir().join(format!("thingspace-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut figures = Vec::new();
-    let redis = RedisServer::start()?;
+    let redis = RedisServer::start().map_err(|e| e.to_string())?;
     for (name, keep) in [
         ("7a. listener ingest, channel sink", Keep::Channel),
         (
