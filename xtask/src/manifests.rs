@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{AWAITING, root};
+use crate::root;
 
 /// The file at the root holding each licence's text, and words only that text contains.
 const LICENCE_TEXTS: &[(&str, &str, &[&str])] = &[
@@ -53,7 +53,6 @@ pub(crate) fn check() -> Result<(), String> {
     problems.extend(packaged_licence_problems(
         &root(),
         &members,
-        AWAITING,
         package_list,
     ));
     problems.extend(msrv_problems(&root(), &workspace, &members));
@@ -171,13 +170,10 @@ fn package_list(member: &Member) -> Result<Vec<String>, String> {
 
 /// What is missing from the packages of the published crates among `members`: the text of
 /// every licence a crate declares, named in the list `listed` gives for it (what
-/// `cargo package --list` prints) and the same text as at `root`. The crates in `awaiting`
-/// are reported on stderr instead, until they pass, when they are a problem (so that they are
-/// taken off the list).
+/// `cargo package --list` prints) and the same text as at `root`.
 pub(crate) fn packaged_licence_problems(
     root: &Path,
     members: &[Member],
-    awaiting: &[&str],
     listed: impl Fn(&Member) -> Result<Vec<String>, String>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -217,21 +213,6 @@ pub(crate) fn packaged_licence_problems(
                     shown.display()
                 ));
             }
-        }
-        if awaiting.contains(&member.name.as_str()) {
-            if own.is_empty() {
-                problems.push(format!(
-                    "{}: its package now carries its licence texts: take it off AWAITING in xtask/src/main.rs",
-                    member.name
-                ));
-            } else {
-                eprintln!(
-                    "xtask: not yet checked, {} is on AWAITING in xtask/src/main.rs: {}",
-                    member.name,
-                    own.join("; ")
-                );
-            }
-            continue;
         }
         problems.extend(own);
     }
@@ -471,13 +452,13 @@ mod tests {
             ])
         };
         assert_eq!(
-            packaged_licence_problems(&dir.0, std::slice::from_ref(&linked), &[], both),
+            packaged_licence_problems(&dir.0, std::slice::from_ref(&linked), both),
             Vec::<String>::new()
         );
 
         // Not in the package: each missing text named, with the link that adds it.
         let only_toml = |_: &Member| Ok(vec!["Cargo.toml".to_owned()]);
-        let problems = packaged_licence_problems(&dir.0, &[bare], &[], only_toml);
+        let problems = packaged_licence_problems(&dir.0, &[bare], only_toml);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
             problems[0].starts_with("bare: declares `MIT`")
@@ -485,7 +466,7 @@ mod tests {
             "{problems:?}"
         );
         // Packed, but not the root's text (a link checked out as a file).
-        let problems = packaged_licence_problems(&dir.0, &[stale], &[], both);
+        let problems = packaged_licence_problems(&dir.0, &[stale], both);
         assert!(
             problems.len() == 2 && problems.iter().all(|p| p.contains("not the root's")),
             "{problems:?}"
@@ -493,38 +474,14 @@ mod tests {
         // A listing that fails is a problem; an unpublished crate is not looked at.
         let fails = |_: &Member| Err("no cargo".to_owned());
         assert_eq!(
-            packaged_licence_problems(&dir.0, std::slice::from_ref(&linked), &[], fails).len(),
+            packaged_licence_problems(&dir.0, std::slice::from_ref(&linked), fails).len(),
             1
         );
         let unpublished = Member {
             published: false,
             ..krate("private")
         };
-        assert!(packaged_licence_problems(&dir.0, &[unpublished], &[], only_toml).is_empty());
-    }
-
-    #[test]
-    fn a_crate_awaiting_its_texts_is_a_problem_only_once_it_has_them() {
-        let dir = Dir::new("awaiting");
-        let crate_dir = dir.0.join("later");
-        std::fs::create_dir_all(&crate_dir).expect("crate dir");
-        std::fs::write(dir.0.join("LICENSE-MIT"), "MIT").expect("write");
-        let later = Member {
-            dir: crate_dir.clone(),
-            ..member("later", Some("MIT"), GOOD)
-        };
-        let listed = |_: &Member| Ok(vec!["LICENSE-MIT".to_owned()]);
-        let unlisted = |_: &Member| Ok(Vec::new());
-        let awaiting = ["later"];
-        let problems =
-            packaged_licence_problems(&dir.0, std::slice::from_ref(&later), &awaiting, unlisted);
-        assert!(problems.is_empty(), "{problems:?}");
-        std::fs::write(crate_dir.join("LICENSE-MIT"), "MIT").expect("write");
-        let problems = packaged_licence_problems(&dir.0, &[later], &awaiting, listed);
-        assert!(
-            problems.len() == 1 && problems[0].contains("take it off AWAITING"),
-            "{problems:?}"
-        );
+        assert!(packaged_licence_problems(&dir.0, &[unpublished], only_toml).is_empty());
     }
 
     #[test]
