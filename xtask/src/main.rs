@@ -31,6 +31,9 @@ Commands:
            with exactly the dependencies and features of the README's `toml` snippet, as a
            new user's crate would (scratch crates in target/readme-snippets/, built into the
            workspace's target directory); fails naming the README and the snippet
+  features build the core without its transport, without `config` and with native-roots,
+           core + m2m without figment and TOML, and check that `Client::thingspace` without
+           the `reqwest` feature fails with a message naming the feature
   demo     run `thingspace demo` (the SDK against the embedded mock server)
   api [--check]
            write the public API of each published library crate, one item a line, to
@@ -59,6 +62,7 @@ Commands:
 const FAMILIES: &[&str] = &["thingspace-m2m", "thingspace-subsc", "thingspace-oc"];
 
 mod api;
+mod hints;
 mod layers;
 mod manifests;
 mod quiet;
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Some("manifests") => manifests::check(),
         Some("quiet") => quiet::check(),
         Some("readmes") => readmes::check(),
+        Some("features") => features_build(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -504,6 +509,7 @@ fn features_build() -> Result<(), String> {
         "thingspace-core",
         "--no-default-features",
     ])?;
+    hints::check()?;
     cargo(&[
         "check",
         "--quiet",

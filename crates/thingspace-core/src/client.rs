@@ -95,6 +95,15 @@ impl Client {
         Self::thingspace_with_transport(config, Arc::new(transport))
     }
 
+    /// Without the `reqwest` feature there is no default transport: a call says so when it is
+    /// compiled, instead of "no function `thingspace`". Enable the feature, or give a
+    /// transport of your own to [`Client::thingspace_with_transport`].
+    #[cfg(not(feature = "reqwest"))]
+    #[doc(hidden)]
+    pub fn thingspace<C: ReqwestFeatureIsOff + ?Sized>(config: &C) -> Result<Self> {
+        config.never_called()
+    }
+
     /// A ThingSpace client from configuration, on the given transport.
     ///
     /// The bearer token and the M2M session are obtained on first use and renewed
@@ -761,4 +770,18 @@ mod tests {
         assert_eq!(e.body_snippet(), None);
         assert!(!format!("{e} {e:?}").contains("4321"));
     }
+}
+
+/// Implemented by nothing: the bound of `Client::thingspace` without the `reqwest` feature,
+/// whose message tells what to enable.
+#[cfg(not(feature = "reqwest"))]
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`Client::thingspace` needs the `reqwest` feature (the default transport), which is off",
+    label = "needs the `reqwest` feature",
+    note = "enable it: `thingspace = {{ version = \"0.1\", default-features = false, features = [\"m2m\", \"reqwest\"] }}` (or `features = [\"reqwest\"]` on thingspace-core), or give a transport of your own to `Client::thingspace_with_transport`"
+)]
+pub trait ReqwestFeatureIsOff {
+    /// Never called: nothing implements the trait.
+    fn never_called(&self) -> Result<Client>;
 }
