@@ -50,11 +50,7 @@ pub(crate) fn check() -> Result<(), String> {
     let workspace = std::fs::read_to_string(root().join("Cargo.toml"))
         .map_err(|e| format!("Cargo.toml: {e}"))?;
     let mut problems = licence_problems(&root(), &members);
-    problems.extend(packaged_licence_problems(
-        &root(),
-        &members,
-        package_list,
-    ));
+    problems.extend(packaged_licence_problems(&root(), &members, package_list));
     problems.extend(msrv_problems(&root(), &workspace, &members));
     problems.extend(lint_allowed_in_sources(&root()));
     if !problems.is_empty() {
