@@ -2,7 +2,7 @@
 //! feature: called without it, the build must fail with a message that names the feature, not
 //! with "no function `thingspace` found".
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use crate::root;
 
@@ -15,11 +15,7 @@ const HINT: &str = "needs the `reqwest` feature";
 /// Builds a user's crate that depends on thingspace-core without its default features and
 /// calls `Client::thingspace`, and checks the error names the missing feature.
 pub(crate) fn check() -> Result<(), String> {
-    let meta = crate::workspace_metadata()?;
-    let target = meta["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = crate::target_directory(&crate::workspace_metadata()?);
     let dir = target.join(SCRATCH);
     std::fs::create_dir_all(dir.join("src")).map_err(|e| format!("{}: {e}", dir.display()))?;
     let core = root().join("crates").join("thingspace-core");

@@ -110,6 +110,14 @@ fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The target directory named in `meta` (the workspace's metadata), else `target/`.
+fn target_directory(meta: &serde_json::Value) -> PathBuf {
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// The workspace's own packages, from `cargo metadata --no-deps` (offline: it reads the
 /// manifests only).
 fn workspace_metadata() -> Result<serde_json::Value, String> {

@@ -53,10 +53,7 @@ pub(crate) struct Snippet {
 /// Runs the check on every published library crate of this repository.
 pub(crate) fn check() -> Result<(), String> {
     let meta = crate::workspace_metadata()?;
-    let target = meta["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = crate::target_directory(&meta);
     let packages = meta["packages"].as_array().cloned().unwrap_or_default();
     // Every crate of the workspace a snippet may name, and where it is.
     let ours: BTreeMap<String, PathBuf> = packages
