@@ -74,9 +74,11 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == 'taken:' .. ARGV[2] then
 end
 return 0
 ";
-/// Gives a device's outcome back for the next waiter, if this waiter still has it taken.
+/// Gives a device's outcome back for the next waiter, if this waiter still has it taken: 1,
+/// else 0.
 ///
-/// KEYS: the `delivered` hash. ARGV: the device, the waiter.
+/// KEYS: the `delivered` hash. ARGV: the device, the waiter (and, unused, how long to keep the
+/// hash, as for [`CONFIRM`]).
 const GIVE_BACK: &str = r"
 if redis.call('HGET', KEYS[1], ARGV[1]) == 'taken:' .. ARGV[2] then
   return redis.call('HDEL', KEYS[1], ARGV[1])
@@ -590,17 +592,7 @@ impl Reader {
         if had.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
-        for device in &had {
-            pipe.cmd("EVAL")
-                .arg(CONFIRM)
-                .arg(1)
-                .arg(&self.keys.delivered)
-                .arg(device_key(device))
-                .arg(&self.consumer)
-                .arg(self.tracker.fleet.keep_secs());
-        }
-        let marked: Vec<i64> = pipe.query_async(manager).await?;
+        let marked = self.for_each_device(manager, CONFIRM, &had).await?;
         for (device, marked) in had.iter().zip(marked) {
             if marked == 0 {
                 tracing::warn!(
@@ -619,19 +611,30 @@ impl Reader {
         if unhad.is_empty() {
             return Ok(());
         }
+        self.for_each_device(manager, GIVE_BACK, &unhad).await?;
+        self.handed.clear();
+        Ok(())
+    }
+
+    /// Runs `script` ([`CONFIRM`] or [`GIVE_BACK`]) for each of `devices` taken by this waiter,
+    /// in one round trip: 1 for each device that was still this waiter's, else 0.
+    async fn for_each_device(
+        &self,
+        manager: &mut ConnectionManager,
+        script: &str,
+        devices: &[DeviceId],
+    ) -> RedisResult<Vec<i64>> {
         let mut pipe = redis::pipe();
-        for device in &unhad {
+        for device in devices {
             pipe.cmd("EVAL")
-                .arg(GIVE_BACK)
+                .arg(script)
                 .arg(1)
                 .arg(&self.keys.delivered)
                 .arg(device_key(device))
                 .arg(&self.consumer)
-                .ignore();
+                .arg(self.tracker.fleet.keep_secs());
         }
-        pipe.query_async::<()>(manager).await?;
-        self.handed.clear();
-        Ok(())
+        pipe.query_async(manager).await
     }
 
     /// Counts the devices a caller of an earlier waiter had as reported.
