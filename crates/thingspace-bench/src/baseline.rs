@@ -62,6 +62,14 @@ pub(crate) struct Baseline {
 }
 
 impl Baseline {
+    /// The same client with other HTTP client settings (a diagnostic of `layers`).
+    pub(crate) fn with_http(&self, http: reqwest::Client) -> Self {
+        Self {
+            http,
+            ..self.clone()
+        }
+    }
+
     pub(crate) async fn login(url: &str) -> Result<Self, String> {
         // The same client settings as the SDK's default transport: reqwest's defaults, and
         // the same per-request timeout (a hand-written production client would set one too).

@@ -7,6 +7,11 @@
 //! over the rounds of its time per request, and its process CPU time per request (all threads,
 //! from `/proc/self/task/*/schedstat`), and the context switches per request of this process
 //! and of the server's.
+//!
+//! With `--post`, the same five variants send the example family's webhook registration (an
+//! unsafe POST with a JSON body) instead: the baseline's `register_webhook`, the same POST
+//! (same URL, headers and body) through `ReqwestTransport` alone, and `Devices::register_webhook`
+//! through the client variants and the whole SDK.
 
 use std::{sync::Arc, time::Instant};
 
@@ -17,6 +22,9 @@ use thingspace::{
     m2m::{M2m, accounts::Account},
     url::Url,
 };
+
+use thingspace::SecretString;
+use thingspace_tests::example_family::{Devices, Webhook, decode_webhook_id};
 
 use crate::{ServerProcess, baseline::Baseline, measure::sdk_for};
 
@@ -74,25 +82,32 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 7] = [
     "baseline (reqwest + serde_json)",
     "ReqwestTransport alone",
     "client, static auth, no retry",
     "client, static auth, retry",
     "whole SDK",
+    "baseline, SDK's client settings",
+    "baseline, UA only",
 ];
 
-/// `layers [--rounds N] [--per-round N] [--variant N]... [--interleave]` (the baseline always
-/// runs).
+/// `layers [--post] [--rounds N] [--per-round N] [--variant N]... [--interleave]` (the
+/// baseline always runs).
 pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     let mut rounds = 40usize;
     let mut per_round = 300usize;
     let mut only: Vec<usize> = Vec::new();
     let mut interleave = false;
+    let mut post = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--interleave" {
             interleave = true;
+            continue;
+        }
+        if a == "--post" {
+            post = true;
             continue;
         }
         let n = it.next().and_then(|v| v.parse().ok());
@@ -130,11 +145,89 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     let no_retry = layered(RetryPolicy::disabled())?;
     let retry = layered(RetryPolicy::default())?;
     let sdk = sdk_for(&server.url)?;
+    // The baseline's code on a reqwest client built as `ReqwestTransport` builds its own.
+    let sdk_settings = base.with_http(
+        reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?,
+    );
+    let ua_only = base.with_http(
+        reqwest::Client::builder()
+            .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?,
+    );
+    let hook = Webhook {
+        url: "https://hooks.example.com/in".into(),
+        signing_key: SecretString::new("sk-bench"),
+    };
+    let devices = [&no_retry, &retry, &sdk].map(|m| Devices::new(m.client().clone()));
 
     let one = |variant: usize, name: String| {
         let (base, transport, no_retry, retry, sdk) = (&base, &transport, &no_retry, &retry, &sdk);
-        let (base_url, credentials) = (&base_url, &credentials);
+        let (base_url, credentials, hook, devices) = (&base_url, &credentials, &hook, &devices);
+        let (sdk_settings, ua_only) = (&sdk_settings, &ua_only);
         async move {
+            if variant >= 5 {
+                let b = if variant == 5 { sdk_settings } else { ua_only };
+                return if post {
+                    b.register_webhook(&name, &hook.url, "sk-bench")
+                        .await
+                        .map(drop)
+                } else {
+                    b.account(&name).await.map(drop)
+                };
+            }
+            if post {
+                return match variant {
+                    0 => base
+                        .register_webhook(&name, &hook.url, "sk-bench")
+                        .await
+                        .map(drop),
+                    1 => {
+                        // The URL and body as the baseline makes them, so that only the sending
+                        // differs.
+                        #[derive(serde::Serialize)]
+                        #[serde(rename_all = "camelCase")]
+                        struct Body<'a> {
+                            url: &'a str,
+                            signing_key: &'a str,
+                        }
+                        let url = Url::parse(&format!("{base_url}/m2m/v1/devices/{name}/webhooks"))
+                            .map_err(|e| e.to_string())?;
+                        let body = serde_json::to_vec(&Body {
+                            url: &hook.url,
+                            signing_key: "sk-bench",
+                        })
+                        .map_err(|e| e.to_string())?;
+                        let mut request = Request::new(Method::POST, url);
+                        request
+                            .headers
+                            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+                        request.headers.insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        );
+                        for (k, v) in credentials {
+                            request.headers.insert(k.clone(), v.clone());
+                        }
+                        request.body = body.into();
+                        request.timeout = Some(std::time::Duration::from_secs(30));
+                        let response = transport.send(request).await.map_err(|e| e.to_string())?;
+                        decode_webhook_id(&response)
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    }
+                    v => devices[v - 2]
+                        .register_webhook(&name, hook)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string()),
+                };
+            }
             match variant {
                 0 => base.account(&name).await.map(drop),
                 1 => {
