@@ -11,7 +11,9 @@
 //! With `--post`, the same five variants send the example family's webhook registration (an
 //! unsafe POST with a JSON body) instead: the baseline's `register_webhook`, the same POST
 //! (same URL, headers and body) through `ReqwestTransport` alone, and `Devices::register_webhook`
-//! through the client variants and the whole SDK.
+//! through the client variants and the whole SDK. Three more variants, with either form: the
+//! baseline's code on a reqwest client with the SDK's settings, the same with only the SDK's
+//! user agent, and `ReqwestTransport` sending the request as `ApiRequest::build` makes it.
 
 use std::{sync::Arc, time::Instant};
 
@@ -82,7 +84,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "baseline (reqwest + serde_json)",
     "ReqwestTransport alone",
     "client, static auth, no retry",
@@ -90,6 +92,7 @@ const NAMES: [&str; 7] = [
     "whole SDK",
     "baseline, SDK's client settings",
     "baseline, UA only",
+    "ReqwestTransport, ApiRequest-built",
 ];
 
 /// `layers [--post] [--rounds N] [--per-round N] [--variant N]... [--interleave]` (the
@@ -171,6 +174,27 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
         let (base_url, credentials, hook, devices) = (&base_url, &credentials, &hook, &devices);
         let (sdk_settings, ua_only) = (&sdk_settings, &ua_only);
         async move {
+            if variant == 7 {
+                // The transport alone, sending the request as the client's build stage makes
+                // it (POST: `register_webhook_request`; GET: `accounts::get_request`).
+                let api = if post {
+                    thingspace_tests::example_family::register_webhook_request(&name, hook)
+                } else {
+                    thingspace::m2m::accounts::get_request(&name)
+                };
+                let mut request = api.build(base_url).map_err(|e| e.to_string())?;
+                for (k, v) in credentials {
+                    request.headers.insert(k.clone(), v.clone());
+                }
+                request.timeout = Some(std::time::Duration::from_secs(30));
+                let response = transport.send(request).await.map_err(|e| e.to_string())?;
+                return if post {
+                    decode_webhook_id(&response).map(drop)
+                } else {
+                    response.json::<Account>("bench").map(drop)
+                }
+                .map_err(|e| e.to_string());
+            }
             if variant >= 5 {
                 let b = if variant == 5 { sdk_settings } else { ua_only };
                 return if post {
