@@ -1102,15 +1102,7 @@ async fn a_configuration_file_that_redirects_or_exposes_credentials_is_warned_ab
     );
 
     // A file holding the password, readable by others: warned; by its owner only: not.
-    std::fs::write(
-        &file,
-        format!(
-            "base_url = \"{}\"\npassword = \"{}\"\n",
-            server.base_url(),
-            thingspace::mock::PASSWORD
-        ),
-    )
-    .expect("file");
+    write_url_and_password(&file, &server);
     for (mode, warned) in [(0o644, true), (0o600, false)] {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
         let mut cmd = command(&server, &["accounts", "get", "0000123456"]);
@@ -2244,15 +2236,7 @@ async fn the_user_file_is_read_below_the_working_directorys_under_the_same_rules
     let work = dir.join("work");
     std::fs::create_dir_all(&work).expect("dir");
     // The user file alone says where to go and who to be: the command works from it.
-    std::fs::write(
-        &user_file,
-        format!(
-            "base_url = \"{}\"\npassword = \"{}\"\n",
-            server.base_url(),
-            thingspace::mock::PASSWORD
-        ),
-    )
-    .expect("file");
+    write_url_and_password(&user_file, &server);
     for (mode, warned) in [(0o644, true), (0o600, false)] {
         std::fs::set_permissions(&user_file, std::fs::Permissions::from_mode(mode)).expect("chmod");
         let mut cmd = command(&server, &["-v", "accounts", "get", "0000123456"]);
@@ -2395,6 +2379,19 @@ fn table_records(text: &str) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
+}
+
+/// Writes a configuration file at `path` that points at `server` and holds its password.
+fn write_url_and_password(path: &std::path::Path, server: &MockServer) {
+    std::fs::write(
+        path,
+        format!(
+            "base_url = \"{}\"\npassword = \"{}\"\n",
+            server.base_url(),
+            thingspace::mock::PASSWORD
+        ),
+    )
+    .expect("file");
 }
 
 /// Runs the listing `args` with `-o json`, `csv` and `table`, and asserts that the CSV carries
