@@ -38,6 +38,37 @@ pub const MAX_PARAM_LEN: usize = 256;
 /// # Errors
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), naming the parameter.
 pub fn encode_param(name: &str, value: &str) -> Result<String> {
+    let mut out = String::with_capacity(value.len());
+    push_param(&mut out, name, value)?;
+    Ok(out)
+}
+
+/// Whether `b` is one of RFC 3986's unreserved characters, which a path segment carries as
+/// they are.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Checks `value` as [`encode_param`] does and appends it, percent-encoded, to `out`.
+fn push_param(out: &mut String, name: &str, value: &str) -> Result<()> {
+    // Most values (account names, device ids) are unreserved characters only: nothing to
+    // encode, and no white space, control or invisible character to look for.
+    if !value.is_empty()
+        && value.len() <= MAX_PARAM_LEN
+        && value != "."
+        && value != ".."
+        && value.bytes().all(is_unreserved)
+    {
+        out.push_str(value);
+        return Ok(());
+    }
+    check_param(name, value)?;
+    out.extend(utf8_percent_encode(value, SEGMENT));
+    Ok(())
+}
+
+/// The checks of [`encode_param`], for a value with characters to encode.
+fn check_param(name: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::invalid_input(format!("`{name}` must not be empty")));
     }
@@ -72,7 +103,7 @@ pub fn encode_param(name: &str, value: &str) -> Result<String> {
             u32::from(c)
         )));
     }
-    Ok(utf8_percent_encode(value, SEGMENT).to_string())
+    Ok(())
 }
 
 /// Format characters that show as nothing: byte-order mark, zero-width spaces and joiners,
@@ -92,8 +123,19 @@ fn is_invisible(c: char) -> bool {
 }
 
 /// Fills a template such as `/m2m/v1/accounts/{accountname}` with encoded parameters.
-pub(crate) fn expand(template: &str, params: &[(&'static str, String)]) -> Result<String> {
+#[cfg(test)]
+fn expand(template: &str, params: &[(&'static str, String)]) -> Result<String> {
     let mut out = String::with_capacity(template.len() + 32);
+    expand_into(&mut out, template, params)?;
+    Ok(out)
+}
+
+/// Appends `template` to `out`, filled with encoded parameters.
+pub(crate) fn expand_into(
+    out: &mut String,
+    template: &str,
+    params: &[(&'static str, String)],
+) -> Result<()> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -106,11 +148,11 @@ pub(crate) fn expand(template: &str, params: &[(&'static str, String)]) -> Resul
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
             .ok_or_else(|| Error::invalid_input(format!("missing path parameter `{name}`")))?;
-        out.push_str(&encode_param(name, value)?);
+        push_param(out, name, value)?;
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -129,6 +171,24 @@ mod tests {
             ("a..b", "a..b"),
         ] {
             assert_eq!(encode_param("p", raw).expect(raw), enc);
+        }
+    }
+
+    #[test]
+    fn the_shortcut_for_plain_values_agrees_with_the_full_encoding() {
+        for value in [
+            "0000123456",
+            "a.b~c_d-e",
+            "A",
+            "a..b",
+            "...",
+            "zürich",
+            "a b",
+            "%41",
+        ] {
+            let full =
+                check_param("p", value).map(|()| utf8_percent_encode(value, SEGMENT).to_string());
+            assert_eq!(encode_param("p", value).ok(), full.ok(), "{value}");
         }
     }
 

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::message::Request;
-use crate::path::expand;
+use crate::path::expand_into;
 use crate::retry::Idempotency;
 
 /// What a caller is told to do when an unsafe request's outcome is unknown, unless the
@@ -253,11 +253,14 @@ impl ApiRequest {
         let mut url = match &self.target {
             Target::Url(url) => url.clone(),
             Target::Template(template) => {
-                let path =
-                    expand(template, &self.params).map_err(|e| e.with_operation(self.operation))?;
+                let prefix = base.path().trim_end_matches('/');
+                let mut path = String::with_capacity(prefix.len() + template.len() + 32);
+                path.push_str(prefix);
+                expand_into(&mut path, template, &self.params)
+                    .map_err(|e| e.with_operation(self.operation))?;
                 // Only the path is parsed again; the scheme and host of the base stay as parsed.
                 let mut url = base.clone();
-                url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+                url.set_path(&path);
                 url
             }
         };
