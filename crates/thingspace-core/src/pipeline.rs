@@ -123,6 +123,13 @@ pub enum Outcome {
     NotSent(Error),
 }
 
+/// Where an operation's attempts start: with the request built for the first one, or with the
+/// outcome of a first attempt already made (untraced, when nobody listens).
+enum Start {
+    Send(Request),
+    Judge(Outcome),
+}
+
 impl Pipeline {
     /// A pipeline sending with `transport`, with the default retry policy and a 30 s timeout
     /// per attempt.
@@ -225,12 +232,28 @@ impl Pipeline {
             account: request.account(),
         };
         let listened = !span.is_disabled() || !self.inner.interceptors.is_empty();
+        if !listened {
+            // Nobody listens: no span to enter, no clock to read, no interceptor to call. The
+            // first attempt runs bare, and only an outcome other than a success goes on to the
+            // loop that renews, retries or reports.
+            let result = match Box::pin(self.attempt(http, auth, &op, 1)).await {
+                Outcome::Success(response) => return Ok(response),
+                outcome => {
+                    self.operation(request, Start::Judge(outcome), base, auth, &op, &mut None)
+                        .await
+                }
+            };
+            if let Err(e) = &result {
+                tracing::debug!(error = %e, "failed");
+            }
+            return result;
+        }
         async {
             // Clocks are read for spans and interceptors only when someone listens.
             let started = listened.then(Instant::now);
             let mut status = None;
             let result = self
-                .operation(request, http, base, auth, &op, &mut status)
+                .operation(request, Start::Send(http), base, auth, &op, &mut status)
                 .await;
             if let Some(started) = started {
                 let span = tracing::Span::current();
@@ -266,7 +289,7 @@ impl Pipeline {
     async fn operation(
         &self,
         request: &ApiRequest,
-        http: Request,
+        start: Start,
         base: &Url,
         auth: Option<&dyn AuthProvider>,
         op: &OperationInfo<'_>,
@@ -294,50 +317,60 @@ impl Pipeline {
         // renewal's included.
         let operation_span = tracing::Span::current();
         // The server the request goes to, for the attempts' spans (copied only when traced).
-        let server = (!operation_span.is_disabled()).then(|| {
-            let host = http.url.host_str().unwrap_or_default().to_owned();
-            (host, http.url.port_or_known_default())
-        });
-        let mut first = Some(http);
+        let server = match &start {
+            Start::Send(http) if !operation_span.is_disabled() => {
+                let host = http.url.host_str().unwrap_or_default().to_owned();
+                Some((host, http.url.port_or_known_default()))
+            }
+            _ => None,
+        };
+        let mut start = Some(start);
         let mut attempt = 1;
         let mut sends = 0;
         let mut renewed = false;
         loop {
             sends += 1;
-            let span = if operation_span.is_disabled() {
-                tracing::Span::none()
-            } else {
-                operation_span.record("attempts", sends);
-                let span = tracing::debug_span!(
-                    "thingspace.attempt",
-                    attempt = sends,
-                    status = Empty,
-                    latency_ms = Empty,
-                    http.request.method = %request.method(),
-                    url.template = request.template(),
-                    server.address = server.as_ref().map(|(host, _)| host.as_str()),
-                    server.port = server.as_ref().and_then(|(_, port)| *port),
-                    http.response.status_code = Empty,
-                    http.request.resend_count = Empty,
-                    error.type = Empty,
-                );
-                if sends > 1 {
-                    operation_span.record("http.request.resend_count", sends - 1);
-                    span.record("http.request.resend_count", sends - 1);
+            let outcome = match start.take() {
+                // The first attempt, already made by the caller.
+                Some(Start::Judge(outcome)) => outcome,
+                first => {
+                    let span = if operation_span.is_disabled() {
+                        tracing::Span::none()
+                    } else {
+                        operation_span.record("attempts", sends);
+                        let span = tracing::debug_span!(
+                            "thingspace.attempt",
+                            attempt = sends,
+                            status = Empty,
+                            latency_ms = Empty,
+                            http.request.method = %request.method(),
+                            url.template = request.template(),
+                            server.address = server.as_ref().map(|(host, _)| host.as_str()),
+                            server.port = server.as_ref().and_then(|(_, port)| *port),
+                            http.response.status_code = Empty,
+                            http.request.resend_count = Empty,
+                            error.type = Empty,
+                        );
+                        if sends > 1 {
+                            operation_span.record("http.request.resend_count", sends - 1);
+                            span.record("http.request.resend_count", sends - 1);
+                        }
+                        span
+                    };
+                    // The first send takes the request built for it; a later one (rare) builds
+                    // it again, rather than every operation paying for a copy.
+                    let to_send = match first {
+                        Some(Start::Send(built)) => built,
+                        _ => request.build(base)?,
+                    };
+                    // Boxed: the attempt's future (credentials, interceptors, the transport) is
+                    // large, and carried inline it would make every operation's future twice
+                    // the size.
+                    Box::pin(self.attempt(to_send, auth, op, sends))
+                        .instrument(span)
+                        .await
                 }
-                span
             };
-            // The first send takes the request built for it; a later one (rare) builds it again,
-            // rather than every operation paying for a copy.
-            let to_send = match first.take() {
-                Some(built) => built,
-                None => request.build(base)?,
-            };
-            // Boxed: the attempt's future (credentials, interceptors, the transport) is large,
-            // and carried inline it would make every operation's future twice the size.
-            let outcome = Box::pin(self.attempt(to_send, auth, op, sends))
-                .instrument(span)
-                .await;
             if let Outcome::Success(r)
             | Outcome::Rejected { response: r, .. }
             | Outcome::Answered(r) = &outcome
