@@ -14,10 +14,15 @@
 //! through the client variants and the whole SDK. Three more variants, with either form: the
 //! baseline's code on a reqwest client with the SDK's settings, the same with only the SDK's
 //! user agent, and `ReqwestTransport` sending the request as `ApiRequest::build` makes it.
+//!
+//! With `--concurrent`, each round sends its requests 64 in flight, as scenarios 2 and 6b do,
+//! and the server's CPU time per request is shown beside the client's: on two cores shared with
+//! the server, throughput follows the sum of the two.
 
 use std::{sync::Arc, time::Instant};
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use thingspace::{
     AuthProvider, Client, Request, ReqwestTransport, RetryPolicy, Transport,
     http::{HeaderMap, HeaderValue, Method, header},
@@ -50,9 +55,10 @@ impl AuthProvider for StaticAuth {
     async fn invalidate(&self, _sent: &HeaderMap, _answer: &thingspace::Response) {}
 }
 
-/// Process CPU time so far, in nanoseconds, summed over every thread.
-fn cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+/// CPU time so far of process `pid` (`self`: this one), in nanoseconds, summed over every
+/// thread.
+fn cpu_ns(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0;
     };
     tasks
@@ -95,14 +101,15 @@ const NAMES: [&str; 8] = [
     "ReqwestTransport, ApiRequest-built",
 ];
 
-/// `layers [--post] [--rounds N] [--per-round N] [--variant N]... [--interleave]` (the
-/// baseline always runs).
+/// `layers [--post] [--concurrent] [--rounds N] [--per-round N] [--variant N]... [--interleave]`
+/// (the baseline always runs).
 pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     let mut rounds = 40usize;
     let mut per_round = 300usize;
     let mut only: Vec<usize> = Vec::new();
     let mut interleave = false;
     let mut post = false;
+    let mut concurrent = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--interleave" {
@@ -113,6 +120,10 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
             post = true;
             continue;
         }
+        if a == "--concurrent" {
+            concurrent = true;
+            continue;
+        }
         let n = it.next().and_then(|v| v.parse().ok());
         match (a.as_str(), n) {
             ("--rounds", Some(n)) => rounds = n,
@@ -121,6 +132,8 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
             _ => return Err(format!("layers: bad option {a}")),
         }
     }
+    // Concurrent requests are measured a round at a time, never interleaved.
+    let interleave = interleave && !concurrent;
     let server = ServerProcess::start(&[])?;
     let base = Baseline::login(&server.url).await?;
     let base_url = Url::parse(&format!("{}/api", server.url)).map_err(|e| e.to_string())?;
@@ -309,6 +322,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     }
     let mut wall: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
+    let mut server_cpu: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
     let mut own_cs: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
     let mut server_cs: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
     let server_pid = server.pid().to_string();
@@ -334,13 +348,26 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
         }
         for k in 0..active.len() {
             let v = active[(round + k) % active.len()];
-            let (t, c) = (Instant::now(), cpu_ns());
+            let (t, c, sc) = (Instant::now(), cpu_ns("self"), cpu_ns(&server_pid));
             let (own, srv) = (switches("self"), switches(&server_pid));
-            for i in 0..per_round {
-                one(v, format!("{i:010}")).await?;
+            if concurrent {
+                let ok = futures_util::stream::iter(0..per_round)
+                    .map(|i| one(v, format!("{i:010}")))
+                    .buffer_unordered(64)
+                    .filter(|r| std::future::ready(r.is_ok()))
+                    .count()
+                    .await;
+                if ok != per_round {
+                    return Err(format!("{}: {ok}/{per_round} succeeded", NAMES[v]));
+                }
+            } else {
+                for i in 0..per_round {
+                    one(v, format!("{i:010}")).await?;
+                }
             }
             wall[v].push(t.elapsed().as_secs_f64() * 1e6 / per_round as f64);
-            cpu[v].push((cpu_ns() - c) as f64 / 1e3 / per_round as f64);
+            cpu[v].push((cpu_ns("self") - c) as f64 / 1e3 / per_round as f64);
+            server_cpu[v].push((cpu_ns(&server_pid) - sc) as f64 / 1e3 / per_round as f64);
             own_cs[v].push((switches("self") - own) as f64 / per_round as f64);
             server_cs[v].push((switches(&server_pid) - srv) as f64 / per_round as f64);
         }
@@ -356,7 +383,12 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
         )
     };
     println!(
-        "{rounds} rounds of {per_round} sequential requests per variant, {}; medians\n",
+        "{rounds} rounds of {per_round} {} requests per variant, {}; medians\n",
+        if concurrent {
+            "concurrent (64 in flight)"
+        } else {
+            "sequential"
+        },
         if interleave {
             "interleaved request by request"
         } else {
@@ -367,8 +399,16 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
         println!("{:<34} {:>10} {:>8}", "variant", "µs/req", "ratio");
     } else {
         println!(
-            "{:<34} {:>10} {:>8} {:>12} {:>8} {:>10} {:>10}",
-            "variant", "µs/req", "ratio", "CPU µs/req", "ratio", "switches", "server sw"
+            "{:<34} {:>10} {:>8} {:>12} {:>8} {:>10} {:>10} {:>10} {:>8}",
+            "variant",
+            "µs/req",
+            "ratio",
+            "CPU µs/req",
+            "ratio",
+            "switches",
+            "server sw",
+            "server CPU",
+            "ratio"
         );
     }
     for (v, name) in NAMES.iter().enumerate() {
@@ -384,13 +424,15 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
             continue;
         }
         println!(
-            "{name:<34} {:>10.1} {:>8.3} {:>12.1} {:>8.3} {:>10.2} {:>10.2}",
+            "{name:<34} {:>10.1} {:>8.3} {:>12.1} {:>8.3} {:>10.2} {:>10.2} {:>10.1} {:>8.3}",
             median(wall[v].clone()),
             ratio(&wall, v),
             median(cpu[v].clone()),
             ratio(&cpu, v),
             median(own_cs[v].clone()),
             median(server_cs[v].clone()),
+            median(server_cpu[v].clone()),
+            ratio(&server_cpu, v),
         );
     }
     drop(server);
