@@ -21,7 +21,23 @@ pub(crate) fn side(sdk_side: bool) -> &'static str {
 /// Runs `run(sdk_side)` for both sides in each of `reps` reps, back to back, who goes first
 /// alternating, so both sides see the same moment of a noisy machine; returns the seconds each
 /// side took in each rep, `(sdk, baseline)`. Ratios are then taken per rep, and their median.
-pub(crate) async fn back_to_back<F, Fut>(reps: usize, mut run: F) -> Result<Vec<(f64, f64)>, String>
+pub(crate) async fn back_to_back<F, Fut>(reps: usize, run: F) -> Result<Vec<(f64, f64)>, String>
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    alternating(reps, 1, run).await
+}
+
+/// As [`back_to_back`], with each rep's run of each side made of `blocks` calls of `run`,
+/// alternating between the sides block by block (who goes first flipping each time), so that
+/// a drift of the machine within a rep hits both sides alike; each side's seconds in a rep are
+/// the sum of its blocks.
+pub(crate) async fn alternating<F, Fut>(
+    reps: usize,
+    blocks: usize,
+    mut run: F,
+) -> Result<Vec<(f64, f64)>, String>
 where
     F: FnMut(bool) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -29,14 +45,17 @@ where
     let mut timed = Vec::with_capacity(reps);
     for rep in 0..reps {
         let (mut sdk_secs, mut base_secs) = (0.0, 0.0);
-        for sdk_side in [rep % 2 == 0, rep % 2 != 0] {
-            let t = Instant::now();
-            run(sdk_side).await?;
-            let secs = t.elapsed().as_secs_f64();
-            if sdk_side {
-                sdk_secs = secs;
-            } else {
-                base_secs = secs;
+        for block in 0..blocks {
+            let first = (rep + block) % 2 == 0;
+            for sdk_side in [first, !first] {
+                let t = Instant::now();
+                run(sdk_side).await?;
+                let secs = t.elapsed().as_secs_f64();
+                if sdk_side {
+                    sdk_secs += secs;
+                } else {
+                    base_secs += secs;
+                }
             }
         }
         timed.push((sdk_secs, base_secs));
