@@ -223,3 +223,62 @@ mod reqwest_transport {
         }
     }
 }
+#[cfg(all(test, feature = "reqwest"))]
+mod tests {
+    use super::*;
+    use http::{HeaderValue, Method, header::USER_AGENT};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The head of the one request a loopback server receives, answered with 204.
+    async fn head_received(request: impl FnOnce(url::Url) -> Request) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = url::Url::parse(&format!(
+            "http://{}/x",
+            listener.local_addr().expect("addr")
+        ))
+        .expect("url");
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.ends_with(b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.expect("read");
+                assert!(n > 0, "closed before the end of the head");
+                head.extend_from_slice(&buf[..n]);
+            }
+            socket
+                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .expect("write");
+            String::from_utf8_lossy(&head).to_lowercase()
+        });
+        let transport = ReqwestTransport::new().expect("transport");
+        let response = transport.send(request(url)).await.expect("sent");
+        assert_eq!(response.status, http::StatusCode::NO_CONTENT);
+        server.await.expect("server")
+    }
+
+    #[tokio::test]
+    async fn every_request_names_the_sdk_unless_it_names_itself() {
+        let head = head_received(|url| Request::new(Method::GET, url)).await;
+        assert!(
+            head.contains(&format!(
+                "\r\nuser-agent: thingspace-rs/{}\r\n",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{head}"
+        );
+        let head = head_received(|url| {
+            let mut request = Request::new(Method::GET, url);
+            request
+                .headers
+                .insert(USER_AGENT, HeaderValue::from_static("fleet-sync/2"));
+            request
+        })
+        .await;
+        assert!(head.contains("\r\nuser-agent: fleet-sync/2\r\n"), "{head}");
+        assert!(!head.contains("thingspace-rs"), "{head}");
+    }
+}
