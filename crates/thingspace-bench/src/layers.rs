@@ -11,9 +11,10 @@
 //! With `--post`, the same five variants send the example family's webhook registration (an
 //! unsafe POST with a JSON body) instead: the baseline's `register_webhook`, the same POST
 //! (same URL, headers and body) through `ReqwestTransport` alone, and `Devices::register_webhook`
-//! through the client variants and the whole SDK. Three more variants, with either form: the
-//! baseline's code on a reqwest client with the SDK's settings, the same with only the SDK's
-//! user agent, and `ReqwestTransport` sending the request as `ApiRequest::build` makes it.
+//! through the client variants and the whole SDK. Four more variants, with either form: the
+//! baseline's code on a reqwest client with the SDK's settings, the same without the user agent
+//! (which the baseline sends, as the SDK does), `ReqwestTransport` sending the request as
+//! `ApiRequest::build` makes it, and the baseline's code sending one header more.
 //!
 //! With `--concurrent`, each round sends its requests 64 in flight, as scenarios 2 and 6b do,
 //! and the server's CPU time per request is shown beside the client's: on two cores shared with
@@ -90,15 +91,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "baseline (reqwest + serde_json)",
     "ReqwestTransport alone",
     "client, static auth, no retry",
     "client, static auth, retry",
     "whole SDK",
     "baseline, SDK's client settings",
-    "baseline, UA only",
+    "baseline without the user agent",
     "ReqwestTransport, ApiRequest-built",
+    "baseline, one more header",
 ];
 
 /// `layers [--post] [--concurrent] [--rounds N] [--per-round N] [--variant N]... [--interleave]`
@@ -165,17 +167,26 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     let sdk_settings = base.with_http(
         reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
+            .user_agent(crate::baseline::USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| e.to_string())?,
     );
-    let ua_only = base.with_http(
+    let no_ua = base.with_http(reqwest::Client::new());
+    // The baseline's code with one header more than it sends (a value as long as the user
+    // agent's): what one more header costs, whatever it is.
+    let one_more = base.with_http({
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-extra",
+            HeaderValue::from_static(crate::baseline::USER_AGENT),
+        );
         reqwest::Client::builder()
-            .user_agent(concat!("thingspace-rs/", env!("CARGO_PKG_VERSION")))
+            .user_agent(crate::baseline::USER_AGENT)
+            .default_headers(headers)
             .build()
-            .map_err(|e| e.to_string())?,
-    );
+            .map_err(|e| e.to_string())?
+    });
     let hook = Webhook {
         url: "https://hooks.example.com/in".into(),
         signing_key: SecretString::new("sk-bench"),
@@ -185,7 +196,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
     let one = |variant: usize, name: String| {
         let (base, transport, no_retry, retry, sdk) = (&base, &transport, &no_retry, &retry, &sdk);
         let (base_url, credentials, hook, devices) = (&base_url, &credentials, &hook, &devices);
-        let (sdk_settings, ua_only) = (&sdk_settings, &ua_only);
+        let (sdk_settings, no_ua, one_more) = (&sdk_settings, &no_ua, &one_more);
         async move {
             if variant == 7 {
                 // The transport alone, sending the request as the client's build stage makes
@@ -209,7 +220,11 @@ pub(crate) async fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| e.to_string());
             }
             if variant >= 5 {
-                let b = if variant == 5 { sdk_settings } else { ua_only };
+                let b = match variant {
+                    5 => sdk_settings,
+                    6 => no_ua,
+                    _ => one_more,
+                };
                 return if post {
                     b.register_webhook(&name, &hook.url, "sk-bench")
                         .await
