@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Some("stream-devices") => runtime.block_on(devices::stream_child(&args[1..])),
         Some("await-activation") => runtime.block_on(devices::activation_child(&args[1..])),
         Some("fleet-worker") => runtime.block_on(fleet::worker(&args[1..])),
-        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | report <JSON> | layers [--post] [--rounds N] [--per-round N] | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N | fleet-worker --url URL --redis URL".to_owned()),
+        _ => Err("usage: thingspace-bench run [--smoke] [--only 1,2,...] [--out DIR] | report <JSON> | layers [--post] [--concurrent] [--interleave] [--rounds N] [--per-round N] [--variant N]... | overhead | serve [--latency-ms N] [--leads ACCOUNT=N]... [--devices ACCOUNT=N]... | stream --url URL --account A --sdk|--baseline | stream-devices --url URL --account A --sdk|--baseline | await-activation --url URL --devices N | fleet-worker --url URL --redis URL".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
