@@ -1,5 +1,7 @@
 //! Path templates and the encoding of path parameters.
 
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::error::{Error, Result};
@@ -43,27 +45,22 @@ pub fn encode_param(name: &str, value: &str) -> Result<String> {
     Ok(out)
 }
 
-/// Whether `b` is one of RFC 3986's unreserved characters, which a path segment carries as
-/// they are.
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-}
-
 /// Checks `value` as [`encode_param`] does and appends it, percent-encoded, to `out`.
 fn push_param(out: &mut String, name: &str, value: &str) -> Result<()> {
+    if value.len() > MAX_PARAM_LEN {
+        // Refused before any encoding work.
+        return check_param(name, value);
+    }
+    let encoded = Cow::from(utf8_percent_encode(value, SEGMENT));
     // Most values (account names, device ids) are unreserved characters only: nothing to
-    // encode, and no white space, control or invisible character to look for.
-    if !value.is_empty()
-        && value.len() <= MAX_PARAM_LEN
-        && value != "."
-        && value != ".."
-        && value.bytes().all(is_unreserved)
-    {
+    // encode (the encoding is the value itself), and so no white space, control or
+    // invisible character to look for.
+    if encoded == value && !value.is_empty() && value != "." && value != ".." {
         out.push_str(value);
         return Ok(());
     }
     check_param(name, value)?;
-    out.extend(utf8_percent_encode(value, SEGMENT));
+    out.push_str(&encoded);
     Ok(())
 }
 
